@@ -1,0 +1,114 @@
+import type { IntCodec } from './endian.js';
+import { FormatError } from './errors.js';
+
+/**
+ * A bounds-checked reader over a buffer. Every read past the end raises a FormatError naming the
+ * absolute offset in the input (`base` + position), never a RangeError.
+ */
+export class Cursor {
+  readonly buf: Buffer;
+  readonly codec: IntCodec;
+  /** Absolute offset of buf[0] in the input, for error messages. */
+  readonly base: bigint;
+  pos = 0;
+
+  constructor(buf: Buffer, codec: IntCodec, base: bigint | number = 0n) {
+    this.buf = buf;
+    this.codec = codec;
+    this.base = BigInt(base);
+  }
+
+  get remaining(): number {
+    return this.buf.length - this.pos;
+  }
+
+  /** Absolute input offset of the current position. */
+  get offset(): bigint {
+    return this.base + BigInt(this.pos);
+  }
+
+  need(n: number, what: string): void {
+    if (n < 0 || this.pos + n > this.buf.length) {
+      throw new FormatError(this.offset, `truncated ${what}: need ${n} bytes, have ${this.remaining}`);
+    }
+  }
+
+  seek(pos: number): this {
+    if (pos < 0 || pos > this.buf.length) throw new FormatError(this.base + BigInt(pos), 'seek out of bounds');
+    this.pos = pos;
+    return this;
+  }
+
+  skip(n: number, what = 'data'): this {
+    this.need(n, what);
+    this.pos += n;
+    return this;
+  }
+
+  u8(what = 'u8'): number {
+    this.need(1, what);
+    return this.buf.readUInt8(this.pos++);
+  }
+
+  u16(what = 'u16'): number {
+    this.need(2, what);
+    const v = this.codec.u16(this.buf, this.pos);
+    this.pos += 2;
+    return v;
+  }
+
+  u32(what = 'u32'): number {
+    this.need(4, what);
+    const v = this.codec.u32(this.buf, this.pos);
+    this.pos += 4;
+    return v;
+  }
+
+  i32(what = 'i32'): number {
+    this.need(4, what);
+    const v = this.codec.i32(this.buf, this.pos);
+    this.pos += 4;
+    return v;
+  }
+
+  u64(what = 'u64'): bigint {
+    this.need(8, what);
+    const v = this.codec.u64(this.buf, this.pos);
+    this.pos += 8;
+    return v;
+  }
+
+  i64(what = 'i64'): bigint {
+    this.need(8, what);
+    const v = this.codec.i64(this.buf, this.pos);
+    this.pos += 8;
+    return v;
+  }
+
+  /** An unsigned word of `size` bytes (4 or 8), as bigint. */
+  word(size: 4 | 8, what = 'word'): bigint {
+    return size === 8 ? this.u64(what) : BigInt(this.u32(what));
+  }
+
+  bytes(n: number, what = 'bytes'): Buffer {
+    this.need(n, what);
+    const out = this.buf.subarray(this.pos, this.pos + n);
+    this.pos += n;
+    return out;
+  }
+
+  /** A NUL-terminated string; fails if no NUL is found before the end. */
+  cstring(what = 'string'): string {
+    const end = this.buf.indexOf(0, this.pos);
+    if (end < 0) throw new FormatError(this.offset, `unterminated ${what}`);
+    const s = this.buf.toString('utf8', this.pos, end);
+    this.pos = end + 1;
+    return s;
+  }
+}
+
+/** Text of a fixed-size, NUL-padded char array. */
+export function fixedString(buf: Buffer): string {
+  const end = buf.indexOf(0);
+  return buf.toString('utf8', 0, end < 0 ? buf.length : end);
+}

@@ -1,0 +1,156 @@
+import { closeSync, constants, fsyncSync, ftruncateSync, linkSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+
+/** The output file already exists and `force` was not given. */
+export class OutputExistsError extends Error {
+  readonly path: string;
+  constructor(path: string) {
+    super(`${path} already exists (use --force to overwrite)`);
+    this.name = 'OutputExistsError';
+    this.path = path;
+  }
+}
+
+export interface SinkOptions {
+  /** Overwrite an existing file. */
+  force?: boolean;
+}
+
+/**
+ * Where bytes go. Positional writes; `hole(n)` skips bytes that are zero (sparse on a file, real
+ * zeros on a stream). A file sink writes to a temporary file beside the target (mode 0600) and
+ * renames it into place on `commit()`; `abort()` removes it, so no partial output is ever left.
+ */
+export interface Sink {
+  readonly name: string;
+  /** Bytes written or skipped so far (the current end). */
+  readonly position: bigint;
+  /** Whether holes stay holes (a regular file) or must be written as zeros (a pipe). */
+  readonly sparse: boolean;
+  write(data: Buffer): void;
+  /** Advances by `n` zero bytes. */
+  hole(n: bigint): void;
+  commit(): void;
+  abort(): void;
+}
+
+const ZERO_CHUNK = Buffer.alloc(1 << 20);
+
+export class FileSink implements Sink {
+  readonly name: string;
+  readonly sparse = true;
+  position = 0n;
+  private fd: number;
+  private readonly tmp: string;
+  private readonly force: boolean;
+  private done = false;
+
+  constructor(path: string, options: SinkOptions = {}) {
+    this.name = path;
+    this.force = options.force ?? false;
+    if (!this.force) assertAbsent(path);
+    this.tmp = join(dirname(path), `.${basename(path)}.coreshot-${process.pid}-${Date.now()}.tmp`);
+    this.fd = openSync(this.tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
+  }
+
+  write(data: Buffer): void {
+    let done = 0;
+    while (done < data.length) {
+      done += writeSync(this.fd, data, done, data.length - done, this.position + BigInt(done));
+    }
+    this.position += BigInt(data.length);
+  }
+
+  hole(n: bigint): void {
+    this.position += n;
+  }
+
+  commit(): void {
+    if (this.done) return;
+    ftruncateSync(this.fd, Number(this.position));
+    fsyncSync(this.fd);
+    closeSync(this.fd);
+    this.fd = -1;
+    if (this.force) {
+      renameSync(this.tmp, this.name);
+    } else {
+      // link() fails if the target appeared meanwhile: never clobber without --force.
+      try {
+        linkSync(this.tmp, this.name);
+      } catch (err) {
+        unlinkSync(this.tmp);
+        if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw new OutputExistsError(this.name);
+        throw err;
+      }
+      unlinkSync(this.tmp);
+    }
+    this.done = true;
+  }
+
+  abort(): void {
+    if (this.done) return;
+    this.done = true;
+    if (this.fd >= 0) closeSync(this.fd);
+    this.fd = -1;
+    try {
+      unlinkSync(this.tmp);
+    } catch {
+      // already gone
+    }
+  }
+}
+
+/** A sink on an already open stream fd (stdout): holes are written as zeros. */
+export class StreamSink implements Sink {
+  readonly name: string;
+  readonly sparse = false;
+  position = 0n;
+  private readonly fd: number;
+
+  constructor(fd: number, name = 'stdout') {
+    this.fd = fd;
+    this.name = name;
+  }
+
+  write(data: Buffer): void {
+    let done = 0;
+    while (done < data.length) {
+      try {
+        done += writeSync(this.fd, data, done, data.length - done);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'EAGAIN') continue;
+        throw err;
+      }
+    }
+    this.position += BigInt(data.length);
+  }
+
+  hole(n: bigint): void {
+    let left = n;
+    while (left > 0n) {
+      const k = left > BigInt(ZERO_CHUNK.length) ? ZERO_CHUNK.length : Number(left);
+      this.write(ZERO_CHUNK.subarray(0, k));
+      left -= BigInt(k);
+    }
+  }
+
+  commit(): void {}
+  abort(): void {}
+}
+
+export function assertAbsent(path: string): void {
+  try {
+    const fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW);
+    closeSync(fd);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return;
+    if (code !== 'ELOOP') throw err;
+  }
+  throw new OutputExistsError(path);
+}
+
+/** Opens the sink for a CLI `-o` argument: `-` is stdout, anything else a file. */
+export function openSink(path: string, options: SinkOptions = {}): Sink {
+  return path === '-' ? new StreamSink(1) : new FileSink(path, options);
+}
