@@ -34,7 +34,8 @@ export class Cursor {
   }
 
   seek(pos: number): this {
-    if (pos < 0 || pos > this.buf.length) throw new FormatError(this.base + BigInt(pos), 'seek out of bounds');
+    if (pos < 0 || pos > this.buf.length)
+      throw new FormatError(this.base + BigInt(pos), 'seek out of bounds');
     this.pos = pos;
     return this;
   }

@@ -1,4 +1,14 @@
-import { closeSync, constants, fsyncSync, ftruncateSync, linkSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  constants,
+  fsyncSync,
+  ftruncateSync,
+  linkSync,
+  openSync,
+  renameSync,
+  unlinkSync,
+  writeSync,
+} from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 
 /** The output file already exists and `force` was not given. */
@@ -56,7 +66,7 @@ export class FileSink implements Sink {
   write(data: Buffer): void {
     let done = 0;
     while (done < data.length) {
-      done += writeSync(this.fd, data, done, data.length - done, this.position + BigInt(done));
+      done += writeSync(this.fd, data, done, data.length - done, Number(this.position) + done);
     }
     this.position += BigInt(data.length);
   }

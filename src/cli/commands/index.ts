@@ -1,0 +1,9 @@
+import type { Command } from '@commander-js/extra-typings';
+
+/**
+ * Every command module registers its options here; each loads its heavy implementation lazily
+ * in its action, so start-up only pays for commander and these small files.
+ */
+export function registerCommands(program: Command): void {
+  void program;
+}

@@ -1,0 +1,67 @@
+import { FormatError } from '../bytes/errors.js';
+import { OutputExistsError } from '../io/sink.js';
+
+/** An error whose message is meant for the user as is (bad arguments, unsupported input). */
+export class UserError extends Error {
+  readonly exitCode: number;
+  constructor(message: string, exitCode = 1) {
+    super(message);
+    this.name = 'UserError';
+    this.exitCode = exitCode;
+  }
+}
+
+const NODE_CODES: Record<string, string> = {
+  ENOENT: 'no such file or directory',
+  EACCES: 'permission denied',
+  EPERM: 'operation not permitted',
+  EISDIR: 'is a directory',
+  ENOTDIR: 'not a directory',
+  ENOSPC: 'no space left on device',
+  EROFS: 'read-only file system',
+  EMFILE: 'too many open files',
+  EDQUOT: 'disk quota exceeded',
+};
+
+/** One line describing `err` for the user; never a stack trace. */
+export function describeError(err: unknown): string {
+  if (err instanceof FormatError) return `malformed input: ${err.message}`;
+  if (err instanceof UserError || err instanceof OutputExistsError) return err.message;
+  const e = err as NodeJS.ErrnoException;
+  if (e && typeof e.code === 'string' && NODE_CODES[e.code]) {
+    const where = e.path ? `${e.path}: ` : '';
+    return `${where}${NODE_CODES[e.code]}`;
+  }
+  if (err instanceof Error) return err.message;
+  return String(err);
+}
+
+/** Runs a command action: prints errors as one line on stderr and sets a non-zero exit code. */
+export async function runAction(action: () => Promise<void> | void): Promise<void> {
+  try {
+    await action();
+  } catch (err) {
+    process.stderr.write(`coreshot: ${describeError(err)}\n`);
+    if (process.env.CORESHOT_DEBUG && err instanceof Error) process.stderr.write(`${err.stack}\n`);
+    process.exitCode = err instanceof UserError ? err.exitCode : 1;
+  }
+}
+
+/** Parses a CLI number: decimal, or hex with 0x. */
+export function parseAddress(text: string, what: string): bigint {
+  const t = text.trim().replace(/_/g, '');
+  if (!/^(0x[0-9a-f]+|[0-9]+)$/i.test(t))
+    throw new UserError(`${what} must be a number (decimal or 0x hex), got '${text}'`);
+  return BigInt(t);
+}
+
+/** Turns SIGINT/SIGTERM into an abort, so writers can remove their temporary files. */
+export function abortOnSignals(): AbortSignal {
+  const controller = new AbortController();
+  const onSignal = (sig: NodeJS.Signals) => {
+    controller.abort(new UserError(`interrupted by ${sig}`, 130));
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  return controller.signal;
+}

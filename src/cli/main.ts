@@ -1,0 +1,16 @@
+#!/usr/bin/env node
+import { Command } from '@commander-js/extra-typings';
+import { registerCommands } from './commands/index.js';
+
+const program = new Command()
+  .name('coreshot')
+  .description(
+    'Read, capture and convert Linux process memory images: ELF cores, live processes,\n' +
+      'CRIU checkpoints and QEMU guests.',
+  )
+  .version('0.1.0')
+  .showHelpAfterError('(run with --help for usage)');
+
+registerCommands(program);
+
+await program.parseAsync(process.argv);

@@ -1,0 +1,36 @@
+import { consecutive } from './types.js';
+
+/** struct user_regs_struct (arch/x86/include/asm/user_64.h), names as eu-readelf prints them. */
+export const X86_64 = consecutive(
+  [
+    'r15',
+    'r14',
+    'r13',
+    'r12',
+    'rbp',
+    'rbx',
+    'r11',
+    'r10',
+    'r9',
+    'r8',
+    'rax',
+    'rcx',
+    'rdx',
+    'rsi',
+    'rdi',
+    'orig_rax',
+    'rip',
+    'cs',
+    'rflags',
+    'rsp',
+    'ss',
+    'fs.base',
+    'gs.base',
+    'ds',
+    'es',
+    'fs',
+    'gs',
+  ],
+  8,
+  { pc: 'rip', sp: 'rsp' },
+);

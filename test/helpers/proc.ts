@@ -1,0 +1,100 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export const ROOT = new URL('../..', import.meta.url).pathname;
+export const CLI = join(ROOT, 'dist/cli/main.js');
+export const FIXTURES = join(ROOT, '../shared/fixtures');
+
+export interface RunResult {
+  status: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs a command to completion (no shell unless `sh -c`), failing the test on a spawn error. */
+export function run(
+  cmd: string,
+  args: string[],
+  opts: { cwd?: string; input?: string; timeoutMs?: number; env?: NodeJS.ProcessEnv } = {},
+): RunResult {
+  const res = spawnSync(cmd, args, {
+    cwd: opts.cwd,
+    input: opts.input,
+    encoding: 'utf8',
+    timeout: opts.timeoutMs ?? 120_000,
+    maxBuffer: 256 << 20,
+    env: opts.env ?? process.env,
+  });
+  if (res.error) throw res.error;
+  return { status: res.status ?? -1, stdout: res.stdout, stderr: res.stderr };
+}
+
+/** Like run, but throws with the output when the exit code is not 0. */
+export function runOk(cmd: string, args: string[], opts: Parameters<typeof run>[2] = {}): RunResult {
+  const res = run(cmd, args, opts);
+  if (res.status !== 0) {
+    throw new Error(
+      `${cmd} ${args.join(' ')} exited ${res.status}\nstdout: ${res.stdout}\nstderr: ${res.stderr}`,
+    );
+  }
+  return res;
+}
+
+/** Runs the built coreshot CLI (`npm run build` must have run; `npm test` does). */
+export function coreshot(args: string[], opts: Parameters<typeof run>[2] = {}): RunResult {
+  return run(process.execPath, [CLI, ...args], opts);
+}
+
+/** A fresh temporary directory, removed by the returned cleanup function. */
+export function tempDir(prefix = 'coreshot-test-'): { path: string; cleanup: () => void } {
+  const path = mkdtempSync(join(tmpdir(), prefix));
+  return { path, cleanup: () => rmSync(path, { recursive: true, force: true }) };
+}
+
+/** Compiles a C program with gcc (or another compiler), returning the binary path. */
+export function compileC(source: string, out: string, flags: string[] = [], compiler = 'gcc'): string {
+  runOk(compiler, ['-o', out, source, ...flags]);
+  return out;
+}
+
+/**
+ * Starts a program as a non-child (through a shell that exits at once), so that Node's child
+ * handling cannot steal its ptrace stops. Returns its pid; stdout/stderr go to the given files.
+ */
+export function startDetached(
+  cmd: string,
+  args: string[],
+  opts: { cwd?: string; stdout?: string; stderr?: string } = {},
+): number {
+  const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+  const line = `${[cmd, ...args].map(q).join(' ')} </dev/null >${q(opts.stdout ?? '/dev/null')} 2>${q(opts.stderr ?? '/dev/null')} & echo $!`;
+  const res = runOk('sh', ['-c', line], { cwd: opts.cwd });
+  return Number(res.stdout.trim());
+}
+
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** SIGKILLs a detached process and waits until it is gone (it is reaped by init). */
+export async function killAndWait(pid: number, timeoutMs = 5000): Promise<void> {
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch {
+    return;
+  }
+  const end = Date.now() + timeoutMs;
+  while (isAlive(pid) && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
+}
+
+/** Whether a gdb batch output holds a warning line. */
+export function gdbWarnings(output: string): string[] {
+  return output.split('\n').filter((l) => /^warning:/i.test(l.trim()));
+}
