@@ -175,14 +175,14 @@ export async function dumpProcess(pid: number, sink: Sink, options: DumpOptions 
       resume();
       source = new ProcMem(snap.pid, false);
       mems.push(source);
-      maps = readMaps(snap.pid, true);
-      // MADV_DONTFORK areas are absent from the copy, MADV_WIPEONFORK ones zeroed: read the target.
-      for (const m of maps) {
-        if (m.vmFlags.has('wf')) fromTarget.add(m.start);
-      }
-      const targetMaps = readMaps(pid, true).filter((m) => m.vmFlags.has('dc'));
-      for (const m of targetMaps) fromTarget.add(m.start);
-      maps = [...maps, ...targetMaps].sort((a, b) => (a.start < b.start ? -1 : a.start > b.start ? 1 : 0));
+      // MADV_DONTFORK areas are absent from the copy, MADV_WIPEONFORK ones zeroed: those come
+      // from the running target, which is then no longer frozen.
+      const own = readMaps(pid, true).filter((m) => m.vmFlags.has('dc') || m.vmFlags.has('wf'));
+      for (const m of own) fromTarget.add(m.start);
+      maps = readMaps(snap.pid, true)
+        .filter((m) => !fromTarget.has(m.start))
+        .concat(own)
+        .sort((a, b) => (a.start < b.start ? -1 : a.start > b.start ? 1 : 0));
     } else {
       maps = readMaps(pid, true);
     }

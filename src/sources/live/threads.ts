@@ -3,6 +3,7 @@ import type { ProcessInfo, ThreadState, TimeVal } from '../../model/process-imag
 import { readProc, readStat, readStatus } from '../../sys/proc.js';
 import { getRegSet } from '../../sys/ptrace.js';
 import type { StoppedThread } from '../../sys/tracee.js';
+import { xstateRegsets } from './xstate.js';
 
 const NT_PRSTATUS = 1;
 const NT_PRFPREG = 2;
@@ -49,10 +50,7 @@ export function readThreadState(pid: number, t: StoppedThread): ThreadState {
       fpvalid: 1,
     },
     gpRegs,
-    regsets: [
-      { type: NT_PRFPREG, owner: 'CORE', data: fp },
-      { type: NT_X86_XSTATE, owner: 'LINUX', data: xstate },
-    ],
+    regsets: [{ type: NT_PRFPREG, owner: 'CORE', data: fp }, ...xstateRegsets(xstate)],
     siginfo: t.siginfo,
   };
 }
