@@ -161,7 +161,8 @@ export async function dumpProcess(pid: number, sink: Sink, options: DumpOptions 
     pauseStart = performance.now();
     tp = TracedProcess.seize(pid);
     const held = [...tp.threads.values()];
-    const threads = held.map((t) => readThreadState(pid, t));
+    const captured = held.map((t) => readThreadState(pid, t));
+    const threads = captured.map((c) => c.state);
 
     let maps: ProcMapping[];
     let source = target;
@@ -227,7 +228,7 @@ export async function dumpProcess(pid: number, sink: Sink, options: DumpOptions 
       mappings,
       auxv,
       memory: new SplicedAddressSpace([regions]),
-      extraNotes: [],
+      extraNotes: captured[0]?.layout ? [captured[0].layout] : [],
     };
     const written = await writeElfCore(image, sink, options);
     resume();

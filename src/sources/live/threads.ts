@@ -1,9 +1,9 @@
 import { readlinkSync } from 'node:fs';
-import type { ProcessInfo, ThreadState, TimeVal } from '../../model/process-image.js';
+import type { ProcessInfo, RawNote, ThreadState, TimeVal } from '../../model/process-image.js';
 import { readProc, readStat, readStatus } from '../../sys/proc.js';
 import { getRegSet } from '../../sys/ptrace.js';
 import type { StoppedThread } from '../../sys/tracee.js';
-import { xstateRegsets } from './xstate.js';
+import { xstateRegset } from './xstate.js';
 
 const NT_PRSTATUS = 1;
 const NT_PRFPREG = 2;
@@ -24,15 +24,15 @@ function hexMask(text: string | undefined): bigint {
  * (NT_PRSTATUS regset), NT_PRFPREG and NT_X86_XSTATE at the size the kernel returns, the stop's
  * siginfo, and prstatus fields from /proc (the thread group leader carries the group's times).
  */
-export function readThreadState(pid: number, t: StoppedThread): ThreadState {
+export function readThreadState(pid: number, t: StoppedThread): { state: ThreadState; layout?: RawNote } {
   const tid = t.tid;
   const gpRegs = getRegSet(tid, NT_PRSTATUS, 1024);
   const fp = getRegSet(tid, NT_PRFPREG, 1024);
-  const xstate = getRegSet(tid, NT_X86_XSTATE);
+  const xstate = xstateRegset(getRegSet(tid, NT_X86_XSTATE));
   const stat = readStat(tid === pid ? `/proc/${pid}/stat` : `/proc/${pid}/task/${tid}/stat`);
   const status = readStatus(`/proc/${pid}/task/${tid}/status`);
   const signo = t.siginfo.readInt32LE(0);
-  return {
+  const state: ThreadState = {
     tid,
     status: {
       info: { signo, errno: t.siginfo.readInt32LE(4), code: t.siginfo.readInt32LE(8) },
@@ -50,9 +50,10 @@ export function readThreadState(pid: number, t: StoppedThread): ThreadState {
       fpvalid: 1,
     },
     gpRegs,
-    regsets: [{ type: NT_PRFPREG, owner: 'CORE', data: fp }, ...xstateRegsets(xstate)],
+    regsets: [{ type: NT_PRFPREG, owner: 'CORE', data: fp }, xstate.regset],
     siginfo: t.siginfo,
   };
+  return { state, layout: xstate.layout };
 }
 
 const PRARGSZ = 80;

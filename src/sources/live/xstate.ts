@@ -1,4 +1,4 @@
-import type { RegSet } from '../../model/process-image.js';
+import type { RawNote, RegSet } from '../../model/process-image.js';
 
 const NT_X86_XSTATE = 0x202;
 const NT_X86_XSAVE_LAYOUT = 0x205;
@@ -24,10 +24,11 @@ const INTEL: ReadonlyArray<{ id: number; size: number; offset: number }> = [
  * loses the upper vector halves otherwise), so a packed layout (AMD Zen 4: no MPX gap) is moved
  * to Intel's offsets, as gcore writes it; an area already in Intel's layout, or with components
  * not known here, is kept as is. Returns the NT_X86_XSTATE regset and, when the layout is
- * known, the NT_X86_XSAVE_LAYOUT note the kernel writes after it (struct x86_xfeat_component).
+ * known, the NT_X86_XSAVE_LAYOUT note (struct x86_xfeat_component[]) the kernel writes once,
+ * after all threads.
  */
-export function xstateRegsets(area: Buffer): RegSet[] {
-  const keep: RegSet[] = [{ type: NT_X86_XSTATE, owner: 'LINUX', data: area }];
+export function xstateRegset(area: Buffer): { regset: RegSet; layout?: RawNote } {
+  const keep = { regset: { type: NT_X86_XSTATE, owner: 'LINUX', data: area } };
   if (area.length < LEGACY) return keep;
   const xcr0 = area.readBigUInt64LE(XCR0_OFFSET);
   const present = INTEL.filter((c) => (xcr0 & (1n << BigInt(c.id))) !== 0n);
@@ -55,8 +56,8 @@ export function xstateRegsets(area: Buffer): RegSet[] {
     layout.writeUInt32LE(c.size, i * 16 + 4);
     layout.writeUInt32LE(c.offset, i * 16 + 8);
   });
-  return [
-    { type: NT_X86_XSTATE, owner: 'LINUX', data },
-    { type: NT_X86_XSAVE_LAYOUT, owner: 'LINUX', data: layout },
-  ];
+  return {
+    regset: { type: NT_X86_XSTATE, owner: 'LINUX', data },
+    layout: { owner: 'LINUX', type: NT_X86_XSAVE_LAYOUT, desc: layout },
+  };
 }
