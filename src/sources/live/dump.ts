@@ -59,6 +59,7 @@ const ELF_MAGIC = Buffer.from([0x7f, 0x45, 0x4c, 0x46]);
 
 function explain(pid: number, err: unknown): unknown {
   if (!(err instanceof SysError)) return err;
+  if (process.env.CORESHOT_DEBUG) process.stderr.write(`${err.stack}\n`);
   if (err.errno === ESRCH)
     return new CaptureError(`process ${pid} does not exist (or exited during the dump)`);
   if (err.errno === EPERM) {
