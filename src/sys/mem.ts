@@ -1,5 +1,5 @@
 import { closeSync, openSync, readSync, writeSync } from 'node:fs';
-import { ESRCH, SysError } from './libc.js';
+import { EPERM, ESRCH, SysError } from './libc.js';
 
 const MAX_OFFSET = (1n << 63n) - 1n;
 
@@ -15,6 +15,7 @@ export class ProcMem {
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       if (code === 'ENOENT') throw new SysError('open', ESRCH, `/proc/${pid}/mem`);
+      if (code === 'EACCES' || code === 'EPERM') throw new SysError('open', EPERM, `/proc/${pid}/mem`);
       throw err;
     }
   }

@@ -1,5 +1,5 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { ESRCH, SysError } from './libc.js';
+import { EPERM, ESRCH, SysError } from './libc.js';
 
 /** Reads a /proc file; a vanished process becomes SysError(ESRCH). */
 export function readProc(path: string): Buffer {
@@ -8,6 +8,7 @@ export function readProc(path: string): Buffer {
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' || code === 'ESRCH') throw new SysError('open', ESRCH, path);
+    if (code === 'EACCES' || code === 'EPERM') throw new SysError('open', EPERM, path);
     throw err;
   }
 }

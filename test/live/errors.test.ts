@@ -1,0 +1,200 @@
+// Acceptance: every failure is one clear line on stderr, a non-zero exit, and no file left.
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { chmodSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { CLI, coreshot, run, runOk, startDetached, tempDir } from '../helpers/proc.js';
+import { buildProg, eventually, isAlive, sleep, startTarget, type Target } from './helpers.js';
+
+function tracerOf(pid: number): number {
+  const m = /TracerPid:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return Number(m?.[1] ?? -1);
+}
+
+function oneLineError(stderr: string, pattern: RegExp): void {
+  const lines = stderr.trim().split('\n');
+  assert.equal(lines.length, 1, stderr);
+  assert.match(lines[0]!, /^coreshot: /);
+  assert.match(lines[0]!, pattern);
+}
+
+/** Starts coreshot writing a core to a pipe nobody reads: it blocks holding the target. */
+async function stalledDump(
+  pid: number,
+  extra: string[],
+): Promise<{ child: ChildProcess; stderr: () => string }> {
+  const child = spawn(process.execPath, [CLI, 'dump', String(pid), '-o', '-', ...extra], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  child.stdout!.pause();
+  let err = '';
+  child.stderr!.on('data', (d) => {
+    err += d;
+  });
+  const traced = await eventually(
+    () => tracerOf(pid),
+    (v) => v === child.pid,
+    10_000,
+  );
+  assert.equal(traced, child.pid, 'coreshot did not start tracing the target');
+  return { child, stderr: () => err };
+}
+
+describe('coreshot dump errors', () => {
+  const tmp = tempDir('coreshot-live-errors-');
+  let prog = '';
+  let target: Target | undefined;
+
+  before(async () => {
+    prog = buildProg('checksum', tmp.path);
+  });
+  after(async () => {
+    await target?.stop();
+    tmp.cleanup();
+  });
+
+  async function freshTarget(name: string): Promise<Target> {
+    await target?.stop();
+    target = await startTarget(prog, ['1000000', '16', '1000'], tmp.path, { name, settleMs: 200 });
+    return target;
+  }
+
+  function emptyDir(name: string): string {
+    const d = join(tmp.path, name);
+    mkdirSync(d, { recursive: true });
+    return d;
+  }
+
+  test('no such process', () => {
+    const dir = emptyDir('nosuch');
+    // Process ids are always below pid_max.
+    const gone = Number(readFileSync('/proc/sys/kernel/pid_max', 'utf8').trim());
+    const res = coreshot(['dump', String(gone)], { cwd: dir });
+    assert.notEqual(res.status, 0);
+    oneLineError(res.stderr, new RegExp(`process ${gone} does not exist`));
+    assert.deepEqual(readdirSync(dir), []);
+    const bad = coreshot(['dump', 'abc'], { cwd: dir });
+    assert.notEqual(bad.status, 0);
+    oneLineError(bad.stderr, /PID must be a positive number/);
+  });
+
+  test('not permitted: a different user', async () => {
+    const t = await freshTarget('eperm');
+    const dir = emptyDir('eperm');
+    chmodSync(dir, 0o777);
+    const res = run(
+      'setpriv',
+      ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, CLI, 'dump', String(t.pid)],
+      { cwd: dir },
+    );
+    assert.notEqual(res.status, 0);
+    oneLineError(res.stderr, new RegExp(`not permitted to trace process ${t.pid}`));
+    assert.deepEqual(readdirSync(dir), []);
+    assert.ok(isAlive(t.pid));
+  });
+
+  test('not permitted: already traced by gdb', async () => {
+    const t = await freshTarget('gdb');
+    const dir = emptyDir('gdb');
+    const gdb = startDetached('gdb', ['-nx', '-batch', '-p', String(t.pid), '-ex', 'shell sleep 30']);
+    try {
+      const tracer = await eventually(
+        () => tracerOf(t.pid),
+        (v) => v !== 0,
+        20_000,
+      );
+      assert.notEqual(tracer, 0, 'gdb did not attach');
+      const res = coreshot(['dump', String(t.pid)], { cwd: dir });
+      assert.notEqual(res.status, 0);
+      oneLineError(
+        res.stderr,
+        new RegExp(`process ${t.pid} is already traced by process ${tracer} \\(gdb\\)`),
+      );
+      assert.deepEqual(readdirSync(dir), []);
+    } finally {
+      run('pkill', ['-KILL', '-P', String(gdb)]);
+      process.kill(gdb, 'SIGKILL');
+    }
+  });
+
+  test('not permitted: already traced by another coreshot', async () => {
+    const t = await freshTarget('twice');
+    const dir = emptyDir('twice');
+    const first = await stalledDump(t.pid, ['--no-snapshot']);
+    try {
+      const res = coreshot(['dump', String(t.pid)], { cwd: dir });
+      assert.notEqual(res.status, 0);
+      oneLineError(res.stderr, new RegExp(`already traced by process ${first.child.pid} \\(node\\)`));
+      assert.deepEqual(readdirSync(dir), []);
+    } finally {
+      first.child.kill('SIGKILL');
+    }
+    assert.ok(isAlive(t.pid));
+  });
+
+  test('the target exits during a --no-snapshot dump', async () => {
+    const t = await freshTarget('exits');
+    const dump = await stalledDump(t.pid, ['--no-snapshot']);
+    const done = new Promise<number | null>((r) => dump.child.once('exit', r));
+    process.kill(t.pid, 'SIGKILL');
+    await sleep(100);
+    dump.child.stdout!.resume();
+    const code = await done;
+    assert.notEqual(code, 0);
+    oneLineError(dump.stderr(), new RegExp(`process ${t.pid} exited during the dump`));
+  });
+
+  test('in snapshot mode the copy outlives a target that exits during the dump', async () => {
+    const t = await freshTarget('snapexit');
+    const dump = await stalledDump(t.pid, []);
+    // The target is released as soon as the snapshot exists.
+    await eventually(
+      () => tracerOf(t.pid),
+      (v) => v === 0,
+      5000,
+    );
+    process.kill(t.pid, 'SIGKILL');
+    const chunks: Buffer[] = [];
+    dump.child.stdout!.on('data', (d: Buffer) => chunks.push(d));
+    dump.child.stdout!.resume();
+    const code = await new Promise<number | null>((r) => dump.child.once('exit', r));
+    assert.equal(code, 0, dump.stderr());
+    const core = join(tmp.path, 'snapexit.core');
+    writeFileSync(core, Buffer.concat(chunks));
+    const eu = run('eu-readelf', ['-n', core]);
+    assert.equal(eu.status, 0, eu.stderr);
+    assert.match(eu.stdout, /PRSTATUS/);
+  });
+
+  test('disk full', async () => {
+    const t = await freshTarget('full');
+    const dir = emptyDir('full');
+    runOk('mount', ['-t', 'tmpfs', '-o', 'size=2m', 'tmpfs', dir]);
+    try {
+      const res = coreshot(['dump', String(t.pid), '-o', join(dir, 'core')]);
+      assert.notEqual(res.status, 0);
+      oneLineError(res.stderr, /no space left on device/);
+      assert.deepEqual(readdirSync(dir), []);
+      assert.ok(isAlive(t.pid));
+      assert.equal(tracerOf(t.pid), 0);
+    } finally {
+      runOk('umount', [dir]);
+    }
+  });
+
+  test('an existing output file is kept unless --force', async () => {
+    const t = await freshTarget('exists');
+    const dir = emptyDir('exists');
+    const out = join(dir, `core.${t.pid}`);
+    writeFileSync(out, 'keep me');
+    const res = coreshot(['dump', String(t.pid)], { cwd: dir });
+    assert.notEqual(res.status, 0);
+    oneLineError(res.stderr, /already exists \(use --force to overwrite\)/);
+    assert.equal(readFileSync(out, 'utf8'), 'keep me');
+    assert.deepEqual(readdirSync(dir), [`core.${t.pid}`]);
+    const forced = coreshot(['dump', String(t.pid), '--force'], { cwd: dir });
+    assert.equal(forced.status, 0, forced.stderr);
+    assert.equal(readFileSync(out).subarray(0, 4).toString('latin1'), '\x7fELF');
+  });
+});
