@@ -14,7 +14,7 @@ import {
   qemuUserCore,
   X86_REGS,
 } from '../helpers/cores.js';
-import { assertRegistersMatchEuReadelf, type DecodedThread } from '../helpers/registers.js';
+import { assertRegistersMatchEuReadelf, type DecodedThread } from '../helpers/differential.js';
 
 const made: MadeCore[] = [];
 after(() => {

@@ -1,10 +1,15 @@
 // x86_64 register differential on real cores of a multi-threaded program: a kernel core of it
 // crashing and gcore's dump of it running. Every register of every thread must equal what
-// eu-readelf prints, and the values the program loaded must be there.
+// eu-readelf prints, the values the program loaded must be there, and NT_PRPSINFO, NT_AUXV and
+// NT_FILE must decode as eu-readelf decodes them.
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { gcoreCore, KNOWN, kernelCore, type MadeCore, X86_REGS } from '../helpers/cores.js';
-import { assertRegistersMatchEuReadelf, type DecodedThread } from '../helpers/registers.js';
+import {
+  assertProcessNotesMatchEuReadelf,
+  assertRegistersMatchEuReadelf,
+  type DecodedThread,
+} from '../helpers/differential.js';
 
 const made: MadeCore[] = [];
 after(() => {
@@ -36,6 +41,7 @@ describe('x86_64 registers against eu-readelf', () => {
     );
     assert.equal(crashed.get('orig_rax'), 0xffffffffffffffffn, 'no syscall in progress: orig_rax = -1');
     assertWorkers(threads.slice(1));
+    assertProcessNotesMatchEuReadelf(m.core);
   });
 
   it('gcore of a running multi-threaded program', async () => {
@@ -51,5 +57,6 @@ describe('x86_64 registers against eu-readelf', () => {
     );
     assertWorkers(threads.filter((t) => t !== mainThread));
     for (const t of threads) assert.equal(t.registers.get('orig_rax'), 34n, `thread ${t.tid} is in pause()`);
+    assertProcessNotesMatchEuReadelf(m.core);
   });
 });

@@ -40,7 +40,7 @@ export interface EuThread {
   cursig: number;
   /** Every register eu-readelf prints for this NT_PRSTATUS, header items (pc, orig_rax...) included. */
   registers: Map<string, EuRegister>;
-  /** The register-set notes that follow this thread's NT_PRSTATUS (FPREGSET, X86_XSTATE, ...). */
+  /** The CORE and LINUX notes after this thread's NT_PRSTATUS (FPREGSET, X86_XSTATE, ...). */
   regsets: EuNote[];
 }
 
@@ -91,7 +91,7 @@ const PROCESS_NOTES = new Set(['PRPSINFO', 'AUXV', 'FILE', 'SIGINFO']);
 
 const NOTE_HEADER = /^ {2}(\S+)\s+(\d+)\s+(\S.*?)\s*$/;
 // `name: value` where value is `<...>` (a signal set) or one token; pairs end at `,` or blank.
-const PAIR = /([A-Za-z_][\w.]*):\s+(<[^>]*>|[^\s,]+),?/g;
+const PAIR = /([A-Za-z_][\w.]*):\s+(<[^>]*>|[^\s,]*),?/g;
 
 /** Runs `eu-readelf -n` on a core and parses its output. */
 export function euReadelfNotes(corePath: string): EuCore {
@@ -144,7 +144,7 @@ export function parseEuReadelfNotes(text: string, wordBits: 32 | 64): EuCore {
       core.auxv = n.lines.map(auxvEntry);
     } else if (n.owner === 'CORE' && n.type === 'FILE') {
       core.files = n.lines.flatMap(fileEntry);
-    } else if (!PROCESS_NOTES.has(n.type)) {
+    } else if ((n.owner === 'CORE' || n.owner === 'LINUX') && !PROCESS_NOTES.has(n.type)) {
       core.threads.at(-1)?.regsets.push(n);
     }
   }
@@ -153,16 +153,19 @@ export function parseEuReadelfNotes(text: string, wordBits: 32 | 64): EuCore {
 
 function parseFields(n: EuNote): void {
   for (const line of n.lines) {
-    if (n.type === 'PRPSINFO' && line.includes('psargs: ')) {
-      // fname and psargs are free text: take them whole rather than token by token.
-      const m = /fname: (.*), psargs: (.*)$/.exec(line);
-      if (m) {
-        n.fields.set('fname', m[1]!);
-        n.fields.set('psargs', m[2]!.trimEnd());
-        continue;
+    let rest = line;
+    if (n.type === 'PRPSINFO') {
+      // fname and psargs are free text to the end of the line (eu-readelf wraps long ones onto
+      // a line of their own): take them whole, not token by token.
+      for (const name of ['psargs', 'fname']) {
+        const m = new RegExp(`(?:^\\s*|, )${name}: (.*)$`).exec(rest);
+        if (m) {
+          n.fields.set(name, m[1]!.trimEnd());
+          rest = rest.slice(0, m.index);
+        }
       }
     }
-    for (const m of line.matchAll(PAIR)) n.fields.set(m[1]!, m[2]!);
+    for (const m of rest.matchAll(PAIR)) n.fields.set(m[1]!, m[2]!);
   }
 }
 
