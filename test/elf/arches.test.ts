@@ -1,6 +1,7 @@
 // Register sets of non-x86_64 architectures on real cores: QEMU user-mode cores of aarch64, arm
 // (32-bit), ppc64le and s390x, and a kernel core of an i386 program. Every register of every
-// thread must equal what eu-readelf prints, and the values the programs loaded must be there.
+// thread must equal what eu-readelf prints, the values the programs loaded must be there, and the
+// process notes (NT_PRPSINFO, NT_AUXV, NT_FILE) must decode as eu-readelf decodes them.
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import type { ArchName } from '../../src/model/process-image.js';
@@ -14,7 +15,11 @@ import {
   qemuUserCore,
   X86_REGS,
 } from '../helpers/cores.js';
-import { assertRegistersMatchEuReadelf, type DecodedThread } from '../helpers/differential.js';
+import {
+  assertProcessNotesMatchEuReadelf,
+  assertRegistersMatchEuReadelf,
+  type DecodedThread,
+} from '../helpers/differential.js';
 
 const made: MadeCore[] = [];
 after(() => {
@@ -55,6 +60,7 @@ describe('QEMU user-mode cores', () => {
       const threads = assertRegistersMatchEuReadelf(m.core, arch as ArchName);
       const regs = QEMU_REGS[arch];
       assertKnown(threads, regs, regs, QEMU_WORKERS, arch === 'arm' ? 32 : 64);
+      assertProcessNotesMatchEuReadelf(m.core, false);
     });
   }
 });
@@ -66,5 +72,6 @@ describe('i386 kernel core', () => {
     const threads = assertRegistersMatchEuReadelf(m.core, 'i386');
     const r = X86_REGS.i386;
     assertKnown(threads, r.main, r.worker, r.workers, 32);
+    assertProcessNotesMatchEuReadelf(m.core);
   });
 });
