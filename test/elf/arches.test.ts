@@ -1,10 +1,12 @@
 // Register sets of non-x86_64 architectures on real cores: QEMU user-mode cores of aarch64, arm
-// (32-bit), ppc64le, ppc64 (big endian) and s390x, and a kernel core of an i386 program. Every register of every
-// thread must equal what eu-readelf prints, the values the programs loaded must be there, and the
-// process notes (NT_PRPSINFO, NT_AUXV, NT_FILE) must decode as eu-readelf decodes them.
+// (32-bit), ppc64le, ppc64 (big endian) and s390x, and a kernel core and a gcore of an i386
+// program. Every register of every thread must equal what eu-readelf prints, the values the
+// programs loaded must be there, and the process notes (NT_PRPSINFO, NT_AUXV, NT_FILE) must
+// decode as eu-readelf decodes them.
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import {
+  gcoreCore,
   KNOWN,
   kernelCore,
   type MadeCore,
@@ -63,13 +65,26 @@ describe('QEMU user-mode cores', () => {
   }
 });
 
-describe('i386 kernel core', () => {
-  it('every register of every thread equals eu-readelf, known values present', () => {
+describe('i386', () => {
+  it('kernel core: every register of every thread equals eu-readelf, known values present', () => {
     const m = kernelCore('i386');
     made.push(m);
     const threads = assertRegistersMatchEuReadelf(m.core, 'i386');
     const r = X86_REGS.i386;
     assertKnown(threads, r.main, r.worker, r.workers, 32);
+    assertProcessNotesMatchEuReadelf(m.core);
+  });
+
+  it('gcore: every register of every thread equals eu-readelf', async () => {
+    const m = await gcoreCore('i386');
+    made.push(m);
+    const threads = assertRegistersMatchEuReadelf(m.core, 'i386');
+    assert.equal(threads.length, 1 + X86_REGS.i386.workers);
+    const main = threads.find((t) => t.tid === m.pid);
+    assert.deepEqual(
+      [main?.registers.get('esi'), main?.registers.get('edi')],
+      [low(KNOWN.mainA, 32), low(KNOWN.mainB, 32)],
+    );
     assertProcessNotesMatchEuReadelf(m.core);
   });
 });
