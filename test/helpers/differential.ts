@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { AT_NAMES } from '../../src/elf/constants.js';
+import { prstatusSize } from '../../src/elf/notes/prstatus.js';
 import { decodeRegisters } from '../../src/elf/regs/index.js';
 import type { ArchName } from '../../src/model/process-image.js';
 import { openCore } from '../../src/sources/elfcore/open.js';
@@ -16,8 +17,9 @@ export interface DecodedThread {
 }
 
 /**
- * Opens `core` with coreshot and with eu-readelf and asserts: the same threads in the same order
- * (tid = pid), and for each, every register eu-readelf prints has the same value in coreshot.
+ * Opens `core` with coreshot and with eu-readelf and asserts: the arch, NT_PRSTATUS of the size
+ * coreshot derives for it, the same threads in the same order (tid = pid), and for each, every
+ * register eu-readelf prints has the same value in coreshot.
  * Returns coreshot's decoded threads for further checks.
  */
 export function assertRegistersMatchEuReadelf(core: string, arch: ArchName): DecodedThread[] {
@@ -26,6 +28,8 @@ export function assertRegistersMatchEuReadelf(core: string, arch: ArchName): Dec
   try {
     const { image } = file;
     assert.equal(image.arch.name, arch);
+    const sizes = eu.notes.filter((n) => n.owner === 'CORE' && n.type === 'PRSTATUS').map((n) => n.size);
+    assert.deepEqual(new Set(sizes), new Set([prstatusSize(image.arch)]), 'NT_PRSTATUS size');
     assert.deepEqual(
       image.threads.map((t) => t.tid),
       eu.threads.map((t) => t.pid),
