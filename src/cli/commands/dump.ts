@@ -17,11 +17,7 @@ function parsePid(text: string): number {
 export function registerDump(program: Command): void {
   program
     .command('dump')
-    .description(
-      'Capture a running process as an ELF core (like gcore). By default the target is stopped only\n' +
-        'for the instant it takes to fork a copy-on-write snapshot of it inside itself; the copy is\n' +
-        'dumped while the target runs on, then killed.',
-    )
+    .description('capture a running process as an ELF core, like gcore, pausing it only for milliseconds')
     .argument('<pid>', 'process to dump')
     .option(
       '-o, --output <file>',
@@ -34,7 +30,9 @@ export function registerDump(program: Command): void {
     .option('--json', 'print the summary as JSON on stdout')
     .addHelpText(
       'after',
-      '\nLimits: MAP_SHARED memory is not frozen by the snapshot; MADV_DONTFORK and MADV_WIPEONFORK\n' +
+      '\nBy default the target is stopped only while its registers are read and a fork is run inside\n' +
+        'it; the copy-on-write copy is dumped while the target runs on, then killed.\n' +
+        '\nLimits: MAP_SHARED memory is not frozen by the snapshot; MADV_DONTFORK and MADV_WIPEONFORK\n' +
         'areas are read from the running target (listed in the summary). x86_64 only.',
     )
     .action((pidText, opts) =>
