@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { closeSync, openSync, readdirSync, readFileSync, readSync, statSync } from 'node:fs';
 import { EPERM, ESRCH, SysError } from './libc.js';
 
 /** Reads a /proc file; a vanished process becomes SysError(ESRCH). */
@@ -118,14 +118,15 @@ export interface ProcMapping {
 
 const MAP_LINE = /^([0-9a-f]+)-([0-9a-f]+) (\S{4}) ([0-9a-f]+) (\S+) (\d+)\s*(.*)$/;
 
-/** Parses /proc/PID/maps or /proc/PID/smaps text. */
-export function parseMaps(text: string): ProcMapping[] {
-  const out: ProcMapping[] = [];
-  let cur: ProcMapping | undefined;
-  for (const line of text.split('\n')) {
+/** Incremental parser of /proc/PID/maps or smaps lines (smaps adds VmFlags and page counts). */
+class MapsParser {
+  readonly out: ProcMapping[] = [];
+  private cur: ProcMapping | undefined;
+
+  line(line: string): void {
     const m = MAP_LINE.exec(line);
     if (m) {
-      cur = {
+      this.cur = {
         start: BigInt(`0x${m[1]}`),
         end: BigInt(`0x${m[2]}`),
         perms: m[3]!,
@@ -136,21 +137,56 @@ export function parseMaps(text: string): ProcMapping[] {
         vmFlags: new Set(),
         anonKb: 0,
       };
-      out.push(cur);
-      continue;
+      this.out.push(this.cur);
+      return;
     }
-    if (!cur) continue;
+    const cur = this.cur;
+    if (!cur) return;
     if (line.startsWith('VmFlags:')) {
       for (const w of line.slice(8).trim().split(/\s+/)) if (w) cur.vmFlags.add(w);
     } else if (line.startsWith('Anonymous:') || line.startsWith('Swap:')) {
       cur.anonKb += Number.parseInt(line.slice(line.indexOf(':') + 1), 10) || 0;
     }
   }
-  return out;
 }
 
+/** Parses /proc/PID/maps or /proc/PID/smaps text. */
+export function parseMaps(text: string): ProcMapping[] {
+  const p = new MapsParser();
+  for (const line of text.split('\n')) p.line(line);
+  return p.out;
+}
+
+/**
+ * Reads /proc/PID/maps or smaps in bounded chunks (smaps of a process with 100,000 mappings is
+ * ~100 MB of text; it is never held whole).
+ */
 export function readMaps(pid: number, smaps: boolean): ProcMapping[] {
-  return parseMaps(readProcText(`/proc/${pid}/${smaps ? 'smaps' : 'maps'}`));
+  const path = `/proc/${pid}/${smaps ? 'smaps' : 'maps'}`;
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch {
+    readProc(path); // raises the error as a SysError
+    throw new SysError('open', ESRCH, path);
+  }
+  const p = new MapsParser();
+  const buf = Buffer.allocUnsafe(1 << 20);
+  let rest = '';
+  try {
+    for (;;) {
+      const n = readSync(fd, buf, 0, buf.length, null);
+      if (n === 0) break;
+      const text = rest + buf.toString('latin1', 0, n);
+      const lines = text.split('\n');
+      rest = lines.pop() ?? '';
+      for (const line of lines) p.line(line);
+    }
+  } finally {
+    closeSync(fd);
+  }
+  if (rest) p.line(rest);
+  return p.out;
 }
 
 /** /proc/PID/coredump_filter (hex). */
