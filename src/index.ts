@@ -10,3 +10,10 @@ export type * from './model/process-image.js';
 export type { LongRunOptions, Progress } from './model/progress.js';
 export { type WriteSummary, writeElfCore } from './sinks/elfcore/write.js';
 export { type CoreFile, type OpenCoreOptions, openCore, readCore } from './sources/elfcore/open.js';
+export {
+  CaptureError,
+  type DumpOptions,
+  type DumpSummary,
+  dumpProcess,
+  processTree,
+} from './sources/live/index.js';
