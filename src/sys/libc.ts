@@ -64,6 +64,14 @@ interface Libc {
   ): number | bigint;
   waitpid(pid: number, status: number[], options: number): number;
   tgkill(pid: number, tid: number, sig: number): number;
+  processVmReadv(
+    pid: number,
+    local: { base: Buffer; len: number }[],
+    nlocal: number,
+    remote: { base: bigint; len: number }[],
+    nremote: number,
+    flags: number,
+  ): number | bigint;
   errno(): number;
 }
 
@@ -76,6 +84,7 @@ export function sys(): Libc {
   const koffi = require('koffi') as typeof import('koffi');
   const lib: IKoffiLib = koffi.load('libc.so.6');
   koffi.struct('coreshot_iovec', { base: 'void *', len: 'size_t' });
+  koffi.struct('coreshot_remote_iovec', { base: 'uintptr_t', len: 'size_t' });
   const syscall = lib.func('long syscall(long nr, long a, long b, long c)');
   const SYS_tgkill = 234;
   libc = {
@@ -84,6 +93,10 @@ export function sys(): Libc {
     ptraceIov: lib.func('long ptrace(long req, int pid, uintptr_t addr, _Inout_ coreshot_iovec *data)'),
     waitpid: lib.func('int waitpid(int pid, _Out_ int *status, int options)'),
     tgkill: (pid, tid, sig) => Number(syscall(SYS_tgkill, pid, tid, sig)),
+    processVmReadv: lib.func(
+      'long process_vm_readv(int pid, coreshot_iovec *local, unsigned long nlocal, ' +
+        'coreshot_remote_iovec *remote, unsigned long nremote, unsigned long flags)',
+    ),
     errno: () => koffi.errno(),
   };
   return libc;
