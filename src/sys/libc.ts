@@ -20,12 +20,7 @@ export class SysError extends Error {
 export const EPERM = 1;
 export const ESRCH = 3;
 export const EINTR = 4;
-export const EIO = 5;
-export const ECHILD = 10;
-export const EAGAIN = 11;
 export const EFAULT = 14;
-export const EBUSY = 16;
-export const EINVAL = 22;
 
 const ERRNO_NAMES: Record<number, string> = {
   1: 'EPERM',

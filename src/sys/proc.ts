@@ -60,7 +60,7 @@ export interface ProcStat {
   nice: number;
 }
 
-export function parseStat(text: string): ProcStat {
+function parseStat(text: string): ProcStat {
   const open = text.indexOf('(');
   const close = text.lastIndexOf(')');
   if (open < 0 || close < open) throw new Error(`unexpected /proc stat line: ${text.slice(0, 60)}`);
@@ -148,13 +148,6 @@ class MapsParser {
       cur.anonKb += Number.parseInt(line.slice(line.indexOf(':') + 1), 10) || 0;
     }
   }
-}
-
-/** Parses /proc/PID/maps or /proc/PID/smaps text. */
-export function parseMaps(text: string): ProcMapping[] {
-  const p = new MapsParser();
-  for (const line of text.split('\n')) p.line(line);
-  return p.out;
 }
 
 /**

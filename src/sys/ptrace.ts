@@ -1,17 +1,15 @@
-import { ESRCH, SysError, sys } from './libc.js';
+import { EINTR, ESRCH, SysError, sys } from './libc.js';
 
-export const PTRACE_CONT = 7;
-export const PTRACE_KILL = 8;
-export const PTRACE_SINGLESTEP = 9;
-export const PTRACE_DETACH = 17;
-export const PTRACE_SETOPTIONS = 0x4200;
-export const PTRACE_GETEVENTMSG = 0x4201;
-export const PTRACE_GETSIGINFO = 0x4202;
-export const PTRACE_SETSIGINFO = 0x4203;
-export const PTRACE_GETREGSET = 0x4204;
-export const PTRACE_SETREGSET = 0x4205;
-export const PTRACE_SEIZE = 0x4206;
-export const PTRACE_INTERRUPT = 0x4207;
+const PTRACE_SINGLESTEP = 9;
+const PTRACE_DETACH = 17;
+const PTRACE_SETOPTIONS = 0x4200;
+const PTRACE_GETEVENTMSG = 0x4201;
+const PTRACE_GETSIGINFO = 0x4202;
+const PTRACE_SETSIGINFO = 0x4203;
+const PTRACE_GETREGSET = 0x4204;
+const PTRACE_SETREGSET = 0x4205;
+const PTRACE_SEIZE = 0x4206;
+const PTRACE_INTERRUPT = 0x4207;
 
 export const PTRACE_O_TRACEFORK = 0x2;
 export const PTRACE_O_EXITKILL = 0x100000;
@@ -21,15 +19,13 @@ export const PTRACE_EVENT_VFORK = 2;
 export const PTRACE_EVENT_CLONE = 3;
 export const PTRACE_EVENT_STOP = 128;
 
-export const SIGKILL = 9;
 export const SIGTRAP = 5;
-export const SIGSTOP = 19;
 
 const WNOHANG = 1;
 const WALL = 0x40000000;
 
 /** sizeof(siginfo_t) on Linux. */
-export const SIGINFO_SIZE = 128;
+const SIGINFO_SIZE = 128;
 
 function check(call: string, tid: number, ret: number | bigint): void {
   if (Number(ret) === -1) throw new SysError(call, sys().errno(), `(thread ${tid})`);
@@ -49,10 +45,6 @@ export function interrupt(tid: number): void {
 
 export function setOptions(tid: number, options: number): void {
   req('ptrace(PTRACE_SETOPTIONS)', PTRACE_SETOPTIONS, tid, 0, options);
-}
-
-export function cont(tid: number, sig = 0): void {
-  req('ptrace(PTRACE_CONT)', PTRACE_CONT, tid, 0, sig);
 }
 
 export function singleStep(tid: number, sig = 0): void {
@@ -108,7 +100,7 @@ export type WaitStatus =
   | { kind: 'signaled'; signal: number }
   | { kind: 'stopped'; signal: number; event: number };
 
-export function decodeStatus(s: number): WaitStatus {
+function decodeStatus(s: number): WaitStatus {
   const low = s & 0x7f;
   if (low === 0) return { kind: 'exited', code: (s >> 8) & 0xff };
   if ((s & 0xff) === 0x7f) return { kind: 'stopped', signal: (s >> 8) & 0xff, event: (s >>> 16) & 0xff };
@@ -130,7 +122,7 @@ export function waitThread(tid: number, timeoutMs = 5000): WaitStatus | null {
     if (r === tid) return decodeStatus(status[0]!);
     if (r === -1) {
       const errno = sys().errno();
-      if (errno === 4) continue;
+      if (errno === EINTR) continue;
       throw new SysError('waitpid', errno, `(thread ${tid})`);
     }
     if (Date.now() > end) return null;
