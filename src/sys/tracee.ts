@@ -102,9 +102,12 @@ export class TracedProcess {
     const seized: number[] = [];
     const gone = new Set<number>();
     try {
+      // A seized thread can still clone before its interrupt stop: list again once all are
+      // stopped, until no new thread shows up.
       for (;;) {
         const fresh = listThreads(pid).filter((t) => !gone.has(t) && !seized.includes(t));
         if (fresh.length === 0) break;
+        const started: number[] = [];
         for (const tid of fresh) {
           try {
             seize(tid);
@@ -114,16 +117,18 @@ export class TracedProcess {
             continue;
           }
           seized.push(tid);
+          started.push(tid);
           try {
             interrupt(tid);
           } catch (err) {
             if (!isGone(err)) throw err;
           }
         }
-      }
-      for (const tid of seized) {
-        const t = tp.waitStop(tid, timeoutMs);
-        if (t) tp.threads.set(tid, t);
+        for (const tid of started) {
+          const t = tp.waitStop(tid, timeoutMs);
+          if (t) tp.threads.set(tid, t);
+          else gone.add(tid);
+        }
       }
       if (tp.threads.size === 0) throw processGone(pid);
     } catch (err) {

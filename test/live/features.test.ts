@@ -127,6 +127,31 @@ describe('coreshot dump options', () => {
     }
   });
 
+  test('threads that appear and exit while coreshot seizes the process', async () => {
+    const dir = join(tmp.path, 'churn');
+    runOk('mkdir', ['-p', dir]);
+    const prog = buildProg('churn', dir);
+    const t = await startTarget(prog, [], dir);
+    try {
+      for (const mode of ['snapshot', 'no-snapshot']) {
+        for (let i = 0; i < 5; i++) {
+          const core = join(dir, `churn.${mode}.${i}.core`);
+          const args = ['dump', String(t.pid), '-o', core, '--json'];
+          if (mode === 'no-snapshot') args.push('--no-snapshot');
+          const res = coreshot(args);
+          assert.equal(res.status, 0, res.stderr);
+          const s = JSON.parse(res.stdout);
+          const g = run('gdb', ['-nx', '-batch', prog, core, '-ex', 'info threads']);
+          assert.deepEqual(gdbWarnings(`${g.stdout}\n${g.stderr}`), []);
+          assert.equal((g.stdout.match(/^\*?\s+\d+\s+Thread /gm) ?? []).length, s.threads, g.stdout);
+          assert.ok(isAlive(t.pid));
+        }
+      }
+    } finally {
+      await t.stop();
+    }
+  });
+
   test('more than 65,535 mappings make a valid PN_XNUM core', async () => {
     const dir = join(tmp.path, 'xnum');
     runOk('mkdir', ['-p', dir]);
