@@ -1,5 +1,5 @@
 import { closeSync, existsSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { FormatError } from '../../bytes/errors.js';
 import { FileAccess } from '../../io/random-access.js';
 import { type Region, SplicedAddressSpace } from '../../model/address-space.js';
@@ -330,16 +330,14 @@ export class Checkpoint {
         0,
         `files.img: no file with id ${vma.shmid} (mapped at 0x${vma.start.toString(16)})`,
       );
-    const path = join(this.root, info.path);
-    let fa: FileAccess;
-    try {
-      fa = new FileAccess(path);
-    } catch {
+    const fa = openUnderRoot(this.root, info.path, info.size);
+    if (!fa) {
       throw new CheckpointError(
         `mapped file ${info.path} (at 0x${vma.start.toString(16)}) not found under ${this.root}: ` +
           'pass --root DIR, a directory holding the checkpointed files at their absolute paths',
       );
     }
+    const path = fa.path;
     opened.push(fa);
     if (info.size !== undefined && fa.size !== info.size) {
       throw new CheckpointError(
@@ -396,6 +394,38 @@ export class Checkpoint {
     }
     return out;
   }
+}
+
+/** Top-level directories that merged-/usr systems alias into /usr (/lib → /usr/lib). */
+const USR_MERGED = /^\/(bin|sbin|lib|lib32|lib64|libx32)\//;
+
+/**
+ * Opens a checkpointed file under the root, like a debugger's sysroot. The kernel names files by
+ * their canonical path (/usr/lib/x86_64-linux-gnu/...), while a root copied by the paths the
+ * dynamic loader used may hold them under an alias (/lib/..., /lib64/ld-linux...): the
+ * merged-/usr spelling is tried, then the library directories, accepting only a file of the
+ * checkpointed size.
+ */
+function openUnderRoot(root: string, path: string, size: bigint | undefined): FileAccess | undefined {
+  const candidates = [path];
+  if (path.startsWith('/usr/') && USR_MERGED.test(path.slice(4))) candidates.push(path.slice(4));
+  else if (USR_MERGED.test(path)) candidates.push(`/usr${path}`);
+  const base = basename(path);
+  if (/\/lib[^/]*\//.test(path)) {
+    for (const dir of ['/lib64', '/lib', '/usr/lib64', '/usr/lib', dirname(candidates.at(-1)!)])
+      candidates.push(join(dir, base));
+  }
+  for (const c of new Set(candidates)) {
+    let fa: FileAccess;
+    try {
+      fa = new FileAccess(join(root, c));
+    } catch {
+      continue;
+    }
+    if (size === undefined || fa.size === size || c === path) return fa;
+    fa.close();
+  }
+  return undefined;
 }
 
 function min(a: bigint, b: bigint): bigint {
