@@ -1,6 +1,8 @@
 import { closeSync, existsSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { FormatError } from '../../bytes/errors.js';
+import { NT_X86_XSTATE } from '../../elf/constants.js';
+import { psargsFromArgv } from '../../elf/notes/prpsinfo.js';
 import { FileAccess } from '../../io/random-access.js';
 import { type Region, SplicedAddressSpace } from '../../model/address-space.js';
 import type {
@@ -8,6 +10,7 @@ import type {
   Mapping,
   ProcessImage,
   ProcessInfo,
+  RawNote,
   ThreadState,
   ThreadStatus,
 } from '../../model/process-image.js';
@@ -34,7 +37,8 @@ import {
   readSingle,
 } from './image.js';
 import { PageIndex } from './pagemap.js';
-import { threadRegisters } from './regs.js';
+import { threadRegisters, XSAVE_XCR0_OFFSET } from './regs.js';
+import { hostXsaveLayout, type XsaveLayout } from './xsave-layout.js';
 
 /** vma_entry.status bits (what kind of mapping CRIU saw). */
 const VMA_AREA_REGULAR = 1 << 0;
@@ -58,8 +62,6 @@ const FD_TYPE_MEMFD = 18;
 
 const AT_NULL = 0n;
 const AT_PAGESZ = 6n;
-/** ELF_PRARGSZ: pr_psargs holds this many bytes, NUL included. */
-const ELF_PRARGSZ = 80;
 /** The most of a command line read from memory. */
 const MAX_ARGS_BYTES = 1 << 20;
 
@@ -75,6 +77,8 @@ export interface CheckpointProcess {
 export interface OpenCheckpointOptions {
   /** Directory the checkpointed processes' files are found under (like a sysroot); default '/'. */
   root?: string;
+  /** The XSAVE layout of the CPU the checkpoint was taken on (default: this machine's). */
+  xsaveLayout?: XsaveLayout;
 }
 
 /** A process image built from a checkpoint, with what could not be supplied. */
@@ -99,10 +103,12 @@ export class Checkpoint {
   readonly root: string;
   readonly processes: readonly CheckpointProcess[];
   private files: Map<number, FileInfo> | undefined;
+  private layout: XsaveLayout | undefined;
 
-  private constructor(dir: string, root: string) {
+  private constructor(dir: string, options: OpenCheckpointOptions) {
     this.dir = dir;
-    this.root = root;
+    this.root = options.root ?? '/';
+    this.layout = options.xsaveLayout;
     let st: ReturnType<typeof statSync>;
     try {
       st = statSync(dir);
@@ -127,7 +133,7 @@ export class Checkpoint {
   }
 
   static open(dir: string, options: OpenCheckpointOptions = {}): Checkpoint {
-    return new Checkpoint(dir, options.root ?? '/');
+    return new Checkpoint(dir, options);
   }
 
   /** Builds the ProcessImage of one process; its memory reads lazily from the images. */
@@ -205,8 +211,10 @@ export class Checkpoint {
           core.push(...pages.regions(vma.start, vma.end, 0n));
         }
         if (vma.status & (VMA_FILE_PRIVATE | VMA_FILE_SHARED) && !(vma.status & VMA_AREA_MEMFD)) {
-          const region = this.fileRegion(vma, opened);
-          if (region) fileTier.push(region);
+          const { region, path } = this.fileRegion(vma, opened);
+          fileTier.push(region);
+          // Name the file as it is found under the root, so a debugger with that sysroot opens it.
+          mapping.path = path;
         }
         if (vma.status & VMA_AREA_VDSO && !pages.regions(vma.start, vma.end, 0n).length) {
           const vdso = runningVdso(vma.end - vma.start);
@@ -225,7 +233,7 @@ export class Checkpoint {
       let arch: ProcessImage['arch'] | undefined;
       const ordered = [main, ...cores.filter((c) => c !== main)];
       for (const { tid, core: c } of ordered) {
-        const regs = threadRegisters(c, `core-${tid}.img`);
+        const regs = threadRegisters(c, `core-${tid}.img`, { layout: this.xsaveLayout, memory });
         arch ??= regs.arch;
         const tcore = c.threadCore;
         const siginfo = tcore?.signalsP?.signals[0]?.siginfo ?? tc.signalsS?.signals[0]?.siginfo;
@@ -257,6 +265,10 @@ export class Checkpoint {
         threads.push(thread);
       }
 
+      const extraNotes: RawNote[] = [];
+      const xstate = threads[0]?.regsets.find((r) => r.type === NT_X86_XSTATE);
+      if (xstate) extraNotes.push(this.xsaveLayout.note(xstate.data.readBigUInt64LE(XSAVE_XCR0_OFFSET)));
+
       const args = readArgs(memory, mm.mmArgStart, mm.mmArgEnd);
       const creds = main.core.threadCore?.creds;
       const state = taskState(tc.taskState);
@@ -274,12 +286,12 @@ export class Checkpoint {
         nice: main.core.threadCore?.schedNice ?? 0,
         flag: BigInt(tc.flags),
         comm: tc.comm.slice(0, 15),
-        psargs: psargs(args.raw),
+        psargs: psargsFromArgv(args.raw),
         args: args.list,
         executable: exe,
       };
       return {
-        image: { arch: arch!, process, threads, mappings, auxv, memory, extraNotes: [] },
+        image: { arch: arch!, process, threads, mappings, auxv, memory, extraNotes },
         problems,
         close,
       };
@@ -287,6 +299,11 @@ export class Checkpoint {
       close();
       throw err;
     }
+  }
+
+  private get xsaveLayout(): XsaveLayout {
+    this.layout ??= hostXsaveLayout();
+    return this.layout;
   }
 
   /** The model mapping of a VMA (pseudo names as /proc/PID/maps shows them). */
@@ -304,9 +321,9 @@ export class Checkpoint {
     const s = vma.status;
     if (s & (VMA_FILE_PRIVATE | VMA_FILE_SHARED)) {
       const f = this.fileInfo(Number(vma.shmid));
-      if (f) m.path = s & VMA_AREA_MEMFD ? `${f.path} (deleted)` : f.path;
-    } else if (s & VMA_ANON_SHARED) m.path = '/dev/zero (deleted)';
-    else if (s & VMA_AREA_HEAP) m.path = '[heap]';
+      if (f && s & VMA_AREA_MEMFD) m.path = memfdPath(f.path);
+      else if (f) m.path = f.path;
+    } else if (s & VMA_AREA_HEAP) m.path = '[heap]';
     else if (s & VMA_AREA_VDSO) m.path = '[vdso]';
     else if (s & VMA_AREA_VVAR) m.path = '[vvar]';
     else if (s & VMA_AREA_VSYSCALL) m.path = '[vsyscall]';
@@ -323,20 +340,21 @@ export class Checkpoint {
   }
 
   /** The region of a file mapping's bytes, read from the file under the root. */
-  private fileRegion(vma: vma_entry, opened: { close(): void }[]): Region {
+  private fileRegion(vma: vma_entry, opened: { close(): void }[]): { region: Region; path: string } {
     const info = this.fileInfo(Number(vma.shmid));
     if (!info)
       throw new FormatError(
         0,
         `files.img: no file with id ${vma.shmid} (mapped at 0x${vma.start.toString(16)})`,
       );
-    const fa = openUnderRoot(this.root, info.path, info.size);
-    if (!fa) {
+    const found = openUnderRoot(this.root, info.path, info.size);
+    if (!found) {
       throw new CheckpointError(
         `mapped file ${info.path} (at 0x${vma.start.toString(16)}) not found under ${this.root}: ` +
           'pass --root DIR, a directory holding the checkpointed files at their absolute paths',
       );
     }
+    const fa = found.file;
     const path = fa.path;
     opened.push(fa);
     if (info.size !== undefined && fa.size !== info.size) {
@@ -346,7 +364,7 @@ export class Checkpoint {
       );
     }
     const avail = fa.size > vma.pgoff ? fa.size - vma.pgoff : 0n;
-    return {
+    const region: Region = {
       start: vma.start,
       end: vma.end,
       kind: 'file',
@@ -360,6 +378,7 @@ export class Checkpoint {
         return target.length;
       },
     };
+    return { region, path: found.path };
   }
 
   private fileInfo(id: number): FileInfo | undefined {
@@ -406,7 +425,11 @@ const USR_MERGED = /^\/(bin|sbin|lib|lib32|lib64|libx32)\//;
  * merged-/usr spelling is tried, then the library directories, accepting only a file of the
  * checkpointed size.
  */
-function openUnderRoot(root: string, path: string, size: bigint | undefined): FileAccess | undefined {
+function openUnderRoot(
+  root: string,
+  path: string,
+  size: bigint | undefined,
+): { file: FileAccess; path: string } | undefined {
   const candidates = [path];
   if (path.startsWith('/usr/') && USR_MERGED.test(path.slice(4))) candidates.push(path.slice(4));
   else if (USR_MERGED.test(path)) candidates.push(`/usr${path}`);
@@ -422,10 +445,20 @@ function openUnderRoot(root: string, path: string, size: bigint | undefined): Fi
     } catch {
       continue;
     }
-    if (size === undefined || fa.size === size || c === path) return fa;
+    if (size === undefined || fa.size === size || c === path) return { file: fa, path: c };
     fa.close();
   }
   return undefined;
+}
+
+/**
+ * The name of a memfd mapping as /proc/PID/maps shows it. Shared anonymous memory (a memfd
+ * named /dev/zero to CRIU) stays nameless, like any anonymous memory: there is no file for
+ * NT_FILE to point a debugger at.
+ */
+function memfdPath(name: string): string | undefined {
+  if (name === '/dev/zero') return undefined;
+  return `${name.startsWith('/') ? '' : '/'}${name} (deleted)`;
 }
 
 function min(a: bigint, b: bigint): bigint {
@@ -448,18 +481,6 @@ function readArgs(memory: SplicedAddressSpace, start: bigint, end: bigint): { ra
   const list = raw.toString('utf8').split('\0');
   if (list.length && list[list.length - 1] === '') list.pop();
   return { raw, list };
-}
-
-/**
- * pr_psargs the way the kernel fills it: at most ELF_PRARGSZ-1 bytes of the argv block, NULs
- * turned into spaces. Cut back to a whole UTF-8 character so the text is never longer in bytes.
- */
-export function psargs(raw: Buffer): string {
-  let n = Math.min(raw.length, ELF_PRARGSZ - 1);
-  if (n < raw.length) while (n > 0 && (raw[n]! & 0xc0) === 0x80) n--;
-  const bytes = Buffer.from(raw.subarray(0, n));
-  for (let i = 0; i < bytes.length; i++) if (bytes[i] === 0) bytes[i] = 0x20;
-  return bytes.toString('utf8');
 }
 
 /** A region whose bytes come from a buffer. */

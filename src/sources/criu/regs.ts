@@ -1,12 +1,22 @@
 import { NT_ARM_VFP, NT_FPREGSET, NT_X86_XSTATE } from '../../elf/constants.js';
 import { encodeRegisters } from '../../elf/regs/index.js';
+import type { AddressSpace } from '../../model/address-space.js';
 import { ARCHES, type ArchInfo, type RegSet } from '../../model/process-image.js';
 import type { core_entry, thread_info_aarch64, thread_info_arm, thread_info_x86 } from './gen/criu_pb.js';
+import { INTEL_XSAVE_LAYOUT, type XsaveLayout } from './xsave-layout.js';
 
 /** core_entry.mtype values. */
 const MARCH_X86_64 = 1;
 const MARCH_ARM = 2;
 const MARCH_AARCH64 = 3;
+
+/** What converting registers needs besides the core image. */
+export interface RegisterContext {
+  /** The standard XSAVE layout to write NT_X86_XSTATE in. */
+  layout: XsaveLayout;
+  /** The process memory (to recognise a system call instruction). */
+  memory: AddressSpace;
+}
 
 /** One thread's registers in the kernel's core-file layouts. */
 export interface ThreadRegisters {
@@ -16,8 +26,8 @@ export interface ThreadRegisters {
 }
 
 /** Converts a thread's CRIU register state into pr_reg and register-set notes. */
-export function threadRegisters(core: core_entry, what: string): ThreadRegisters {
-  if (core.mtype === MARCH_X86_64 && core.threadInfo) return x86Registers(core.threadInfo, what);
+export function threadRegisters(core: core_entry, what: string, ctx: RegisterContext): ThreadRegisters {
+  if (core.mtype === MARCH_X86_64 && core.threadInfo) return x86Registers(core.threadInfo, what, ctx);
   if (core.mtype === MARCH_AARCH64 && core.tiAarch64) return aarch64Registers(core.tiAarch64);
   if (core.mtype === MARCH_ARM && core.tiArm) return armRegisters(core.tiArm);
   throw new Error(`${what}: unsupported or missing thread state for machine type ${core.mtype}`);
@@ -25,27 +35,39 @@ export function threadRegisters(core: core_entry, what: string): ThreadRegisters
 
 // --- x86_64 ---------------------------------------------------------------------------------
 
-/** XSAVE state components (standard, non-compacted format): XCR0 bit, offset, size. */
-const XSAVE_COMPONENTS = {
-  ymmh: { bit: 2, offset: 576, size: 256 },
-  bndregs: { bit: 3, offset: 960, size: 64 },
-  bndcsr: { bit: 4, offset: 1024, size: 64 },
-  opmask: { bit: 5, offset: 1088, size: 64 },
-  zmmHi256: { bit: 6, offset: 1152, size: 512 },
-  hi16Zmm: { bit: 7, offset: 1664, size: 1024 },
-  pkru: { bit: 9, offset: 2688, size: 8 },
-} as const;
+/** The XSAVE components CRIU stores, by XCR0 bit. */
+const XFEATURE_YMM = 2;
+const XFEATURE_BNDREGS = 3;
+const XFEATURE_BNDCSR = 4;
+const XFEATURE_OPMASK = 5;
+const XFEATURE_ZMM_HI256 = 6;
+const XFEATURE_HI16_ZMM = 7;
+const XFEATURE_PKRU = 9;
 
 const FXSAVE_SIZE = 512;
-const XSAVE_HEADER_SIZE = 64;
 /** Where the kernel (and gdb) keep XCR0 in the fxsave area's software-reserved bytes. */
-const XSAVE_XCR0_OFFSET = 464;
+export const XSAVE_XCR0_OFFSET = 464;
 const XCR0_X87_SSE = 0x3n;
 
-function x86Registers(ti: thread_info_x86, what: string): ThreadRegisters {
+/** -ERESTARTSYS, the value rax holds while an interrupted system call waits to be restarted. */
+const ERESTARTSYS = -512n;
+
+function x86Registers(ti: thread_info_x86, what: string, ctx: RegisterContext): ThreadRegisters {
   const g = ti.gpregs!;
   if (g.mode === 2) throw new Error(`${what}: 32-bit (compat) x86 tasks are not supported`);
   const arch = ARCHES.x86_64;
+  // CRIU rewinds a thread caught inside a restartable system call to the `syscall` instruction
+  // (ip - 2, ax = orig_ax) so that restore re-issues it. The kernel, ptrace and gdb see the
+  // thread after the instruction, waiting in the call: undo the rewind.
+  let ip = g.ip;
+  let ax = g.ax;
+  if (BigInt.asIntN(64, g.origAx) >= 0n && g.ax === g.origAx) {
+    const insn = ctx.memory.read(g.ip, 2);
+    if (insn.missing.length === 0 && insn.data[0] === 0x0f && insn.data[1] === 0x05) {
+      ip = g.ip + 2n;
+      ax = BigInt.asUintN(64, ERESTARTSYS);
+    }
+  }
   const gpRegs = encodeRegisters(arch, {
     r15: g.r15,
     r14: g.r14,
@@ -57,13 +79,13 @@ function x86Registers(ti: thread_info_x86, what: string): ThreadRegisters {
     r10: g.r10,
     r9: g.r9,
     r8: g.r8,
-    rax: g.ax,
+    rax: ax,
     rcx: g.cx,
     rdx: g.dx,
     rsi: g.si,
     rdi: g.di,
     orig_rax: g.origAx,
-    rip: g.ip,
+    rip: ip,
     cs: g.cs,
     rflags: g.flags,
     rsp: g.sp,
@@ -77,7 +99,7 @@ function x86Registers(ti: thread_info_x86, what: string): ThreadRegisters {
   });
   const fxsave = buildFxsave(ti);
   const regsets: RegSet[] = [{ type: NT_FPREGSET, owner: 'CORE', data: fxsave }];
-  const xstate = buildXstate(ti, fxsave);
+  const xstate = buildXstate(ti, fxsave, ctx.layout);
   if (xstate) regsets.push({ type: NT_X86_XSTATE, owner: 'LINUX', data: xstate });
   return { arch, gpRegs, regsets };
 }
@@ -101,36 +123,31 @@ function buildFxsave(ti: thread_info_x86): Buffer {
 }
 
 /**
- * The full XSAVE area in the standard layout, sized to the highest component the checkpoint
- * holds, with XCR0 (the components present) in the software-reserved bytes for gdb.
+ * The full XSAVE area in the standard (non-compacted) layout of `layout`, with XCR0 (the
+ * components present) in the software-reserved bytes where the kernel and gdb keep it.
  */
-function buildXstate(ti: thread_info_x86, fxsave: Buffer): Buffer | undefined {
+function buildXstate(ti: thread_info_x86, fxsave: Buffer, layout: XsaveLayout): Buffer | undefined {
   const x = ti.fpregs!.xsave;
   if (!x) return undefined;
-  const parts: [keyof typeof XSAVE_COMPONENTS, Buffer][] = [
-    ['ymmh', words32(x.ymmhSpace)],
-    ['bndregs', words64(x.bndregState)],
-    ['bndcsr', words64(x.bndcsrState)],
-    ['opmask', words64(x.opmaskReg)],
-    ['zmmHi256', words64(x.zmmUpper)],
-    ['hi16Zmm', words64(x.hi16Zmm)],
-    ['pkru', words32(x.pkru)],
+  const parts: [number, Buffer][] = [
+    [XFEATURE_YMM, words32(x.ymmhSpace)],
+    [XFEATURE_BNDREGS, words64(x.bndregState)],
+    [XFEATURE_BNDCSR, words64(x.bndcsrState)],
+    [XFEATURE_OPMASK, words64(x.opmaskReg)],
+    [XFEATURE_ZMM_HI256, words64(x.zmmUpper)],
+    [XFEATURE_HI16_ZMM, words64(x.hi16Zmm)],
+    [XFEATURE_PKRU, words32(x.pkru)],
   ];
-  let xcr0 = XCR0_X87_SSE;
-  let size = FXSAVE_SIZE + XSAVE_HEADER_SIZE;
-  for (const [name, data] of parts) {
-    if (data.length === 0) continue;
-    const c = XSAVE_COMPONENTS[name];
-    xcr0 |= 1n << BigInt(c.bit);
-    size = Math.max(size, c.offset + c.size);
-  }
-  const out = Buffer.alloc(size);
+  const present = parts.filter(([, data]) => data.length > 0);
+  const xcr0 = present.reduce((m, [bit]) => m | (1n << BigInt(bit)), XCR0_X87_SSE);
+  const where = layout.covers(xcr0) ? layout : INTEL_XSAVE_LAYOUT;
+  const out = Buffer.alloc(where.areaSize(xcr0));
   fxsave.copy(out, 0);
   out.writeBigUInt64LE(xcr0, XSAVE_XCR0_OFFSET);
   // XSAVE header: XSTATE_BV (only components that exist), XCOMP_BV 0 = standard format.
   out.writeBigUInt64LE(x.xstateBv & xcr0, FXSAVE_SIZE);
-  for (const [name, data] of parts) {
-    const c = XSAVE_COMPONENTS[name];
+  for (const [bit, data] of present) {
+    const c = where.component(bit)!;
     data.copy(out, c.offset, 0, Math.min(data.length, c.size));
   }
   return out;
