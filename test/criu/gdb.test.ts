@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
 import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
 import { coreshot, gdbWarnings, tempDir } from '../helpers/proc.js';
 import { CRIU, casePids, gdbOnCore, parseGdb, reference, requireFixtures } from './helpers.js';
 
@@ -13,7 +13,15 @@ for (const caseName of ['single', 'static', 'tree']) {
     before(() => {
       requireFixtures();
       const dir = join(CRIU, caseName);
-      const res = coreshot(['convert', 'criu', join(dir, 'images'), '-o', out.path, '--root', join(dir, 'root')]);
+      const res = coreshot([
+        'convert',
+        'criu',
+        join(dir, 'images'),
+        '-o',
+        out.path,
+        '--root',
+        join(dir, 'root'),
+      ]);
       assert.equal(res.status, 0, res.stderr);
       assert.equal(res.stderr, '');
     });

@@ -56,7 +56,15 @@ for (const caseName of ['single', 'static', 'tree']) {
     before(() => {
       requireFixtures();
       const dir = join(CRIU, caseName);
-      const res = coreshot(['convert', 'criu', join(dir, 'images'), '-o', out.path, '--root', join(dir, 'root')]);
+      const res = coreshot([
+        'convert',
+        'criu',
+        join(dir, 'images'),
+        '-o',
+        out.path,
+        '--root',
+        join(dir, 'root'),
+      ]);
       assert.equal(res.status, 0, res.stderr);
     });
     after(() => out.cleanup());
@@ -76,7 +84,9 @@ for (const caseName of ['single', 'static', 'tree']) {
             return r.data;
           };
           // The 4 MiB heap block is its own mmap: the marker follows glibc's 16-byte chunk header.
-          const heap = maps.find((m) => !m.path && m.end - m.start >= 4n << 20n && m.end - m.start < 5n << 20n);
+          const heap = maps.find(
+            (m) => !m.path && m.end - m.start >= 4n << 20n && m.end - m.start < 5n << 20n,
+          );
           assert.ok(heap, 'heap block mapping');
           const heapMarker = `CORESHOT-HEAP-MARKER-${seed}\0`;
           assert.equal(text(read(heap.start + 16n, heapMarker.length)), heapMarker);
@@ -97,7 +107,11 @@ for (const caseName of ['single', 'static', 'tree']) {
           assert.equal(text(whole.subarray(4096, 4096 + 19)), 'CORESHOT-COW-MARKER');
           assert.deepEqual(whole.subarray(0, 4096), file.subarray(0, 4096), 'untouched page 0');
           assert.deepEqual(whole.subarray(8192), file.subarray(8192, whole.length), 'untouched pages 2..');
-          assert.deepEqual(whole.subarray(4096 + 19, 8192), file.subarray(4096 + 19, 8192), 'rest of dirty page');
+          assert.deepEqual(
+            whole.subarray(4096 + 19, 8192),
+            file.subarray(4096 + 19, 8192),
+            'rest of dirty page',
+          );
 
           const marker = symbolAddress(caseName, pid, 'marker');
           assert.equal(text(read(marker, 29)), 'CORESHOT-FIXTURE-MARKER-DATA\0');
