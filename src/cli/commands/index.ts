@@ -1,10 +1,12 @@
 import type { Command } from '@commander-js/extra-typings';
 import { registerConvert } from './convert.js';
+import { registerInspect } from './inspect.js';
 
 /**
  * Every command module registers its options here; each loads its heavy implementation lazily
  * in its action, so start-up only pays for commander and these small files.
  */
 export function registerCommands(program: Command): void {
+  registerInspect(program);
   registerConvert(program);
 }

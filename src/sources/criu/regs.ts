@@ -210,12 +210,12 @@ function armRegisters(ti: thread_info_arm): ThreadRegisters {
     r8: BigInt(g.r8),
     r9: BigInt(g.r9),
     r10: BigInt(g.r10),
-    fp: BigInt(g.fp),
-    ip: BigInt(g.ip),
+    r11: BigInt(g.fp),
+    r12: BigInt(g.ip),
     sp: BigInt(g.sp),
     lr: BigInt(g.lr),
     pc: BigInt(g.pc),
-    cpsr: BigInt(g.cpsr),
+    spsr: BigInt(g.cpsr),
     orig_r0: BigInt(g.origR0),
   };
   const gpRegs = encodeRegisters(arch, values);
