@@ -47,6 +47,13 @@ function symbolAddress(caseName: string, pid: number, symbol: string): bigint {
 
 const text = (b: Buffer) => b.toString('latin1');
 
+/** `coreshot read --raw`: the text of `length` bytes at `addr` (markers are ASCII). */
+function cliRead(core: string, addr: bigint, length: number): string {
+  const res = coreshot(['read', core, `0x${addr.toString(16)}`, String(length), '--raw']);
+  assert.equal(res.status, 0, res.stderr);
+  return res.stdout;
+}
+
 // Acceptance: the fixture's markers read back from the converted cores at the right addresses
 // (heap, shared memory, the dirtied page of the private file mapping, .data), and the untouched
 // pages of the file mapping equal the file.
@@ -75,7 +82,8 @@ for (const caseName of ['single', 'static', 'tree']) {
       const seed = caseName === 'tree' && pid !== root ? 100 + i : 1;
       it(`process ${pid}: markers at their addresses, file pages equal data.bin`, () => {
         const maps = referenceMaps(caseName, pid);
-        const core = openCore(join(out.path, `core.${pid}`));
+        const path = join(out.path, `core.${pid}`);
+        const core = openCore(path);
         try {
           const mem = core.image.memory;
           const read = (addr: bigint, n: number) => {
@@ -89,7 +97,7 @@ for (const caseName of ['single', 'static', 'tree']) {
           );
           assert.ok(heap, 'heap block mapping');
           const heapMarker = `CORESHOT-HEAP-MARKER-${seed}\0`;
-          assert.equal(text(read(heap.start + 16n, heapMarker.length)), heapMarker);
+          assert.equal(cliRead(path, heap.start + 16n, heapMarker.length), heapMarker);
           // Its pattern continues past the marker (fill() of target.c).
           const at = 4096;
           const expectByte = ((at * 131 + seed * 7) ^ (at >> 12)) & 0xff;
@@ -97,7 +105,7 @@ for (const caseName of ['single', 'static', 'tree']) {
 
           const shared = maps.find((m) => m.perms === 'rw-s' && m.path.startsWith('/dev/zero'));
           assert.ok(shared, 'shared anonymous mapping');
-          assert.equal(text(read(shared.start, 22)), 'CORESHOT-SHARED-MARKER');
+          assert.equal(cliRead(path, shared.start, 22), 'CORESHOT-SHARED-MARKER');
 
           const dataFile = join(CRIU, caseName, 'root/tmp/coreshot-fixture', caseName, 'data.bin');
           const file = readFileSync(dataFile);
@@ -105,6 +113,7 @@ for (const caseName of ['single', 'static', 'tree']) {
           assert.ok(fm, 'data.bin mapping');
           const whole = read(fm.start, Number(fm.end - fm.start));
           assert.equal(text(whole.subarray(4096, 4096 + 19)), 'CORESHOT-COW-MARKER');
+          assert.equal(cliRead(path, fm.start + 4096n, 19), 'CORESHOT-COW-MARKER');
           assert.deepEqual(whole.subarray(0, 4096), file.subarray(0, 4096), 'untouched page 0');
           assert.deepEqual(whole.subarray(8192), file.subarray(8192, whole.length), 'untouched pages 2..');
           assert.deepEqual(
@@ -114,7 +123,7 @@ for (const caseName of ['single', 'static', 'tree']) {
           );
 
           const marker = symbolAddress(caseName, pid, 'marker');
-          assert.equal(text(read(marker, 29)), 'CORESHOT-FIXTURE-MARKER-DATA\0');
+          assert.equal(cliRead(path, marker, 29), 'CORESHOT-FIXTURE-MARKER-DATA\0');
         } finally {
           core.close();
         }
