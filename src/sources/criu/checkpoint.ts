@@ -184,8 +184,12 @@ export class Checkpoint {
       const zero: Region[] = [];
       const shmem = new Map<number, PageIndex>();
       const vmas = [...mm.vmas].sort((a, b) => (a.start < b.start ? -1 : a.start > b.start ? 1 : 0));
+      let prevEnd = 0n;
       for (const vma of vmas) {
-        if (vma.end <= vma.start) throw new FormatError(0, `mm-${pid}.img: empty or inverted VMA`, vma.start);
+        if (vma.end <= vma.start || vma.start % pageSize !== 0n || vma.end % pageSize !== 0n)
+          throw new FormatError(0, `mm-${pid}.img: VMA with a bad range`, vma.start);
+        if (vma.start < prevEnd) throw new FormatError(0, `mm-${pid}.img: overlapping VMAs`, vma.start);
+        prevEnd = vma.end;
         const mapping = this.mapping(vma, mm.mmStartStack);
         mappings.push(mapping);
         const special = vma.status & (VMA_AREA_VVAR | VMA_AREA_VSYSCALL);
