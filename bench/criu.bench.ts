@@ -2,11 +2,13 @@
 // with `cp -r` of the same image directory and the files it references (the case's root/), the
 // least any converter has to do: read every byte once and write it once. Also shown: cp -r
 // followed by sync of the copies, since coreshot fsyncs each core before renaming it into place.
-// Prints medians, the ratios and coreshot's peak RSS.
+// Prints medians, the ratios and coreshot's peak RSS; also the conversion through the API in a
+// warm process, which leaves out Node's start-up and module loading.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { convertCheckpoint } from '../src/sources/criu/convert.js';
 
 const ROOT = new URL('..', import.meta.url).pathname;
 const CASE = join(ROOT, '../shared/fixtures/criu/tree');
@@ -58,29 +60,48 @@ const convert = (d: string) =>
     join(CASE, 'root'),
   ]);
 
+/** The conversion alone, through the API in this (warm) process: no Node start-up. */
+async function convertInProcess(): Promise<number> {
+  const dir = mkdtempSync(join(tmpdir(), 'coreshot-bench-criu-'));
+  try {
+    const t = performance.now();
+    await convertCheckpoint(join(CASE, 'images'), join(dir, 'cores'), { root: join(CASE, 'root') });
+    return performance.now() - t;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const cpMs: number[] = [];
 const cpSyncMs: number[] = [];
 const convMs: number[] = [];
+const apiMs: number[] = [];
 let peak = 0;
 // Interleaved, so that background load hits all three alike; the first round warms the caches.
 for (let i = 0; i <= RUNS; i++) {
   const a = timed(cp);
   const b = timed(cpSync);
   const c = timed(convert);
+  const d = await convertInProcess();
   if (i === 0) continue;
+  apiMs.push(d);
   cpMs.push(a.ms);
   cpSyncMs.push(b.ms);
   convMs.push(c.ms);
   peak = Math.max(peak, c.rssKiB ?? 0);
 }
 const conv = median(convMs);
+const api = median(apiMs);
 const base = median(cpMs);
 const baseSync = median(cpSyncMs);
 console.log(`tree checkpoint (3 processes), median of ${RUNS} runs:`);
 console.log(`  cp -r images + root          ${base.toFixed(1)} ms`);
 console.log(`  cp -r images + root, sync    ${baseSync.toFixed(1)} ms`);
 console.log(`  coreshot convert criu        ${conv.toFixed(1)} ms, peak RSS ${(peak / 1024).toFixed(1)} MiB`);
-console.log(`  ratio vs cp -r               ${(conv / base).toFixed(2)}x (target <= 2x)`);
-console.log(`  ratio vs cp -r + sync        ${(conv / baseSync).toFixed(2)}x`);
+console.log(`  convertCheckpoint() (API)    ${api.toFixed(1)} ms (no Node start-up)`);
+console.log(`  ratio CLI vs cp -r           ${(conv / base).toFixed(2)}x (target <= 2x)`);
+console.log(`  ratio CLI vs cp -r + sync    ${(conv / baseSync).toFixed(2)}x`);
+console.log(`  ratio API vs cp -r           ${(api / base).toFixed(2)}x`);
+console.log(`  ratio API vs cp -r + sync    ${(api / baseSync).toFixed(2)}x`);
 console.log(`  peak RSS under 150 MB        ${peak * 1024 < 150e6 ? 'yes' : 'NO'}`);

@@ -10,10 +10,10 @@ export function registerConvert(program: Command): void {
   convert
     .command('criu')
     .description(
-      'Convert a CRIU checkpoint (image directory) into ELF cores gdb can debug: writes\n' +
-        'OUTDIR/core.PID for every process of the checkpoint (or only --pid). Memory of mapped\n' +
-        'files is read from --root (like a sysroot), dumped pages and shared memory from the\n' +
-        'images, pages of earlier pre-dumps from the parent directory.',
+      'Convert a CRIU checkpoint (image directory) into ELF cores gdb can debug: writes ' +
+        'OUTDIR/core.PID for every process of the checkpoint (or only --pid). Mapped files are read ' +
+        'from --root (like a sysroot), dumped pages and shared memory from the images, pages of ' +
+        'earlier pre-dumps from the parent directory.',
     )
     .argument('<images-dir>', 'the CRIU image directory (holds inventory.img)')
     .requiredOption('-o, --output <outdir>', 'directory for the core.PID files (created if missing)')
