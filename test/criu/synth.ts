@@ -42,6 +42,7 @@ export function writeImage(path: string, magic: number, entries: Entry[]): void 
 
 export const PID = 4242;
 export const BASE = 0x400000n;
+export const VDSO = 0x7fff_f000_0000n;
 export const PAGE = 4096;
 /** The argv block at the start of the first page. */
 export const ARGV = 'prog\0--flag\0';
@@ -52,6 +53,10 @@ export interface SynthOptions {
   run?: { flags?: number; inParent?: boolean };
   /** Also write a parent directory holding the pages (for PE_PARENT runs). */
   parent?: boolean;
+  /** A raw siginfo_t queued for the thread. */
+  siginfo?: Buffer;
+  /** Add a [vdso] VMA of this size above the data, with no pages in the images. */
+  vdsoSize?: bigint;
 }
 
 /** Page i of the synthetic process: ARGV, then a recognisable pattern. */
@@ -77,7 +82,23 @@ export function writeCheckpoint(dir: string, opts: SynthOptions): void {
     [pstree_entrySchema, { pid: PID, ppid: 1, pgid: PID, sid: PID, threads: [PID] }],
   ]);
   writeImage(join(dir, 'files.img'), FILES_MAGIC, []);
-  writeImage(join(dir, `core-${PID}.img`), CORE_MAGIC, [[core_entrySchema, coreInit(opts.arch)]]);
+  writeImage(join(dir, `core-${PID}.img`), CORE_MAGIC, [
+    [core_entrySchema, coreInit(opts.arch, opts.siginfo)],
+  ]);
+  const vdso = opts.vdsoSize
+    ? [
+        {
+          start: VDSO,
+          end: VDSO + opts.vdsoSize,
+          pgoff: 0n,
+          shmid: 0n,
+          prot: 5,
+          flags: 2,
+          status: 0x209,
+          fd: -1n,
+        },
+      ]
+    : [];
   writeImage(join(dir, `mm-${PID}.img`), MM_MAGIC, [
     [
       mm_entrySchema,
@@ -106,6 +127,7 @@ export function writeCheckpoint(dir: string, opts: SynthOptions): void {
             status: 0x201,
             fd: -1n,
           },
+          ...vdso,
         ],
       },
     ],
@@ -131,12 +153,13 @@ export function writeCheckpoint(dir: string, opts: SynthOptions): void {
 export const SP = 0x7ff0_0000n;
 export const PC = 0x40_1234n;
 
-function coreInit(arch: SynthOptions['arch']): MessageInitShape<typeof core_entrySchema> {
+function coreInit(arch: SynthOptions['arch'], siginfo?: Buffer): MessageInitShape<typeof core_entrySchema> {
   const tc = { taskState: 1, exitCode: 0, personality: 0, flags: 0, blkSigset: 0n, comm: 'prog' };
   const threadCore = {
     futexRla: 0n,
     futexRlaLen: 0,
     creds: { uid: 1000, gid: 100, euid: 1000, egid: 100, suid: 1000, sgid: 100, fsuid: 1000, fsgid: 100 },
+    signalsP: siginfo ? { signals: [{ siginfo }] } : undefined,
   };
   if (arch === 'aarch64') {
     return {
