@@ -139,7 +139,7 @@ describe('convert criu: errors', () => {
     assert.deepEqual(readdirSync(out), ['core.18851']);
     const forced = coreshot(['convert', 'criu', images, '--root', ROOT, '-o', out, '--force', '--json']);
     assert.equal(forced.status, 0, forced.stderr);
-    assert.equal(JSON.parse(forced.stdout)[0].pid, 18851);
+    assert.equal(JSON.parse(forced.stdout).cores[0].pid, 18851);
     assert.deepEqual(readFileSync(core).subarray(0, 4096), before);
     rmSync(out, { recursive: true });
   });

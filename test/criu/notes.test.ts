@@ -23,7 +23,9 @@ describe('convert criu: notes and substitutes', () => {
     siginfo.writeInt32LE(77, 12); // si_pid
     const images = join(tmp.path, 'sig', 'images');
     writeCheckpoint(images, { arch: 'x86_64', siginfo });
-    const [res] = await convertCheckpoint(images, join(tmp.path, 'sig', 'out'));
+    const {
+      cores: [res],
+    } = await convertCheckpoint(images, join(tmp.path, 'sig', 'out'));
     const core = openCore(res!.path);
     try {
       const note = core.notes.find((n) => n.type === NT_SIGINFO);
@@ -47,7 +49,9 @@ describe('convert criu: notes and substitutes', () => {
       .map((h) => BigInt(`0x${h}`));
     const images = join(tmp.path, 'vdso', 'images');
     writeCheckpoint(images, { arch: 'x86_64', vdsoSize: hi! - lo! });
-    const [res] = await convertCheckpoint(images, join(tmp.path, 'vdso', 'out'));
+    const {
+      cores: [res],
+    } = await convertCheckpoint(images, join(tmp.path, 'vdso', 'out'));
     assert.deepEqual(res!.problems, ['[vdso] is not in the images: taken from the running kernel']);
     const core = openCore(res!.path);
     try {

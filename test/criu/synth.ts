@@ -53,6 +53,8 @@ export interface SynthOptions {
   run?: { flags?: number; inParent?: boolean };
   /** Also write a parent directory holding the pages (for PE_PARENT runs). */
   parent?: boolean;
+  /** task_core_entry.task_state (default 1, alive). */
+  taskState?: number;
   /** A raw siginfo_t queued for the thread. */
   siginfo?: Buffer;
   /** Add a [vdso] VMA of this size above the data, with no pages in the images. */
@@ -83,7 +85,7 @@ export function writeCheckpoint(dir: string, opts: SynthOptions): void {
   ]);
   writeImage(join(dir, 'files.img'), FILES_MAGIC, []);
   writeImage(join(dir, `core-${PID}.img`), CORE_MAGIC, [
-    [core_entrySchema, coreInit(opts.arch, opts.siginfo)],
+    [core_entrySchema, coreInit(opts.arch, opts.siginfo, opts.taskState)],
   ]);
   const vdso = opts.vdsoSize
     ? [
@@ -153,8 +155,19 @@ export function writeCheckpoint(dir: string, opts: SynthOptions): void {
 export const SP = 0x7ff0_0000n;
 export const PC = 0x40_1234n;
 
-function coreInit(arch: SynthOptions['arch'], siginfo?: Buffer): MessageInitShape<typeof core_entrySchema> {
-  const tc = { taskState: 1, exitCode: 0, personality: 0, flags: 0, blkSigset: 0n, comm: 'prog' };
+function coreInit(
+  arch: SynthOptions['arch'],
+  siginfo?: Buffer,
+  taskState = 1,
+): MessageInitShape<typeof core_entrySchema> {
+  const tc = {
+    taskState,
+    exitCode: 0,
+    personality: 0,
+    flags: 0,
+    blkSigset: 0n,
+    comm: 'prog',
+  };
   const threadCore = {
     futexRla: 0n,
     futexRlaLen: 0,

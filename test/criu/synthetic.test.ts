@@ -21,7 +21,9 @@ async function convert(opts: SynthOptions) {
   const dir = join(tmp.path, `case-${n++}`);
   const images = join(dir, 'images');
   writeCheckpoint(images, opts);
-  const [res] = await convertCheckpoint(images, join(dir, 'out'));
+  const {
+    cores: [res],
+  } = await convertCheckpoint(images, join(dir, 'out'));
   assert.ok(res);
   const core = openCore(res.path);
   return { res, core, images };
@@ -158,5 +160,29 @@ describe('convert criu: synthetic checkpoints', () => {
     } finally {
       core.close();
     }
+  });
+
+  it('a zombie is skipped, and asking for it by --pid says why', async () => {
+    const images = join(tmp.path, 'zombie', 'images');
+    writeCheckpoint(images, { arch: 'x86_64', taskState: 6 });
+    const res = await convertCheckpoint(images, join(tmp.path, 'zombie', 'out'));
+    assert.deepEqual(res.cores, []);
+    assert.deepEqual(res.skipped, [
+      { pid: PID, reason: `process ${PID} is a zombie: it has no memory or registers to convert` },
+    ]);
+    const cli = coreshot([
+      'convert',
+      'criu',
+      images,
+      '-o',
+      join(tmp.path, 'zombie', 'cli'),
+      '--pid',
+      String(PID),
+    ]);
+    assert.equal(cli.status, 1);
+    assert.equal(
+      cli.stderr,
+      `coreshot: process ${PID} is a zombie: it has no memory or registers to convert\n`,
+    );
   });
 });

@@ -24,7 +24,7 @@ describe('convert criu: vmas (PN_XNUM)', () => {
       '--json',
     ]);
     assert.equal(res.status, 0, res.stderr);
-    const [only] = JSON.parse(res.stdout) as { path: string; segments: number }[];
+    const [only] = (JSON.parse(res.stdout) as { cores: { path: string; segments: number }[] }).cores;
     assert.ok(only && only.segments > 0xffff, 'more segments than e_phnum can hold');
     core = only.path;
   });

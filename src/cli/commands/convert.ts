@@ -28,7 +28,7 @@ export function registerConvert(program: Command): void {
         const { CheckpointError } = await import('../../sources/criu/image.js');
         const bar = await progressBar('convert');
         try {
-          const cores = await convertCheckpoint(imagesDir, opts.output, {
+          const { cores, skipped } = await convertCheckpoint(imagesDir, opts.output, {
             root: opts.root,
             pid,
             force: opts.force,
@@ -41,7 +41,7 @@ export function registerConvert(program: Command): void {
               ...c,
               bytes: Number(c.bytes),
             }));
-            process.stdout.write(`${JSON.stringify(shown, null, 2)}\n`);
+            process.stdout.write(`${JSON.stringify({ cores: shown, skipped }, null, 2)}\n`);
           } else {
             for (const c of cores) {
               process.stdout.write(
@@ -49,6 +49,7 @@ export function registerConvert(program: Command): void {
               );
               for (const p of c.problems) process.stdout.write(`  note: ${p}\n`);
             }
+            for (const s of skipped) process.stdout.write(`skipped: ${s.reason}\n`);
           }
         } catch (err) {
           bar.stop();

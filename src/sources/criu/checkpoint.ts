@@ -52,6 +52,9 @@ const VMA_ANON_SHARED = 1 << 8;
 const VMA_AREA_VVAR = 1 << 12;
 const VMA_AREA_MEMFD = 1 << 14;
 
+/** task_core_entry.task_state values of tasks without an address space. */
+const GONE_STATES: Readonly<Record<number, string>> = { 2: 'dead', 4: 'a restore helper', 6: 'a zombie' };
+
 const PROT_READ = 1;
 const PROT_WRITE = 2;
 const PROT_EXEC = 4;
@@ -136,6 +139,13 @@ export class Checkpoint {
     return new Checkpoint(dir, options);
   }
 
+  /** Why a process has nothing to convert (a zombie, ...), or undefined when it has. */
+  unconvertible(pid: number): string | undefined {
+    const core = readSingle(join(this.dir, `core-${pid}.img`), CORE_MAGIC, core_entrySchema);
+    const gone = core.tc ? GONE_STATES[core.tc.taskState] : undefined;
+    return gone ? `process ${pid} is ${gone}: it has no memory or registers to convert` : undefined;
+  }
+
   /** Builds the ProcessImage of one process; its memory reads lazily from the images. */
   processImage(pid: number): CheckpointImage {
     const proc = this.processes.find((p) => p.pid === pid);
@@ -151,6 +161,9 @@ export class Checkpoint {
     const main = cores.find((c) => c.tid === pid) ?? cores[0]!;
     const tc = main.core.tc;
     if (!tc) throw new FormatError(0, `core-${main.tid}.img: no task state (tc)`);
+    const gone = GONE_STATES[tc.taskState];
+    if (gone)
+      throw new CheckpointError(`process ${pid} is ${gone}: it has no memory or registers to convert`);
     const mm = readSingle(join(this.dir, `mm-${pid}.img`), MM_MAGIC, mm_entrySchema);
 
     const auxv: AuxvEntry[] = [];

@@ -24,20 +24,33 @@ export interface ConvertedCore {
   problems: string[];
 }
 
+export interface ConvertResult {
+  cores: ConvertedCore[];
+  /** Processes of the tree that have nothing to convert (zombies), with the reason. */
+  skipped: { pid: number; reason: string }[];
+}
+
 /**
- * Writes OUTDIR/core.PID for every process of a CRIU checkpoint (or only `pid`). Each core is
+ * Writes OUTDIR/core.PID for every process of a CRIU checkpoint that has an address space
+ * (zombies are skipped), or only for `pid`. Each core is
  * streamed from the images and written through a temporary file, so a failure leaves no file.
  */
 export async function convertCheckpoint(
   imagesDir: string,
   outDir: string,
   opts: ConvertCheckpointOptions = {},
-): Promise<ConvertedCore[]> {
+): Promise<ConvertResult> {
   const ckpt = Checkpoint.open(imagesDir, { root: opts.root });
   const pids = opts.pid === undefined ? ckpt.processes.map((p) => p.pid) : [opts.pid];
   mkdirSync(outDir, { recursive: true });
   const out: ConvertedCore[] = [];
+  const skipped: ConvertResult['skipped'] = [];
   for (const pid of pids) {
+    const reason = opts.pid === undefined ? ckpt.unconvertible(pid) : undefined;
+    if (reason) {
+      skipped.push({ pid, reason });
+      continue;
+    }
     const built = ckpt.processImage(pid);
     try {
       const path = join(outDir, `core.${pid}`);
@@ -54,5 +67,5 @@ export async function convertCheckpoint(
       built.close();
     }
   }
-  return out;
+  return { cores: out, skipped };
 }
