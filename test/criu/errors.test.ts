@@ -73,6 +73,20 @@ describe('convert criu: errors', () => {
     );
   });
 
+  it('a mapped file of another build is refused, naming both build-ids', () => {
+    const root = join(tmp.path, 'other-root');
+    cpSync(ROOT, root, { recursive: true });
+    const exe = join(root, 'tmp/coreshot-fixture/single/target');
+    rmSync(exe, { force: true });
+    cpSync('/bin/true', exe);
+    failsCleanly(
+      [images, '--root', root],
+      out,
+      /mapped file .*\/target has build-id [0-9a-f]+, the checkpointed one had b87f7c3396c6b33861b7c8f924b27dd4c9b9b2ae: pass --root/,
+    );
+    rmSync(root, { recursive: true, force: true });
+  });
+
   for (const name of [
     'pstree.img',
     'core-18856.img',

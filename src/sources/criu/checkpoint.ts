@@ -1,6 +1,7 @@
 import { closeSync, existsSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { FormatError } from '../../bytes/errors.js';
+import { readBuildId } from '../../elf/build-id.js';
 import { NT_X86_XSTATE } from '../../elf/constants.js';
 import { psargsFromArgv } from '../../elf/notes/prpsinfo.js';
 import { FileAccess } from '../../io/random-access.js';
@@ -96,6 +97,8 @@ export interface CheckpointImage {
 interface FileInfo {
   path: string;
   size?: bigint;
+  /** GNU build-id (hex) CRIU recorded for an ELF file. */
+  buildId?: string;
   /** Shared memory id of a memfd / shared anonymous mapping's pages. */
   shmid?: number;
 }
@@ -232,6 +235,7 @@ export class Checkpoint {
           fileTier.push(region);
           // Name the file as it is found under the root, so a debugger with that sysroot opens it.
           mapping.path = path;
+          mapping.buildId = this.fileInfo(Number(vma.shmid))?.buildId;
         }
         if (vma.status & VMA_AREA_VDSO && !pages.regions(vma.start, vma.end, 0n).length) {
           const vdso = runningVdso(vma.end - vma.start);
@@ -374,6 +378,13 @@ export class Checkpoint {
     const fa = found.file;
     const path = fa.path;
     opened.push(fa);
+    const onDisk = info.buildId ? readBuildId((off, n) => fa.read(off, n)) : undefined;
+    if (info.buildId && onDisk && onDisk !== info.buildId) {
+      throw new CheckpointError(
+        `mapped file ${path} has build-id ${onDisk}, the checkpointed one had ${info.buildId}: ` +
+          'pass --root DIR with the files as they were at checkpoint time',
+      );
+    }
     if (info.size !== undefined && fa.size !== info.size) {
       throw new CheckpointError(
         `mapped file ${path} has ${fa.size} bytes, the checkpointed one had ${info.size}: ` +
@@ -416,7 +427,11 @@ export class Checkpoint {
     if (existsSync(filesPath)) {
       for (const f of readAll(filesPath, FILES_MAGIC, file_entrySchema)) {
         if (f.type === FD_TYPE_REG && f.reg) {
-          out.set(f.id, { path: f.reg.name, size: f.reg.size || undefined });
+          out.set(f.id, {
+            path: f.reg.name,
+            size: f.reg.size || undefined,
+            buildId: buildIdHex(f.reg.buildId),
+          });
         } else if (f.type === FD_TYPE_MEMFD && f.memfd) {
           const inode = memfd.get(BigInt(f.memfd.inodeId));
           if (inode) out.set(f.id, { path: inode.name, shmid: inode.shmid });
@@ -426,7 +441,7 @@ export class Checkpoint {
       const regPath = join(this.dir, 'reg-files.img');
       if (!existsSync(regPath)) throw new CheckpointError(`${filesPath}: image missing from the checkpoint`);
       for (const r of readAll(regPath, REG_FILES_MAGIC, reg_file_entrySchema))
-        out.set(r.id, { path: r.name, size: r.size || undefined });
+        out.set(r.id, { path: r.name, size: r.size || undefined, buildId: buildIdHex(r.buildId) });
     }
     return out;
   }
@@ -466,6 +481,16 @@ function openUnderRoot(
     fa.close();
   }
   return undefined;
+}
+
+/** CRIU keeps a build-id as 32-bit words in host (little-endian) order. */
+function buildIdHex(words: readonly number[]): string | undefined {
+  if (words.length === 0) return undefined;
+  const b = Buffer.alloc(words.length * 4);
+  words.forEach((w, i) => {
+    b.writeUInt32LE(w >>> 0, i * 4);
+  });
+  return b.toString('hex');
 }
 
 /**
