@@ -50,6 +50,7 @@ const VMA_AREA_HEAP = 1 << 5;
 const VMA_FILE_PRIVATE = 1 << 6;
 const VMA_FILE_SHARED = 1 << 7;
 const VMA_ANON_SHARED = 1 << 8;
+const VMA_AREA_SYSVIPC = 1 << 10;
 const VMA_AREA_VVAR = 1 << 12;
 const VMA_AREA_MEMFD = 1 << 14;
 
@@ -191,7 +192,7 @@ export class Checkpoint {
       const lazy = pages.lazyBytes;
       if (lazy > 0n)
         problems.push(
-          `${lazy / pageSize} pages of process ${pid} were left for lazy restore (PE_LAZY) and are not in the images; they read as missing`,
+          `${lazy / pageSize} pages of process ${pid} were left for lazy restore (PE_LAZY) and are not in the images; the core holds zeros there`,
         );
 
       const mappings: Mapping[] = [];
@@ -355,7 +356,7 @@ export class Checkpoint {
 
   /** The shared-memory id whose pagemap-shmem image holds a VMA's pages, if it is shared memory. */
   private shmemId(vma: vma_entry): number | undefined {
-    if (vma.status & VMA_ANON_SHARED) return Number(vma.shmid);
+    if (vma.status & (VMA_ANON_SHARED | VMA_AREA_SYSVIPC)) return Number(vma.shmid);
     if (vma.status & VMA_AREA_MEMFD) return this.fileInfo(Number(vma.shmid))?.shmid;
     return undefined;
   }
