@@ -21,7 +21,7 @@ import {
 
 // Writes small synthetic CRIU image directories for what the real fixtures do not cover.
 
-type Entry = [DescMessage, MessageInitShape<DescMessage>];
+export type Entry = [DescMessage, MessageInitShape<DescMessage>];
 
 /** An image file: magics, then each message with its u32 length. */
 export function writeImage(path: string, magic: number, entries: Entry[]): void {
