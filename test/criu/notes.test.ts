@@ -5,7 +5,11 @@ import { after, describe, it } from 'node:test';
 import { NT_SIGINFO, NT_X86_XSAVE_LAYOUT, NT_X86_XSTATE } from '../../src/elf/constants.js';
 import { Checkpoint } from '../../src/sources/criu/checkpoint.js';
 import { convertCheckpoint } from '../../src/sources/criu/convert.js';
-import { AMD_XSAVE_LAYOUT, INTEL_XSAVE_LAYOUT } from '../../src/sources/criu/xsave-layout.js';
+import {
+  AMD_XSAVE_LAYOUT,
+  hostXsaveLayout,
+  INTEL_XSAVE_LAYOUT,
+} from '../../src/sources/criu/xsave-layout.js';
 import { openCore } from '../../src/sources/elfcore/open.js';
 import { runOk, tempDir } from '../helpers/proc.js';
 import { CRIU, requireFixtures } from './helpers.js';
@@ -99,6 +103,17 @@ describe('convert criu: notes and substitutes', () => {
       } finally {
         close();
       }
+    }
+  });
+
+  it("the host layout comes from this machine's CPUID (or its vendor)", () => {
+    const host = hostXsaveLayout();
+    assert.deepEqual(host.component(2), { bit: 2, offset: 576, size: 256 }, 'AVX is architectural');
+    const cpuinfo = readFileSync('/proc/cpuinfo', 'utf8');
+    if (/\bavx512f\b/.test(cpuinfo)) {
+      const zmmH = host.component(6)?.offset;
+      const amd = /^vendor_id\s*:\s*AuthenticAMD/m.test(cpuinfo);
+      assert.equal(zmmH, amd ? 896 : 1152, `${host.source}: ZMM_Hi256 offset`);
     }
   });
 });

@@ -19,6 +19,14 @@ export function registerConvert(program: Command): void {
     .requiredOption('-o, --output <outdir>', 'directory for the core.PID files (created if missing)')
     .option('--root <dir>', 'directory holding the checkpointed files at their absolute paths', '/')
     .addOption(new Option('--pid <pid>', 'convert only this process'))
+    .addOption(
+      new Option(
+        '--xsave-layout <cpu>',
+        "XSAVE layout of the CPU the checkpoint was taken on (AVX/AVX-512 state offsets differ): 'host' reads this machine's CPUID",
+      )
+        .choices(['host', 'intel', 'amd'] as const)
+        .default('host' as const),
+    )
     .option('--force', 'overwrite existing core files', false)
     .option('--json', 'print the result as JSON', false)
     .action((imagesDir, opts) =>
@@ -26,12 +34,20 @@ export function registerConvert(program: Command): void {
         const pid = opts.pid === undefined ? undefined : Number(parseAddress(opts.pid, '--pid'));
         const { convertCheckpoint } = await import('../../sources/criu/convert.js');
         const { CheckpointError } = await import('../../sources/criu/image.js');
+        const layouts = await import('../../sources/criu/xsave-layout.js');
+        const xsaveLayout =
+          opts.xsaveLayout === 'intel'
+            ? layouts.INTEL_XSAVE_LAYOUT
+            : opts.xsaveLayout === 'amd'
+              ? layouts.AMD_XSAVE_LAYOUT
+              : undefined;
         const bar = await progressBar('convert');
         try {
           const { cores, skipped } = await convertCheckpoint(imagesDir, opts.output, {
             root: opts.root,
             pid,
             force: opts.force,
+            xsaveLayout,
             signal: abortOnSignals(),
             onProgress: bar.update,
           });

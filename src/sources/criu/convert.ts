@@ -4,6 +4,7 @@ import { FileSink } from '../../io/sink.js';
 import type { LongRunOptions } from '../../model/progress.js';
 import { writeElfCore } from '../../sinks/elfcore/write.js';
 import { Checkpoint } from './checkpoint.js';
+import type { XsaveLayout } from './xsave-layout.js';
 
 export interface ConvertCheckpointOptions extends LongRunOptions {
   /** Directory holding the checkpointed processes' files at their absolute paths (default '/'). */
@@ -12,6 +13,8 @@ export interface ConvertCheckpointOptions extends LongRunOptions {
   pid?: number;
   /** Overwrite existing core files. */
   force?: boolean;
+  /** The XSAVE layout of the CPU the checkpoint was taken on (default: this machine's). */
+  xsaveLayout?: XsaveLayout;
 }
 
 export interface ConvertedCore {
@@ -40,7 +43,7 @@ export async function convertCheckpoint(
   outDir: string,
   opts: ConvertCheckpointOptions = {},
 ): Promise<ConvertResult> {
-  const ckpt = Checkpoint.open(imagesDir, { root: opts.root });
+  const ckpt = Checkpoint.open(imagesDir, { root: opts.root, xsaveLayout: opts.xsaveLayout });
   const pids = opts.pid === undefined ? ckpt.processes.map((p) => p.pid) : [opts.pid];
   mkdirSync(outDir, { recursive: true });
   const out: ConvertedCore[] = [];
