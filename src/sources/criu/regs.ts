@@ -62,7 +62,8 @@ function x86Registers(ti: thread_info_x86, what: string, ctx: RegisterContext): 
   // thread after the instruction, waiting in the call: undo the rewind.
   let ip = g.ip;
   let ax = g.ax;
-  if (BigInt.asIntN(64, g.origAx) >= 0n && g.ax === g.origAx) {
+  // `syscall` leaves the return address in rcx, which confirms it.
+  if (BigInt.asIntN(64, g.origAx) >= 0n && g.ax === g.origAx && g.cx === g.ip + 2n) {
     const insn = ctx.memory.read(g.ip, 2);
     if (insn.missing.length === 0 && insn.data[0] === 0x0f && insn.data[1] === 0x05) {
       ip = g.ip + 2n;
