@@ -59,6 +59,8 @@ export interface SynthOptions {
   siginfo?: Buffer;
   /** Add a [vdso] VMA of this size above the data, with no pages in the images. */
   vdsoSize?: bigint;
+  /** x86_64: the thread as CRIU leaves one caught in pause(): rewound onto its `syscall`. */
+  rewoundSyscall?: boolean;
 }
 
 /** Page i of the synthetic process: ARGV, then a recognisable pattern. */
@@ -66,6 +68,8 @@ export function pageData(i: number): Buffer {
   const b = Buffer.alloc(PAGE, 0x40 + i);
   if (i === 0) b.write(ARGV, 0, 'latin1');
   b.write(`SYNTH-PAGE-${i}`, 64, 'latin1');
+  // A `syscall` instruction where the thread's pc points.
+  if (i === 1) b.set([0x0f, 0x05], Number(PC - BASE) - PAGE);
   return b;
 }
 
@@ -85,7 +89,7 @@ export function writeCheckpoint(dir: string, opts: SynthOptions): void {
   ]);
   writeImage(join(dir, 'files.img'), FILES_MAGIC, []);
   writeImage(join(dir, `core-${PID}.img`), CORE_MAGIC, [
-    [core_entrySchema, coreInit(opts.arch, opts.siginfo, opts.taskState)],
+    [core_entrySchema, coreInit(opts.arch, opts.siginfo, opts.taskState, opts.rewoundSyscall)],
   ]);
   const vdso = opts.vdsoSize
     ? [
@@ -159,6 +163,7 @@ function coreInit(
   arch: SynthOptions['arch'],
   siginfo?: Buffer,
   taskState = 1,
+  rewound = false,
 ): MessageInitShape<typeof core_entrySchema> {
   const tc = {
     taskState,
@@ -244,7 +249,8 @@ function coreInit(
       clearTidAddr: 0n,
       gpregs: {
         ...g,
-        origAx: BigInt.asUintN(64, -1n),
+        ...(rewound ? { ax: 34n, cx: PC + 2n } : {}),
+        origAx: rewound ? 34n : BigInt.asUintN(64, -1n),
         ip: PC,
         cs: 0x33n,
         flags: 0x246n,

@@ -185,4 +185,16 @@ describe('convert criu: synthetic checkpoints', () => {
       `coreshot: process ${PID} is a zombie: it has no memory or registers to convert\n`,
     );
   });
+
+  it('a thread CRIU rewound onto its syscall instruction is shown where the kernel had it', async () => {
+    const { core } = await convert({ arch: 'x86_64', rewoundSyscall: true });
+    try {
+      const regs = decodeRegisters(core.image.arch, core.image.threads[0]!.gpRegs);
+      assert.equal(regs.get('rip'), PC + 2n, 'after the syscall instruction, as rcx says');
+      assert.equal(regs.get('rax'), BigInt.asUintN(64, -512n), '-ERESTARTSYS');
+      assert.equal(regs.get('orig_rax'), 34n);
+    } finally {
+      core.close();
+    }
+  });
 });
