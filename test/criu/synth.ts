@@ -59,15 +59,17 @@ export interface SynthOptions {
   siginfo?: Buffer;
   /** Add a [vdso] VMA of this size above the data, with no pages in the images. */
   vdsoSize?: bigint;
+  /** The argv block (default ARGV), at most a page. */
+  argv?: string;
   /** x86_64: the thread as CRIU leaves one caught in pause(): rewound onto its `syscall`. */
   rewoundSyscall?: boolean;
 }
 
 /** Page i of the synthetic process: ARGV, then a recognisable pattern. */
-export function pageData(i: number): Buffer {
+export function pageData(i: number, argv = ARGV): Buffer {
   const b = Buffer.alloc(PAGE, 0x40 + i);
-  if (i === 0) b.write(ARGV, 0, 'latin1');
-  b.write(`SYNTH-PAGE-${i}`, 64, 'latin1');
+  if (i === 0) b.write(argv, 0, 'utf8');
+  b.write(`SYNTH-PAGE-${i}`, 2048, 'latin1');
   // A `syscall` instruction where the thread's pc points.
   if (i === 1) b.set([0x0f, 0x05], Number(PC - BASE) - PAGE);
   return b;
@@ -117,7 +119,7 @@ export function writeCheckpoint(dir: string, opts: SynthOptions): void {
         mmStartBrk: 0n,
         mmBrk: 0n,
         mmArgStart: BASE,
-        mmArgEnd: BASE + BigInt(ARGV.length),
+        mmArgEnd: BASE + BigInt(Buffer.byteLength(opts.argv ?? ARGV)),
         mmEnvStart: 0n,
         mmEnvEnd: 0n,
         exeFileId: 0,
@@ -144,7 +146,7 @@ export function writeCheckpoint(dir: string, opts: SynthOptions): void {
   const lazy = !inParent && ((run.flags ?? 0) & 6) === 2;
   writeFileSync(
     join(dir, 'pages-1.img'),
-    inParent || lazy ? Buffer.alloc(0) : Buffer.concat([pageData(0), pageData(1)]),
+    inParent || lazy ? Buffer.alloc(0) : Buffer.concat([pageData(0, opts.argv), pageData(1)]),
   );
   if (opts.parent) {
     const parent = join(dir, '..', 'parent-images');

@@ -197,4 +197,18 @@ describe('convert criu: synthetic checkpoints', () => {
       core.close();
     }
   });
+
+  it('psargs: 79 bytes of the command line at most, never half a UTF-8 character', async () => {
+    // 76 ASCII bytes, then 'é' (2 bytes) twice: the first ends at byte 78, the second would
+    // straddle the 79-byte limit and is left out whole.
+    const arg = 'x'.repeat(70);
+    const { core } = await convert({ arch: 'x86_64', argv: `prog\0${arg}\0éé\0more\0` });
+    try {
+      const want = `prog ${arg} é`;
+      assert.equal(Buffer.byteLength(want), 78);
+      assert.equal(core.image.process.psargs, want);
+    } finally {
+      core.close();
+    }
+  });
 });
