@@ -1,12 +1,18 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { NT_ARM_VFP, NT_FPREGSET, NT_X86_XSAVE_LAYOUT, NT_X86_XSTATE } from '../../src/elf/constants.js';
+import {
+  NT_ARM_TLS,
+  NT_ARM_VFP,
+  NT_FPREGSET,
+  NT_X86_XSAVE_LAYOUT,
+  NT_X86_XSTATE,
+} from '../../src/elf/constants.js';
 import { decodeRegisters } from '../../src/elf/regs/index.js';
 import { convertCheckpoint } from '../../src/sources/criu/convert.js';
 import { PE_LAZY, PE_PARENT, PE_PRESENT } from '../../src/sources/criu/pagemap.js';
 import { openCore } from '../../src/sources/elfcore/open.js';
-import { coreshot, tempDir } from '../helpers/proc.js';
+import { coreshot, runOk, tempDir } from '../helpers/proc.js';
 import { BASE, PAGE, PC, PID, SP, type SynthOptions, writeCheckpoint } from './synth.js';
 
 // What the real fixtures do not cover, from synthetic image directories written here:
@@ -35,7 +41,11 @@ function page(core: ReturnType<typeof openCore>, i: number) {
 
 describe('convert criu: synthetic checkpoints', () => {
   it('aarch64: registers through the aarch64 table, fpsimd as NT_FPREGSET', async () => {
-    const { core } = await convert({ arch: 'aarch64' });
+    const { core, res } = await convert({ arch: 'aarch64' });
+    // elfutils reads the registers where the aarch64 table put them.
+    const eu = runOk('eu-readelf', ['-n', res.path]).stdout;
+    assert.match(eu, /pc: 0x0000000000401234, pstate: 0x0000000060000000/);
+    assert.match(eu, /x30:\s+4126\s+sp:\s+0x000000007ff00000/);
     try {
       const img = core.image;
       assert.equal(img.arch.name, 'aarch64');
@@ -51,6 +61,8 @@ describe('convert criu: synthetic checkpoints', () => {
       assert.equal(fp.data.readBigUInt64LE(8), 1n, 'v0 high word');
       assert.equal(fp.data.readUInt32LE(512), 0x11, 'fpsr');
       assert.equal(fp.data.readUInt32LE(516), 0x22, 'fpcr');
+      const tls = t!.regsets.find((r) => r.type === NT_ARM_TLS);
+      assert.equal(tls?.data.readBigUInt64LE(0), 0x1234n, 'tpidr_el0');
       assert.equal(img.process.psargs, 'prog --flag');
       assert.equal(img.process.uid, 1000);
       assert.equal(img.process.pid, PID);
@@ -61,7 +73,10 @@ describe('convert criu: synthetic checkpoints', () => {
   });
 
   it('arm: registers through the arm table (fp, ip, cpsr as r11, r12, spsr), VFP state', async () => {
-    const { core } = await convert({ arch: 'arm' });
+    const { core, res } = await convert({ arch: 'arm' });
+    const eu = runOk('eu-readelf', ['-n', res.path]).stdout;
+    assert.match(eu, /pc:\s+0x00401234/);
+    assert.match(eu, /r11:\s+4107/);
     try {
       const img = core.image;
       assert.equal(img.arch.name, 'arm');

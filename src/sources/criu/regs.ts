@@ -1,5 +1,5 @@
 import { FormatError } from '../../bytes/errors.js';
-import { NT_ARM_VFP, NT_FPREGSET, NT_X86_XSTATE } from '../../elf/constants.js';
+import { NT_ARM_TLS, NT_ARM_VFP, NT_FPREGSET, NT_X86_XSTATE } from '../../elf/constants.js';
 import { FXSAVE_SIZE } from '../../elf/notes/x86.js';
 import { encodeRegisters } from '../../elf/regs/index.js';
 import type { AddressSpace } from '../../model/address-space.js';
@@ -191,7 +191,17 @@ function aarch64Registers(ti: thread_info_aarch64): ThreadRegisters {
   words64(f.vregs).copy(fp, 0, 0, Math.min(512, f.vregs.length * 8));
   fp.writeUInt32LE(f.fpsr >>> 0, 512);
   fp.writeUInt32LE(f.fpcr >>> 0, 516);
-  return { arch, gpRegs, regsets: [{ type: NT_FPREGSET, owner: 'CORE', data: fp }] };
+  // NT_ARM_TLS: tpidr_el0, where gdb finds the thread pointer.
+  const tls = Buffer.alloc(8);
+  tls.writeBigUInt64LE(ti.tls);
+  return {
+    arch,
+    gpRegs,
+    regsets: [
+      { type: NT_FPREGSET, owner: 'CORE', data: fp },
+      { type: NT_ARM_TLS, owner: 'LINUX', data: tls },
+    ],
+  };
 }
 
 // --- arm ------------------------------------------------------------------------------------
