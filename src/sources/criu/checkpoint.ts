@@ -289,7 +289,10 @@ export class Checkpoint {
 
       const extraNotes: RawNote[] = [];
       const xstate = threads[0]?.regsets.find((r) => r.type === NT_X86_XSTATE);
-      if (xstate) extraNotes.push(this.xsaveLayout.note(xstate.data.readBigUInt64LE(XSAVE_XCR0_OFFSET)));
+      if (xstate) {
+        const xcr0 = xstate.data.readBigUInt64LE(XSAVE_XCR0_OFFSET);
+        extraNotes.push(this.xsaveLayout.for(xcr0).note(xcr0));
+      }
 
       const args = readArgs(memory, mm.mmArgStart, mm.mmArgEnd);
       const creds = main.core.threadCore?.creds;

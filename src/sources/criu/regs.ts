@@ -5,7 +5,7 @@ import { encodeRegisters } from '../../elf/regs/index.js';
 import type { AddressSpace } from '../../model/address-space.js';
 import { ARCHES, type ArchInfo, type RegSet } from '../../model/process-image.js';
 import type { core_entry, thread_info_aarch64, thread_info_arm, thread_info_x86 } from './gen/criu_pb.js';
-import { INTEL_XSAVE_LAYOUT, type XsaveLayout } from './xsave-layout.js';
+import type { XsaveLayout } from './xsave-layout.js';
 
 /** core_entry.mtype values. */
 const MARCH_X86_64 = 1;
@@ -142,7 +142,7 @@ function buildXstate(ti: thread_info_x86, fxsave: Buffer, layout: XsaveLayout): 
   ];
   const present = parts.filter(([, data]) => data.length > 0);
   const xcr0 = present.reduce((m, [bit]) => m | (1n << BigInt(bit)), XCR0_X87_SSE);
-  const where = layout.covers(xcr0) ? layout : INTEL_XSAVE_LAYOUT;
+  const where = layout.for(xcr0);
   const out = Buffer.alloc(where.areaSize(xcr0));
   fxsave.copy(out, 0);
   out.writeBigUInt64LE(xcr0, XSAVE_XCR0_OFFSET);

@@ -27,10 +27,15 @@ export class XsaveLayout {
     return this.components.find((c) => c.bit === bit);
   }
 
-  /** Whether every extended component of xcr0 has a place in this layout. */
-  covers(xcr0: bigint): boolean {
-    for (let bit = 2; bit < 64; bit++) if (xcr0 & (1n << BigInt(bit)) && !this.component(bit)) return false;
-    return true;
+  /**
+   * The layout to write an area with these components in: this one when it places every
+   * extended component of xcr0, else Intel's (a checkpoint from a CPU with features this one
+   * lacks).
+   */
+  for(xcr0: bigint): XsaveLayout {
+    for (let bit = 2; bit < 64; bit++)
+      if (xcr0 & (1n << BigInt(bit)) && !this.component(bit)) return INTEL_XSAVE_LAYOUT;
+    return this;
   }
 
   /**
