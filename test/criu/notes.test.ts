@@ -9,6 +9,7 @@ import {
   AMD_XSAVE_LAYOUT,
   hostXsaveLayout,
   INTEL_XSAVE_LAYOUT,
+  XsaveLayout,
 } from '../../src/sources/criu/xsave-layout.js';
 import { openCore } from '../../src/sources/elfcore/open.js';
 import { runOk, tempDir } from '../helpers/proc.js';
