@@ -65,6 +65,26 @@ describe('convert criu: errors', () => {
     failsCleanly([join(SINGLE, 'images', 'pstree.img'), '--root', ROOT], out, /is not a directory/);
   });
 
+  it('an entry without a required field names it; unknown fields are ignored', () => {
+    const pstree = join(images, 'pstree.img');
+    const head = readFileSync(pstree).subarray(0, 8);
+    // pstree_entry { pid: 42 } lacks ppid, pgid, sid.
+    const u32 = (v: number) => Buffer.from(Uint32Array.of(v).buffer);
+    writeFileSync(pstree, Buffer.concat([head, u32(2), Buffer.from([0x08, 42])]));
+    try {
+      failsCleanly([images, '--root', ROOT], out, /pstree\.img: .*pstree_entry lacks required field ppid/);
+      // The real entry plus an unknown field 15 (varint 7): still converts.
+      const real = readFileSync(join(SINGLE, 'images', 'pstree.img')).subarray(12);
+      const extended = Buffer.concat([real, Buffer.from([0x78, 7])]);
+      writeFileSync(pstree, Buffer.concat([head, u32(extended.length), extended]));
+      const res = coreshot(['convert', 'criu', images, '--root', ROOT, '-o', out]);
+      assert.equal(res.status, 0, res.stderr);
+      rmSync(out, { recursive: true });
+    } finally {
+      restore('pstree.img');
+    }
+  });
+
   it('a missing mapped file names the file and --root', () => {
     failsCleanly(
       [images, '--root', tmp.path],
