@@ -181,6 +181,24 @@ describe('coreshot dump errors', () => {
     assert.match(eu.stdout, /PRSTATUS/);
   });
 
+  test('a 32-bit program is refused', async () => {
+    const dir = emptyDir('i386');
+    const prog = buildProg('idle32', dir, ['-m32']);
+    const t = await startTarget(prog, [], dir, { name: 'i386' });
+    try {
+      const res = coreshot(['dump', String(t.pid)], { cwd: dir });
+      assert.notEqual(res.status, 0);
+      oneLineError(res.stderr, /is not a 64-bit x86_64 program/);
+      assert.deepEqual(
+        readdirSync(dir).filter((f) => f.startsWith('core')),
+        [],
+      );
+      assert.ok(isAlive(t.pid));
+    } finally {
+      await t.stop();
+    }
+  });
+
   test('disk full', async () => {
     const t = await freshTarget('full');
     const dir = emptyDir('full');

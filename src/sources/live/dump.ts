@@ -1,3 +1,4 @@
+import { closeSync, openSync, readSync } from 'node:fs';
 import type { Sink } from '../../io/sink.js';
 import { type Region, SplicedAddressSpace } from '../../model/address-space.js';
 import { ARCHES, type AuxvEntry, type Mapping, type ProcessImage } from '../../model/process-image.js';
@@ -91,6 +92,26 @@ function preflight(pid: number): void {
   }
   if (status.get('State')?.startsWith('Z'))
     throw new CaptureError(`process ${pid} is a zombie: nothing to dump`);
+  if (process.arch !== 'x64')
+    throw new CaptureError(`coreshot dump runs on x86_64 only (this is ${process.arch})`);
+  // The registers are read in the 64-bit layout: a 32-bit (i386/x32) program would get another.
+  let ident: Buffer | undefined;
+  try {
+    const fd = openSync(`/proc/${pid}/exe`, 'r');
+    try {
+      ident = Buffer.alloc(20);
+      readSync(fd, ident, 0, 20, 0);
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    ident = undefined; // no access to the executable: ptrace decides below
+  }
+  if (ident && (ident[4] !== 2 || ident.readUInt16LE(18) !== 62)) {
+    throw new CaptureError(
+      `process ${pid} is not a 64-bit x86_64 program: coreshot dump captures x86_64 processes only`,
+    );
+  }
 }
 
 function readAuxv(pid: number): AuxvEntry[] {
