@@ -69,11 +69,20 @@ export function forkSnapshot(tp: TracedProcess, tid: number, syscallAt: bigint):
     } catch {
       return;
     }
-    // Collect the exit as its tracer, so it is handed on to its parent for reaping.
-    for (let i = 0; i < 100; i++) {
-      const st = waitThread(pid, 1000);
-      if (st === null || st.kind !== 'stopped') return;
-    }
+    // Collect the exit as its tracer, so it is handed on to its parent for reaping. Tearing down
+    // a large copy takes a while: poll in the background without keeping the process alive (if
+    // coreshot exits first, the kernel hands the copy to its parent just the same).
+    const end = Date.now() + 30_000;
+    const collect = () => {
+      try {
+        const st = waitThread(pid, 0);
+        if (st !== null && st.kind !== 'stopped') return;
+      } catch {
+        return; // already collected
+      }
+      if (Date.now() < end) setTimeout(collect, 10).unref();
+    };
+    collect();
   };
   try {
     const st = waitThread(pid, 5000);
