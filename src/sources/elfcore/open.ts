@@ -164,10 +164,55 @@ function emptyProcess(pid: number): ProcessInfo {
   };
 }
 
-/** One mapping per PT_LOAD, named from the NT_FILE entry that covers it. */
+const cmp = (a: bigint, b: bigint) => (a < b ? -1 : a > b ? 1 : 0);
+
+/**
+ * One mapping per PT_LOAD, named from the NT_FILE entry that covers it, plus one per NT_FILE
+ * range no PT_LOAD covers (gdb's gcore writes no segment for unmodified file pages): those hold
+ * no bytes in the core and are read from the mapped file. Their permissions are unknown; they
+ * are shown read-only.
+ */
 function buildMappings(loads: readonly Phdr[], files: readonly FileMapping[]): Mapping[] {
-  const byStart = [...files].sort((a, b) => (a.start < b.start ? -1 : a.start > b.start ? 1 : 0));
-  const sorted = [...loads].sort((a, b) => (a.p_vaddr < b.p_vaddr ? -1 : a.p_vaddr > b.p_vaddr ? 1 : 0));
+  const byStart = [...files].sort((a, b) => cmp(a.start, b.start));
+  const sorted = [...loads].sort((a, b) => cmp(a.p_vaddr, b.p_vaddr));
+  const fromLoads = loadMappings(sorted, byStart);
+  const extra = fileOnlyMappings(fromLoads, byStart);
+  return extra.length ? [...fromLoads, ...extra].sort((a, b) => cmp(a.start, b.start)) : fromLoads;
+}
+
+/** The parts of NT_FILE ranges that no mapping from a PT_LOAD covers. */
+function fileOnlyMappings(sorted: readonly Mapping[], files: readonly FileMapping[]): Mapping[] {
+  const out: Mapping[] = [];
+  const add = (f: FileMapping, start: bigint, end: bigint) =>
+    out.push({
+      start,
+      end,
+      read: true,
+      write: false,
+      exec: false,
+      shared: false,
+      offset: f.offset + (start - f.start),
+      path: f.path,
+      dumped: 0n,
+    });
+  let i = 0;
+  for (const f of files) {
+    let at = f.start;
+    while (i < sorted.length && sorted[i]!.end <= at) i++;
+    for (let k = i; at < f.end; k++) {
+      const m = sorted[k];
+      if (!m || m.start >= f.end) {
+        add(f, at, f.end);
+        break;
+      }
+      if (m.start > at) add(f, at, m.start);
+      if (m.end > at) at = m.end;
+    }
+  }
+  return out;
+}
+
+function loadMappings(sorted: readonly Phdr[], byStart: readonly FileMapping[]): Mapping[] {
   let f = 0;
   return sorted.map((p) => {
     while (f < byStart.length && byStart[f]!.end <= p.p_vaddr) f++;
