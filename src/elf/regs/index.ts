@@ -1,19 +1,30 @@
 import { codecFor, type IntCodec, readUint, writeUint } from '../../bytes/endian.js';
 import type { ArchInfo, ArchName } from '../../model/process-image.js';
+import { AARCH64 } from './aarch64.js';
+import { ARM } from './arm.js';
+import { I386 } from './i386.js';
+import { PPC64 } from './ppc64.js';
+import { RISCV64 } from './riscv64.js';
+import { S390X } from './s390x.js';
 import type { RegisterTable } from './types.js';
 import { X86_64 } from './x86_64.js';
 
 export type { RegisterField, RegisterTable } from './types.js';
 
-const TABLES: Partial<Record<ArchName, RegisterTable>> = {
+const TABLES: Record<ArchName, RegisterTable> = {
   x86_64: X86_64,
+  i386: I386,
+  aarch64: AARCH64,
+  arm: ARM,
+  ppc64le: PPC64,
+  ppc64: PPC64,
+  s390x: S390X,
+  riscv64: RISCV64,
 };
 
 /** The general-register table of an architecture. */
 export function registerTable(arch: ArchName): RegisterTable {
-  const t = TABLES[arch];
-  if (!t) throw new Error(`no register table for ${arch}`);
-  return t;
+  return TABLES[arch];
 }
 
 /** Names every register of a pr_reg block; values are unsigned. */
