@@ -1,4 +1,5 @@
-// Seeded mutation fuzzing of real cores (a kernel core and a gcore of a multi-threaded program):
+// Seeded mutation fuzzing of real cores (a kernel core and a gcore of a multi-threaded program,
+// QEMU user-mode cores of arm and s390x for ELFCLASS32 and big endian):
 // bit flips, truncation, absurd e_phnum/e_phoff/e_shoff/p_offset/p_filesz, note sizes, NT_FILE
 // and NT_AUXV words. Every case must end in a FormatError or a successful open + reads, within a
 // per-case time bound and an RSS bound; the worker runs in a child process so that hangs are
@@ -7,8 +8,8 @@
 import assert from 'node:assert/strict';
 import { fork } from 'node:child_process';
 import { after, before, test } from 'node:test';
-import { tempDir } from '../helpers/proc.js';
-import { gcoreCore, kernelCore } from '../reader/cores.js';
+import type { MadeCore } from '../helpers/cores.js';
+import { gcoreCore, kernelCore, qemuUserCore } from '../helpers/cores.js';
 import type { FuzzJob, FuzzMessage } from './worker.js';
 
 const SECONDS = Number(process.env.FUZZ_SECONDS ?? 20);
@@ -17,18 +18,22 @@ const SEED = Number(process.env.FUZZ_SEED ?? 0x5eed);
 const CASES = Number(process.env.FUZZ_CASES ?? 0);
 /** A case that takes longer than this without finishing is a hang. */
 const HANG_MS = 15_000;
-const tmp = tempDir('coreshot-fuzz-');
-const cores: string[] = [];
+const made: MadeCore[] = [];
 
 before(async () => {
-  cores.push(kernelCore(tmp.path).core);
-  cores.push((await gcoreCore(tmp.path)).core);
+  made.push(kernelCore());
+  made.push(await gcoreCore());
+  // 32-bit little-endian and 64-bit big-endian layouts, written by QEMU user mode.
+  made.push(qemuUserCore('arm'));
+  made.push(qemuUserCore('s390x'));
 });
-after(() => tmp.cleanup());
+after(() => {
+  for (const m of made) m.cleanup();
+});
 
 test(`fuzz: mutated real cores end in FormatError or a correct read (${SECONDS} s from seed ${SEED})`, async () => {
   const job: FuzzJob = {
-    cores,
+    cores: made.map((m) => m.core),
     seed: SEED,
     seconds: SECONDS,
     maxCases: CASES,

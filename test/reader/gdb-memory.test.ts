@@ -9,17 +9,21 @@ import { after, before, describe, test } from 'node:test';
 import { decodeRegisters } from '../../src/elf/regs/index.js';
 import { openCore } from '../../src/sources/elfcore/open.js';
 import { CLI, coreshot, tempDir } from '../helpers/proc.js';
-import { type BuiltCore, buildTarget, gcoreCore, gdbBytes, kernelCore } from './cores.js';
+import { buildVariant, gdbBytes, type TargetCore, targetGcore, targetKernelCore } from './cores.js';
 
 const tmp = tempDir('coreshot-gdbmem-');
-let kernel: BuiltCore;
-let gcore: BuiltCore;
+let kernel: TargetCore;
+let gcore: TargetCore;
 
 before(async () => {
-  kernel = kernelCore(tmp.path);
-  gcore = await gcoreCore(tmp.path);
+  kernel = targetKernelCore();
+  gcore = await targetGcore();
 });
-after(() => tmp.cleanup());
+after(() => {
+  kernel?.cleanup();
+  gcore?.cleanup();
+  tmp.cleanup();
+});
 
 /** `coreshot read --raw`, its stdout as bytes. */
 function readRaw(core: string, addr: bigint, length: number): Buffer {
@@ -75,7 +79,7 @@ describe('mapped files under --root', () => {
   test('a different build of the executable: reported, and its pages are not used', () => {
     const root = join(tmp.path, 'root-mismatch');
     mkdirSync(join(root, dirname(kernel.exe)), { recursive: true });
-    buildTarget(join(root, dirname(kernel.exe)), 'target', 1);
+    buildVariant(join(root, kernel.exe));
     const core = openCore(kernel.core, { root });
     try {
       const st = core.fileStatus.find((f) => f.path === kernel.exe)!;

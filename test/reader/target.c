@@ -1,6 +1,6 @@
 // Test target for the reader's differential tests: threads, a global, a heap block, a stack
-// buffer and an inaccessible mapping, each holding a marker; prints their addresses, then
-// crashes (argv[1] == "crash") or waits to be gcore'd.
+// buffer and an inaccessible mapping, each holding a marker; writes their addresses to the file
+// "addrs" in the working directory, prints "ready", then crashes (argv[1] == "crash") or waits.
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,8 +33,11 @@ int main(int argc, char **argv) {
   pthread_barrier_init(&ready, NULL, 4);
   for (long i = 0; i < 3; i++) pthread_create(&t[i], NULL, worker, (void *)i);
   pthread_barrier_wait(&ready);
-  printf("data %p heap %p stack %p text %p none %p\n", (void *)data_marker, (void *)heap,
-         (void *)stack_marker, (void *)&worker, none);
+  FILE *f = fopen("addrs", "w");
+  fprintf(f, "data %p heap %p stack %p text %p none %p\n", (void *)data_marker, (void *)heap,
+          (void *)stack_marker, (void *)&worker, none);
+  fclose(f);
+  printf("ready\n");
   fflush(stdout);
   if (argc > 1 && strcmp(argv[1], "crash") == 0) *(volatile int *)16 = 1;
   for (;;) pause();
