@@ -26,7 +26,13 @@ function withAddrs(made: MadeCore): TargetCore {
     if (!m) throw new Error(`target wrote no ${k} address: ${line}`);
     return BigInt(m[1]!);
   };
-  const addrs = { data: get('data'), heap: get('heap'), stack: get('stack'), text: get('text'), none: get('none') };
+  const addrs = {
+    data: get('data'),
+    heap: get('heap'),
+    stack: get('stack'),
+    text: get('text'),
+    none: get('none'),
+  };
   return { ...made, addrs };
 }
 
@@ -58,7 +64,8 @@ export function gdbBytes(exe: string, core: string, reads: { addr: bigint; lengt
     for (const line of block.split('\n')) {
       const colon = line.indexOf(':');
       if (!/^0x[0-9a-f]+/.test(line) || colon < 0) continue;
-      for (const m of line.slice(colon + 1).matchAll(/0x([0-9a-f]{2})\b/g)) bytes.push(Number.parseInt(m[1]!, 16));
+      for (const m of line.slice(colon + 1).matchAll(/0x([0-9a-f]{2})\b/g))
+        bytes.push(Number.parseInt(m[1]!, 16));
     }
     if (bytes.length !== reads[i]!.length)
       throw new Error(`gdb gave ${bytes.length} of ${reads[i]!.length} bytes:\n${block}\n${res.stderr}`);
