@@ -1,3 +1,4 @@
+import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { FormatError } from '../../bytes/errors.js';
 import { archFromElf } from '../../elf/arch.js';
@@ -120,7 +121,8 @@ export function readCore(path: string, ra: RandomAccess, options: OpenCoreOption
   const problems = elf.problems;
   const loads = elf.programHeaders.filter((p) => p.p_type === PT_LOAD);
   const mappings = buildMappings(loads, files);
-  const { memory, fileStatus } = buildMemory(elf, loads, mappings, options, problems);
+  const mappedFiles = new FileCache();
+  const { memory, fileStatus } = buildMemory(elf, loads, mappings, options, problems, mappedFiles);
   for (const m of mappings) {
     const st = fileStatus.find((f) => f.path === m.path);
     if (st?.coreBuildId) m.buildId = st.coreBuildId;
@@ -135,7 +137,11 @@ export function readCore(path: string, ra: RandomAccess, options: OpenCoreOption
     extraNotes,
   };
   if (!process) problems.push({ what: 'no NT_PRPSINFO note: process details unknown' });
-  return { path, elf, image, notes, loads, files, fileStatus, problems, close: () => ra.close() };
+  const close = () => {
+    ra.close();
+    mappedFiles.close();
+  };
+  return { path, elf, image, notes, loads, files, fileStatus, problems, close };
 }
 
 const ET_NAMES: Record<number, string> = { 0: 'ET_NONE', 1: 'ET_REL', 2: 'ET_EXEC', 3: 'ET_DYN' };
@@ -233,14 +239,20 @@ function loadMappings(sorted: readonly Phdr[], byStart: readonly FileMapping[]):
   });
 }
 
-/** Opened host files, shared by all regions that read them. */
+/** Opened host files, shared by all regions that read them; closed with the core. */
 class FileCache {
   private readonly open = new Map<string, FileAccess | null>();
+  close(): void {
+    for (const fa of this.open.values()) fa?.close();
+    this.open.clear();
+  }
+
   get(hostPath: string): FileAccess | null {
     let fa = this.open.get(hostPath);
     if (fa === undefined) {
       try {
-        fa = new FileAccess(hostPath);
+        // Regular files only: a core that names a FIFO or a device must not block or read it.
+        fa = statSync(hostPath).isFile() ? new FileAccess(hostPath) : null;
       } catch {
         fa = null;
       }
@@ -256,6 +268,7 @@ function buildMemory(
   mappings: readonly Mapping[],
   options: OpenCoreOptions,
   problems: Problem[],
+  cache: FileCache,
 ): { memory: SplicedAddressSpace; fileStatus: MappedFileStatus[] } {
   const ra = elf.ra;
   const coreTier: Region[] = [];
@@ -292,7 +305,6 @@ function buildMemory(
   const fileStatus: MappedFileStatus[] = [];
   const fileTier: Region[] = [];
   if (options.useFiles !== false) {
-    const cache = new FileCache();
     const byPath = new Map<string, Mapping[]>();
     for (const m of mappings) {
       if (!m.path || m.path.startsWith('[')) continue;
