@@ -4,6 +4,7 @@
 // {type:'case', seed} before each case, {type:'fail', seed, error} on a bad outcome and
 // {type:'done', ...} at the end.
 
+import { readdirSync } from 'node:fs';
 import { FormatError } from '../../src/bytes/errors.js';
 import { toJson } from '../../src/cli/format.js';
 import { NT_AUXV, NT_FILE, PT_NOTE } from '../../src/elf/constants.js';
@@ -12,7 +13,7 @@ import { decodeSigInfo } from '../../src/elf/notes/siginfo.js';
 import { decodeRegisters, registerTable } from '../../src/elf/regs/index.js';
 import { FileAccess, type RandomAccess } from '../../src/io/random-access.js';
 import type { ArchName } from '../../src/model/process-image.js';
-import { openCore, readCore } from '../../src/sources/elfcore/open.js';
+import { type CoreFile, openCore, readCore } from '../../src/sources/elfcore/open.js';
 
 export interface FuzzJob {
   cores: string[];
@@ -268,6 +269,14 @@ function hasTable(arch: ArchName): boolean {
 /** Opens the mutated core and uses everything a reader uses. */
 function exercise(ra: RandomAccess, rand: () => number): void {
   const core = readCore('fuzz-case', ra);
+  try {
+    useCore(core, rand);
+  } finally {
+    core.close();
+  }
+}
+
+function useCore(core: CoreFile, rand: () => number): void {
   const { image } = core;
   for (const n of core.notes) toJson(describeNote(image.arch, core.elf.layout, n));
   void core.elf.sections;
@@ -287,6 +296,7 @@ function exercise(ra: RandomAccess, rand: () => number): void {
 function main(job: FuzzJob): void {
   const send = (m: FuzzMessage) => process.send!(m);
   const bases = job.cores.map(loadBase);
+  const baseFds = readdirSync('/proc/self/fd').length;
   const end = Date.now() + job.seconds * 1000;
   let cases = 0;
   let opened = 0;
@@ -311,6 +321,9 @@ function main(job: FuzzJob): void {
     }
     const took = Date.now() - t0;
     if (took > job.caseMs) send({ type: 'fail', seed, error: `${describe}\ncase took ${took} ms` });
+    const fds = readdirSync('/proc/self/fd').length;
+    if (fds > baseFds + 8)
+      send({ type: 'fail', seed, error: `${describe}\n${fds - baseFds} file descriptors left open` });
     const mem = process.memoryUsage();
     peakRss = Math.max(peakRss, mem.rss);
     if (mem.rss > job.maxRssBytes)

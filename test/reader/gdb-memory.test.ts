@@ -7,8 +7,11 @@ import { copyFileSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { decodeRegisters } from '../../src/elf/regs/index.js';
+import { FileSink } from '../../src/io/sink.js';
+import { writeElfCore } from '../../src/sinks/elfcore/write.js';
 import { openCore } from '../../src/sources/elfcore/open.js';
-import { CLI, coreshot, tempDir } from '../helpers/proc.js';
+import { CLI, coreshot, runOk, tempDir } from '../helpers/proc.js';
+import { syntheticImage } from '../helpers/synthetic.js';
 import { buildVariant, gdbBytes, type TargetCore, targetGcore, targetKernelCore } from './cores.js';
 
 const tmp = tempDir('coreshot-gdbmem-');
@@ -156,5 +159,17 @@ describe('mapped files under --root', () => {
     );
     const json = JSON.parse(coreshot(['info', '--json', '--root', root, kernel.core]).stdout);
     assert.ok(json.mappedFiles.missing.includes(join(root, kernel.exe)));
+  });
+
+  test('a FIFO named by the core is neither opened nor read (it would block)', async () => {
+    const root = join(tmp.path, 'root-fifo');
+    const fifo = '/srv/pipe';
+    mkdirSync(join(root, '/srv'), { recursive: true });
+    runOk('mkfifo', [join(root, fifo)]);
+    const core = join(tmp.path, 'fifo.core');
+    await writeElfCore(syntheticImage({ mappedFile: fifo }), new FileSink(core));
+    const res = coreshot(['info', '--json', '--root', root, core], { timeoutMs: 20_000 });
+    assert.equal(res.status, 0, res.stderr);
+    assert.deepEqual(JSON.parse(res.stdout).mappedFiles.missing, [join(root, fifo)]);
   });
 });
