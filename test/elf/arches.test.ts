@@ -1,20 +1,25 @@
 // Register sets of non-x86_64 architectures on real cores: QEMU user-mode cores of aarch64, arm
-// (32-bit), ppc64le and s390x, and a kernel core of an i386 program. Every register of every
-// thread must equal what eu-readelf prints, and the values the programs loaded must be there.
+// (32-bit), ppc64le, ppc64 (big endian) and s390x, and a kernel core and a gcore of an i386
+// program. Every register of every thread must equal what eu-readelf prints, the values the
+// programs loaded must be there, and the process notes (NT_PRPSINFO, NT_AUXV, NT_FILE) must
+// decode as eu-readelf decodes them.
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
-import type { ArchName } from '../../src/model/process-image.js';
 import {
+  gcoreCore,
   KNOWN,
   kernelCore,
   type MadeCore,
   QEMU_ARCHES,
-  QEMU_REGS,
-  QEMU_WORKERS,
+  QEMU_TARGETS,
   qemuUserCore,
   X86_REGS,
 } from '../helpers/cores.js';
-import { assertRegistersMatchEuReadelf, type DecodedThread } from '../helpers/differential.js';
+import {
+  assertProcessNotesMatchEuReadelf,
+  assertRegistersMatchEuReadelf,
+  type DecodedThread,
+} from '../helpers/differential.js';
 
 const made: MadeCore[] = [];
 after(() => {
@@ -52,19 +57,34 @@ describe('QEMU user-mode cores', () => {
     it(`${arch}: every register of every thread equals eu-readelf, known values present`, () => {
       const m = qemuUserCore(arch);
       made.push(m);
-      const threads = assertRegistersMatchEuReadelf(m.core, arch as ArchName);
-      const regs = QEMU_REGS[arch];
-      assertKnown(threads, regs, regs, QEMU_WORKERS, arch === 'arm' ? 32 : 64);
+      const threads = assertRegistersMatchEuReadelf(m.core, arch);
+      const { regs, workers } = QEMU_TARGETS[arch];
+      assertKnown(threads, regs, regs, workers, arch === 'arm' ? 32 : 64);
+      assertProcessNotesMatchEuReadelf(m.core, false);
     });
   }
 });
 
-describe('i386 kernel core', () => {
-  it('every register of every thread equals eu-readelf, known values present', () => {
+describe('i386', () => {
+  it('kernel core: every register of every thread equals eu-readelf, known values present', () => {
     const m = kernelCore('i386');
     made.push(m);
     const threads = assertRegistersMatchEuReadelf(m.core, 'i386');
     const r = X86_REGS.i386;
     assertKnown(threads, r.main, r.worker, r.workers, 32);
+    assertProcessNotesMatchEuReadelf(m.core);
+  });
+
+  it('gcore: every register of every thread equals eu-readelf', async () => {
+    const m = await gcoreCore('i386');
+    made.push(m);
+    const threads = assertRegistersMatchEuReadelf(m.core, 'i386');
+    assert.equal(threads.length, 1 + X86_REGS.i386.workers);
+    const main = threads.find((t) => t.tid === m.pid);
+    assert.deepEqual(
+      [main?.registers.get('esi'), main?.registers.get('edi')],
+      [low(KNOWN.mainA, 32), low(KNOWN.mainB, 32)],
+    );
+    assertProcessNotesMatchEuReadelf(m.core);
   });
 });

@@ -4,8 +4,8 @@
  * - gcoreCore(): gdb's gcore dumps a running program;
  * - qemuUserCore(arch): a static guest program crashes under qemu-ARCH-static, which writes a
  *   guest-arch core (`qemu_PROG_DATE_PID.core` in the cwd).
- * By default the programs are test/helpers/c/x86-threads.c and qemu-regs.c: several threads with
- * known register values (KNOWN, X86_REGS, QEMU_REGS). Pass `source` to use another C program.
+ * By default the programs are those of test/helpers/c: threads with known register values (KNOWN,
+ * X86_REGS, QEMU_TARGETS). Pass `source` to use another C program.
  * Missing tools are errors, never skips.
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
@@ -31,24 +31,63 @@ export const X86_REGS = {
 } as const;
 
 /** Guest architectures whose QEMU user-mode emulator writes cores (qemu 7.2's riscv64 does not). */
-export type QemuArch = 'aarch64' | 'arm' | 'ppc64le' | 's390x';
-export const QEMU_ARCHES: readonly QemuArch[] = ['aarch64', 'arm', 'ppc64le', 's390x'];
+export type QemuArch = 'aarch64' | 'arm' | 'ppc64le' | 'ppc64' | 's390x';
 
-/** Registers qemu-regs.c loads with A, B, C (arm keeps the low 32 bits), and its worker count. */
-export const QEMU_REGS: Readonly<Record<QemuArch, readonly [string, string, string]>> = {
-  aarch64: ['x19', 'x20', 'x21'],
-  arm: ['r4', 'r5', 'r6'],
-  ppc64le: ['r14', 'r15', 'r16'],
-  s390x: ['r6', 'r7', 'r8'],
-};
-export const QEMU_WORKERS = 2;
+export interface QemuTarget {
+  gcc: string;
+  qemu: string;
+  /** The default program and the flags it needs besides -static. */
+  source: string;
+  flags: string[];
+  /** Registers the default program loads with A, B, C (arm keeps the low 32 bits). */
+  regs: readonly [string, string, string];
+  /** Worker threads of the default program (ppc64 big endian has no libc, hence no threads). */
+  workers: number;
+}
 
-const CROSS: Readonly<Record<QemuArch, { gcc: string; qemu: string }>> = {
-  aarch64: { gcc: 'aarch64-linux-gnu-gcc', qemu: 'qemu-aarch64-static' },
-  arm: { gcc: 'arm-linux-gnueabihf-gcc', qemu: 'qemu-arm-static' },
-  ppc64le: { gcc: 'powerpc64le-linux-gnu-gcc', qemu: 'qemu-ppc64le-static' },
-  s390x: { gcc: 's390x-linux-gnu-gcc', qemu: 'qemu-s390x-static' },
+export const QEMU_TARGETS: Readonly<Record<QemuArch, QemuTarget>> = {
+  aarch64: {
+    gcc: 'aarch64-linux-gnu-gcc',
+    qemu: 'qemu-aarch64-static',
+    source: 'qemu-regs.c',
+    flags: ['-pthread'],
+    regs: ['x19', 'x20', 'x21'],
+    workers: 2,
+  },
+  arm: {
+    gcc: 'arm-linux-gnueabihf-gcc',
+    qemu: 'qemu-arm-static',
+    source: 'qemu-regs.c',
+    flags: ['-pthread'],
+    regs: ['r4', 'r5', 'r6'],
+    workers: 2,
+  },
+  ppc64le: {
+    gcc: 'powerpc64le-linux-gnu-gcc',
+    qemu: 'qemu-ppc64le-static',
+    source: 'qemu-regs.c',
+    flags: ['-pthread'],
+    regs: ['r14', 'r15', 'r16'],
+    workers: 2,
+  },
+  ppc64: {
+    gcc: 'powerpc64le-linux-gnu-gcc',
+    qemu: 'qemu-ppc64-static',
+    source: 'ppc64be-regs.c',
+    flags: ['-mbig-endian', '-nostdlib', '-ffreestanding'],
+    regs: ['r14', 'r15', 'r16'],
+    workers: 0,
+  },
+  s390x: {
+    gcc: 's390x-linux-gnu-gcc',
+    qemu: 'qemu-s390x-static',
+    source: 'qemu-regs.c',
+    flags: ['-pthread'],
+    regs: ['r6', 'r7', 'r8'],
+    workers: 2,
+  },
 };
+export const QEMU_ARCHES = Object.keys(QEMU_TARGETS) as QemuArch[];
 
 export interface MadeCore {
   /** The core file. */
@@ -77,13 +116,10 @@ export function requireTool(cmd: string): void {
   }
 }
 
-const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
-
 /** Runs a program in `dir` under `ulimit -c unlimited`; it is expected to die of a signal. */
 function runToCrash(dir: string, argv: string[]): void {
-  const res = run('sh', ['-c', `ulimit -c unlimited; cd ${quote(dir)}; exec ${argv.map(quote).join(' ')}`], {
-    timeoutMs: 60_000,
-  });
+  const script = 'ulimit -c unlimited; cd "$1"; shift; exec "$@"';
+  const res = run('sh', ['-c', script, 'sh', dir, ...argv], { timeoutMs: 60_000 });
   if (res.status === 0) throw new Error(`${argv.join(' ')} exited normally; it should have crashed`);
 }
 
@@ -99,7 +135,7 @@ function build(
   try {
     const source = prog.source ?? join(C_DIR, defaultSource);
     const exe = join(t.path, basename(source).replace(/\.c$/, ''));
-    compileC(source, exe, ['-O1', '-pthread', ...flags, ...(prog.flags ?? [])], compiler);
+    compileC(source, exe, ['-O1', ...flags, ...(prog.flags ?? [])], compiler);
     return { exe, dir: t.path, cleanup: t.cleanup };
   } catch (err) {
     t.cleanup();
@@ -116,7 +152,7 @@ export function kernelCore(arch: 'x86_64' | 'i386' = 'x86_64', prog: CoreProgram
   if (pattern !== 'core') {
     throw new Error(`kernel.core_pattern is "${pattern}": kernelCore() needs "core"`);
   }
-  const made = build(prog, 'x86-threads.c', 'gcc', arch === 'i386' ? ['-m32'] : []);
+  const made = build(prog, 'x86-threads.c', 'gcc', arch === 'i386' ? ['-m32', '-pthread'] : ['-pthread']);
   try {
     runToCrash(made.dir, [made.exe, ...(prog.args ?? ['crash'])]);
     const name = readdirSync(made.dir).find((f) => f === 'core' || /^core\.\d+$/.test(f));
@@ -147,7 +183,7 @@ export async function gcoreCore(
   prog: CoreProgram = {},
 ): Promise<MadeCore & { pid: number }> {
   requireTool('gcore');
-  const made = build(prog, 'x86-threads.c', 'gcc', arch === 'i386' ? ['-m32'] : []);
+  const made = build(prog, 'x86-threads.c', 'gcc', arch === 'i386' ? ['-m32', '-pthread'] : ['-pthread']);
   let pid = 0;
   try {
     const out = join(made.dir, 'stdout');
@@ -171,9 +207,9 @@ export async function gcoreCore(
  * directory holds a directory named `core`, so the kernel cannot also dump the QEMU process itself.
  */
 export function qemuUserCore(arch: QemuArch, prog: CoreProgram = {}): MadeCore {
-  const { gcc, qemu } = CROSS[arch];
+  const { gcc, qemu, source, flags } = QEMU_TARGETS[arch];
   requireTool(qemu);
-  const made = build(prog, 'qemu-regs.c', gcc, ['-static']);
+  const made = build(prog, source, gcc, ['-static', ...(prog.source ? [] : flags)]);
   try {
     mkdirSync(join(made.dir, 'core'));
     runToCrash(made.dir, [qemu, made.exe, ...(prog.args ?? [])]);

@@ -93,7 +93,10 @@ const NOTE_HEADER = /^ {2}(\S+)\s+(\d+)\s+(\S.*?)\s*$/;
 // `name: value` where value is `<...>` (a signal set) or one token; pairs end at `,` or blank.
 const PAIR = /([A-Za-z_][\w.]*):\s+(<[^>]*>|[^\s,]*),?/g;
 
-/** Runs `eu-readelf -n` on a core and parses its output. */
+/**
+ * Runs `eu-readelf -n` on a core and parses its output. Throws when eu-readelf fails or prints an
+ * NT_PRSTATUS it could not decode (one whose size is not the arch's).
+ */
 export function euReadelfNotes(corePath: string): EuCore {
   const out = runOk('eu-readelf', ['-n', corePath]).stdout;
   return parseEuReadelfNotes(out, coreWordBits(corePath));
@@ -117,7 +120,7 @@ export function parseEuReadelfNotes(text: string, wordBits: 32 | 64): EuCore {
   let current: EuNote | undefined;
   for (const line of text.split('\n')) {
     const header = NOTE_HEADER.exec(line);
-    if (header && !line.startsWith('  Owner ')) {
+    if (header) {
       current = {
         owner: header[1]!,
         size: Number(header[2]),
@@ -128,8 +131,8 @@ export function parseEuReadelfNotes(text: string, wordBits: 32 | 64): EuCore {
       notes.push(current);
     } else if (current && line.startsWith('    ')) {
       current.lines.push(line);
-    } else if (line.trim() !== '' && !line.startsWith('  Owner ')) {
-      current = undefined; // "Note segment of ..." or anything else ends the note
+    } else if (line.trim() !== '') {
+      current = undefined; // "Note segment of ...", the column titles or anything else ends a note
     }
   }
   for (const n of notes) if (n.type !== 'FILE' && n.type !== 'AUXV') parseFields(n);

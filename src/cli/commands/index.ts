@@ -1,4 +1,6 @@
 import type { Command } from '@commander-js/extra-typings';
+import { registerDemo } from './demo.js';
+import { registerDump } from './dump.js';
 import { registerInspect } from './inspect.js';
 
 /**
@@ -7,4 +9,6 @@ import { registerInspect } from './inspect.js';
  */
 export function registerCommands(program: Command): void {
   registerInspect(program);
+  registerDump(program);
+  registerDemo(program);
 }
