@@ -113,6 +113,50 @@ describe('golden output on a synthetic core', () => {
   });
 });
 
+describe('reads longer than one chunk (1 MiB raw/JSON, 64 KiB hexdump)', () => {
+  // 0x3ff000 + 5 MiB: unmapped, the text pattern, unmapped, a partly held mapping, zeros, the file.
+  const at = 0x3ff000n;
+  const len = 0x520000;
+  const expected = () => image.memory.read(at, len);
+
+  test('--raw --zero-fill writes every byte; --raw alone writes nothing and names the gaps', () => {
+    const args = ['read', '--raw', '--root', root, core, `0x${at.toString(16)}`, String(len)];
+    const filled = spawnSync(process.execPath, [CLI, ...args.slice(0, 2), '--zero-fill', ...args.slice(2)], {
+      maxBuffer: 64 << 20,
+    });
+    assert.equal(filled.status, 0, filled.stderr.toString());
+    const want = expected().data;
+    // The file-backed pages come from the file under --root, which the image does not know.
+    const fileAt = Number(0x900000n - at);
+    mappedFileBytes().copy(want, fileAt, 0x1000, 0x1000 + Math.min(0x2000, len - fileAt));
+    assert.ok(filled.stdout.equals(want));
+    const strict = spawnSync(process.execPath, [CLI, ...args]);
+    assert.equal(strict.status, 1);
+    assert.equal(strict.stdout.length, 0);
+    assert.match(
+      strict.stderr.toString(),
+      /^coreshot: not all of that memory is available: 0x3ff000-0x400000 unmapped, 0x404000-0x600000 unmapped, 0x601000-0x610000 not-in-core, 0x610000-0x700000 unmapped, 0x800000-0x900000 unmapped/,
+    );
+  });
+
+  test('--json and the hexdump cover every byte once', () => {
+    const j = JSON.parse(
+      coreshot(['read', '--json', '--root', root, core, `0x${at.toString(16)}`, String(len)]).stdout,
+    );
+    assert.equal(j.hex.length, 2 * len);
+    assert.equal(
+      j.hex.slice(2 * 0x1000, 2 * 0x5000),
+      expected().data.subarray(0x1000, 0x5000).toString('hex'),
+    );
+    assert.equal(j.missing.length, 6);
+    const dump = coreshot(['read', '--root', root, core, `0x${at.toString(16)}`, String(len)])
+      .stdout.trimEnd()
+      .split('\n');
+    assert.equal(dump.length, len / 16 + 1);
+    assert.ok(dump[0x10000 / 16]!.startsWith(`0x${(at + 0x10000n).toString(16).padStart(12, '0')}  `));
+  });
+});
+
 describe('--help', () => {
   const options: Record<string, string[]> = {
     info: ['--root <dir>', '--json'],
