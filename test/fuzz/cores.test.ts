@@ -10,6 +10,7 @@ import { fork } from 'node:child_process';
 import { after, before, test } from 'node:test';
 import type { MadeCore } from '../helpers/cores.js';
 import { gcoreCore, kernelCore, qemuUserCore } from '../helpers/cores.js';
+import { tempDir } from '../helpers/proc.js';
 import type { FuzzJob, FuzzMessage } from './worker.js';
 
 const SECONDS = Number(process.env.FUZZ_SECONDS ?? 20);
@@ -19,6 +20,7 @@ const CASES = Number(process.env.FUZZ_CASES ?? 0);
 /** A case that takes longer than this without finishing is a hang. */
 const HANG_MS = 30_000;
 const made: MadeCore[] = [];
+const views = tempDir('coreshot-fuzz-views-');
 
 before(async () => {
   made.push(kernelCore());
@@ -29,6 +31,7 @@ before(async () => {
 });
 after(() => {
   for (const m of made) m.cleanup();
+  views.cleanup();
 });
 
 test(`fuzz: mutated real cores end in FormatError or a correct read (${SECONDS} s from seed ${SEED})`, async () => {
@@ -40,6 +43,7 @@ test(`fuzz: mutated real cores end in FormatError or a correct read (${SECONDS} 
     // The slowest legitimate cases (half a million notes) take ~1 s alone, several under load.
     caseMs: 10_000,
     maxRssBytes: 512 << 20,
+    viewsDir: views.path,
   };
   const child = fork(new URL('./worker.ts', import.meta.url).pathname, [], {
     execArgv: ['--import', 'tsx', '--max-old-space-size=256'],
@@ -75,7 +79,7 @@ test(`fuzz: mutated real cores end in FormatError or a correct read (${SECONDS} 
   );
   assert.ok(done);
   console.log(
-    `fuzz: ${done.cases} cases, ${done.opened} opened and read, ${done.formatErrors} FormatErrors, peak RSS ${(done.peakRss / 2 ** 20).toFixed(0)} MiB`,
+    `fuzz: ${done.cases} cases, ${done.opened} opened and read, ${done.formatErrors} FormatErrors, ${done.viewed} also through the CLI views, peak RSS ${(done.peakRss / 2 ** 20).toFixed(0)} MiB`,
   );
   // Thousands of cases in CI: a run that does too few is not a fuzz test.
   if (CASES === 0) assert.ok(done.cases >= SECONDS * 50, `only ${done.cases} cases in ${SECONDS} s`);

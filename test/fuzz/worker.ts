@@ -4,9 +4,12 @@
 // {type:'case', seed} before each case, {type:'fail', seed, error} on a bad outcome and
 // {type:'done', ...} at the end.
 
-import { readdirSync } from 'node:fs';
+import { closeSync, openSync, readdirSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
 import { FormatError } from '../../src/bytes/errors.js';
+import { UserError } from '../../src/cli/errors.js';
 import { toJson } from '../../src/cli/format.js';
+import * as views from '../../src/cli/views/inspect.js';
 import { NT_AUXV, NT_FILE, PT_NOTE } from '../../src/elf/constants.js';
 import { describeNote } from '../../src/elf/notes/describe.js';
 import { decodeSigInfo } from '../../src/elf/notes/siginfo.js';
@@ -25,12 +28,14 @@ export interface FuzzJob {
   caseMs: number;
   /** Resident set size the worker may never exceed. */
   maxRssBytes: number;
+  /** A directory for cases run through the CLI views; none: views are not run. */
+  viewsDir?: string;
 }
 
 export type FuzzMessage =
   | { type: 'case'; seed: number }
   | { type: 'fail'; seed: number; error: string }
-  | { type: 'done'; cases: number; opened: number; formatErrors: number; peakRss: number };
+  | { type: 'done'; cases: number; opened: number; formatErrors: number; viewed: number; peakRss: number };
 
 /** A read request longer than this (beyond the file size) means a size was trusted blindly. */
 const MAX_SANE_READ = 1 << 20;
@@ -293,6 +298,35 @@ function useCore(core: CoreFile, rand: () => number): void {
   image.memory.read((1n << 64n) - 128n, 128);
 }
 
+/** Share of cases also written to disk and run through the CLI views (info, threads, maps, notes). */
+const VIEW_SHARE = 0.02;
+
+/** Writes the mutated core to a file and runs the inspect views on it, their output discarded. */
+function runViews(dir: string, head: Buffer, base: RandomAccess, size: bigint): void {
+  const path = join(dir, 'case.core');
+  const fd = openSync(path, 'w');
+  try {
+    const overlay = new OverlayAccess(head, base, size);
+    const buf = Buffer.allocUnsafe(1 << 20);
+    for (let off = 0n; off < size; off += BigInt(buf.length)) {
+      const n = overlay.readInto(off, buf);
+      writeSync(fd, buf, 0, n);
+    }
+  } finally {
+    closeSync(fd);
+  }
+  const write = process.stdout.write;
+  process.stdout.write = () => true;
+  try {
+    for (const view of [views.info, views.threads, views.maps, views.notes]) {
+      view(path, {});
+      view(path, { json: true });
+    }
+  } finally {
+    process.stdout.write = write;
+  }
+}
+
 function main(job: FuzzJob): void {
   const send = (m: FuzzMessage) => process.send!(m);
   const bases = job.cores.map(loadBase);
@@ -301,6 +335,7 @@ function main(job: FuzzJob): void {
   let cases = 0;
   let opened = 0;
   let formatErrors = 0;
+  let viewed = 0;
   let peakRss = 0;
   for (let seed = job.seed; Date.now() < end && (job.maxCases === 0 || cases < job.maxCases); seed++) {
     send({ type: 'case', seed });
@@ -319,6 +354,17 @@ function main(job: FuzzJob): void {
         send({ type: 'fail', seed, error: `${describe}\n${e?.stack ?? String(err)}` });
       }
     }
+    if (job.viewsDir && rand() < VIEW_SHARE) {
+      viewed++;
+      try {
+        runViews(job.viewsDir, head, base.ra, size);
+      } catch (err) {
+        if (!(err instanceof FormatError || err instanceof UserError)) {
+          const e = err as Error;
+          send({ type: 'fail', seed, error: `${describe}\n(CLI view) ${e?.stack ?? String(err)}` });
+        }
+      }
+    }
     const took = Date.now() - t0;
     if (took > job.caseMs) send({ type: 'fail', seed, error: `${describe}\ncase took ${took} ms` });
     const fds = readdirSync('/proc/self/fd').length;
@@ -330,7 +376,7 @@ function main(job: FuzzJob): void {
       send({ type: 'fail', seed, error: `${describe}\nRSS ${mem.rss} bytes after the case` });
     cases++;
   }
-  send({ type: 'done', cases, opened, formatErrors, peakRss });
+  send({ type: 'done', cases, opened, formatErrors, viewed, peakRss });
 }
 
 // The parent disconnects after 'done'; the worker then exits.
