@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { gcoreCore, kernelCore, type MadeCore } from '../helpers/cores.js';
 import { compileC, runOk } from '../helpers/proc.js';
 
-export const TARGET_SOURCE = new URL('./target.c', import.meta.url).pathname;
+const TARGET_SOURCE = new URL('./target.c', import.meta.url).pathname;
 
 export interface TargetAddrs {
   data: bigint;
