@@ -14,7 +14,7 @@ import { writeElfCore } from '../../src/sinks/elfcore/write.js';
 import { type CoreFile, openCore } from '../../src/sources/elfcore/open.js';
 import { CLI, coreshot, tempDir } from '../helpers/proc.js';
 import { syntheticImage } from '../helpers/synthetic.js';
-import { type TargetCore, targetKernelCore } from './cores.js';
+import { type TargetCore, targetGcore, targetKernelCore } from './cores.js';
 
 const tmp = tempDir('coreshot-trunc-');
 let kernel: TargetCore;
@@ -154,6 +154,40 @@ describe('a kernel core cut short', () => {
       const res = coreshot(['info', path]);
       assert.equal(res.status, 1);
       assert.match(res.stderr, /^coreshot: malformed input: .+\n$/);
+    }
+  });
+});
+
+describe('a gcore cut short', () => {
+  test('gdb puts the notes last: cut, they are gone, and what is present stays readable', async () => {
+    const g = await targetGcore();
+    try {
+      const full = openCore(g.core);
+      const note = full.elf.programHeaders.find((p: Phdr) => p.p_type === PT_NOTE)!;
+      const heap = full.loads.find((p) => p.p_vaddr <= g.addrs.heap && g.addrs.heap < p.p_vaddr + p.p_memsz)!;
+      assert.ok(heap.p_offset + heap.p_filesz < note.p_offset, 'gcore writes the notes after the memory');
+      const path = join(tmp.path, 'gcore-cut');
+      copyFileSync(g.core, path);
+      truncateSync(path, Number(heap.p_offset + heap.p_filesz));
+      const core = openCore(path);
+      try {
+        assert.equal(core.image.threads.length, 0);
+        assert.ok(
+          core.problems.some((p) => p.what === `note segment truncated: 0 of ${note.p_filesz} bytes present`),
+        );
+        const r = core.image.memory.read(g.addrs.heap, 20);
+        assert.deepEqual(r.missing, []);
+        assert.equal(r.data.toString('latin1'), 'CORESHOT-HEAP-MARKER');
+      } finally {
+        core.close();
+        full.close();
+      }
+      const info = coreshot(['info', path]);
+      assert.equal(info.status, 0, info.stderr);
+      assert.match(info.stdout, /^threads\s+0$/m);
+      assert.match(info.stdout, /note segment truncated: 0 of \d+ bytes present/);
+    } finally {
+      g.cleanup();
     }
   });
 });
