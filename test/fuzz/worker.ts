@@ -13,9 +13,8 @@ import * as views from '../../src/cli/views/inspect.js';
 import { NT_AUXV, NT_FILE, PT_NOTE } from '../../src/elf/constants.js';
 import { describeNote } from '../../src/elf/notes/describe.js';
 import { decodeSigInfo } from '../../src/elf/notes/siginfo.js';
-import { decodeRegisters, registerTable } from '../../src/elf/regs/index.js';
+import { decodeRegisters } from '../../src/elf/regs/index.js';
 import { FileAccess, type RandomAccess } from '../../src/io/random-access.js';
-import type { ArchName } from '../../src/model/process-image.js';
 import { type CoreFile, openCore, readCore } from '../../src/sources/elfcore/open.js';
 
 export interface FuzzJob {
@@ -262,15 +261,6 @@ function mutate(base: Base, rand: () => number): { head: Buffer; size: bigint; w
   return { head, size, what };
 }
 
-function hasTable(arch: ArchName): boolean {
-  try {
-    registerTable(arch);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /** Opens the mutated core and uses everything a reader uses. */
 function exercise(ra: RandomAccess, rand: () => number): void {
   const core = readCore('fuzz-case', ra);
@@ -285,7 +275,7 @@ function useCore(core: CoreFile, rand: () => number): void {
   const { image } = core;
   for (const n of core.notes) toJson(describeNote(image.arch, core.elf.layout, n));
   void core.elf.sections;
-  if (hasTable(image.arch.name)) for (const t of image.threads) decodeRegisters(image.arch, t.gpRegs);
+  for (const t of image.threads) decodeRegisters(image.arch, t.gpRegs);
   for (const t of image.threads) if (t.siginfo) decodeSigInfo(image.arch, t.siginfo);
   const maps = image.mappings;
   for (let i = 0; i < Math.min(maps.length, 24); i++) {
