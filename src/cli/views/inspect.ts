@@ -6,7 +6,7 @@ import { decodeRegisters, registerTable } from '../../elf/regs/index.js';
 import type { MissingRange } from '../../model/address-space.js';
 import type { Mapping } from '../../model/process-image.js';
 import { type CoreFile, openCore } from '../../sources/elfcore/open.js';
-import { UserError } from '../errors.js';
+import { describeError, UserError } from '../errors.js';
 import { hex, pretty, size, table, toJson } from '../format.js';
 
 export interface InspectOptions {
@@ -314,8 +314,8 @@ export async function read(
     throw new UserError('ADDRESS + LENGTH runs past the end of the 64-bit address space');
   // A reader that goes away (`| head`) ends the output, not the process with a stack trace.
   process.stdout.on('error', (err: NodeJS.ErrnoException) => {
-    if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
-    throw err;
+    if (err.code !== 'EPIPE') process.stderr.write(`coreshot: writing the output: ${describeError(err)}\n`);
+    process.exit(err.code === 'EPIPE' ? (process.exitCode ?? 0) : 1);
   });
   const core = openCore(path, { root: opts.root });
   try {
