@@ -157,6 +157,20 @@ describe('reads longer than one chunk (1 MiB raw/JSON, 64 KiB hexdump)', () => {
   });
 });
 
+describe('output errors', () => {
+  test('a reader that goes away (| head) ends the output quietly; a full disk is one error line', () => {
+    const cmd = `'${process.execPath}' '${CLI}' read '${core}' 0x700000 0x100000`;
+    const piped = spawnSync('bash', ['-c', `${cmd} | head -1 >/dev/null; echo "status \${PIPESTATUS[0]}"`], {
+      encoding: 'utf8',
+    });
+    assert.equal(piped.stdout, 'status 0\n');
+    assert.equal(piped.stderr, '');
+    const full = spawnSync('sh', ['-c', `${cmd} --raw >/dev/full`], { encoding: 'utf8' });
+    assert.equal(full.status, 1);
+    assert.equal(full.stderr, 'coreshot: writing the output: no space left on device\n');
+  });
+});
+
 describe('--help', () => {
   const options: Record<string, string[]> = {
     info: ['--root <dir>', '--json'],
