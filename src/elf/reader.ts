@@ -12,6 +12,11 @@ export interface Problem {
 
 /** Notes larger than this in one segment are refused (a real core's notes are a few MiB). */
 const MAX_NOTE_SEGMENT = 256n << 20n;
+/**
+ * More program headers than this are refused before reading them (PN_XNUM allows 2^32 - 1): a
+ * process with the kernel's default vm.max_map_count has at most 65,530 mappings.
+ */
+const MAX_SEGMENTS = 1 << 21;
 /** Section header tables larger than this are refused. */
 const MAX_SECTIONS = 1 << 20;
 
@@ -48,6 +53,8 @@ export class ElfFile {
       const s0 = readSection0(ra, layout, header);
       phnum = s0.sh_info;
     }
+    if (phnum > MAX_SEGMENTS)
+      throw new FormatError(layout.ehdrSize - 10, 'implausibly many program headers', phnum);
     const phdrs: Phdr[] = [];
     if (phnum > 0) {
       if (header.e_phentsize !== layout.phdrSize) {
