@@ -1,11 +1,13 @@
 // Untrusted counts and sizes in headers are checked before anything is allocated or read: on a
 // large (virtual) file, absurd program-header counts, many PT_NOTE headers naming the same bytes
-// and note segments of empty notes end in a FormatError, not in gigabytes of reads.
+// note segments of empty notes and NT_FILE notes with millions of entries end in a FormatError,
+// not in gigabytes of reads or objects.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { FormatError } from '../../src/bytes/errors.js';
 import { EM_X86_64, ET_CORE, EV_CURRENT, PN_XNUM, PT_NOTE, SHT_NULL } from '../../src/elf/constants.js';
 import { layoutFor, type Phdr } from '../../src/elf/layout.js';
+import { decodeNtFile } from '../../src/elf/notes/file.js';
 import type { RandomAccess } from '../../src/io/random-access.js';
 import { readCore } from '../../src/sources/elfcore/open.js';
 
@@ -116,5 +118,17 @@ describe('limits on untrusted sizes', () => {
       (e) => e instanceof FormatError && /implausibly many notes/.test(e.message),
     );
     assert.ok(file.largest <= 8 << 20);
+  });
+
+  test('an NT_FILE note with 1.1 million entries', () => {
+    const count = (1 << 20) + 50_000;
+    const desc = Buffer.alloc(16 + count * 24 + count * 2);
+    desc.writeBigUInt64LE(BigInt(count), 0);
+    desc.writeBigUInt64LE(4096n, 8);
+    desc.fill('a\0', 16 + count * 24);
+    assert.throws(
+      () => decodeNtFile(layout, desc, 0n),
+      (e) => e instanceof FormatError && /implausibly many NT_FILE entries/.test(e.message),
+    );
   });
 });
