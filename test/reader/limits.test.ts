@@ -5,10 +5,21 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { FormatError } from '../../src/bytes/errors.js';
-import { EM_X86_64, ET_CORE, EV_CURRENT, PN_XNUM, PT_NOTE, SHT_NULL } from '../../src/elf/constants.js';
+import {
+  EM_X86_64,
+  ET_CORE,
+  EV_CURRENT,
+  NT_X86_XSAVE_LAYOUT,
+  PN_XNUM,
+  PT_NOTE,
+  SHT_NULL,
+} from '../../src/elf/constants.js';
 import { layoutFor, type Phdr } from '../../src/elf/layout.js';
+import { decodeAuxv } from '../../src/elf/notes/auxv.js';
+import { describeNote } from '../../src/elf/notes/describe.js';
 import { decodeNtFile } from '../../src/elf/notes/file.js';
 import type { RandomAccess } from '../../src/io/random-access.js';
+import { ARCHES } from '../../src/model/process-image.js';
 import { readCore } from '../../src/sources/elfcore/open.js';
 
 const layout = layoutFor(64, 'le');
@@ -130,5 +141,20 @@ describe('limits on untrusted sizes', () => {
       () => decodeNtFile(layout, desc, 0n),
       (e) => e instanceof FormatError && /implausibly many NT_FILE entries/.test(e.message),
     );
+  });
+
+  test('NT_AUXV and NT_X86_XSAVE_LAYOUT of 64 MiB are refused, not decoded into millions of objects', () => {
+    const big = Buffer.alloc(64 << 20, 1);
+    assert.throws(
+      () => decodeAuxv(layout, big, 0n),
+      (e) => e instanceof FormatError && /NT_AUXV is implausibly large/.test(e.message),
+    );
+    const described = describeNote(ARCHES.x86_64, layout, {
+      owner: 'LINUX',
+      type: NT_X86_XSAVE_LAYOUT,
+      desc: big,
+      offset: 0n,
+    });
+    assert.match((described.decoded as { error: string }).error, /implausibly large/);
   });
 });
