@@ -1,4 +1,5 @@
 import type { Command } from '@commander-js/extra-typings';
+import { registerConvert } from './convert.js';
 import { registerDemo } from './demo.js';
 import { registerDump } from './dump.js';
 import { registerInspect } from './inspect.js';
@@ -10,5 +11,6 @@ import { registerInspect } from './inspect.js';
 export function registerCommands(program: Command): void {
   registerInspect(program);
   registerDump(program);
+  registerConvert(program);
   registerDemo(program);
 }
