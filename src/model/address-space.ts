@@ -38,6 +38,8 @@ export interface Region extends Range {
 export interface AddressSpace {
   /** Reads `length` bytes at `addr`. Never throws for unavailable data: it reports it. */
   read(addr: bigint, length: number): MemoryRead;
+  /** Fills `target` from `addr`; bytes it cannot supply are zeroed and listed. */
+  readInto(addr: bigint, target: Buffer): MissingRange[];
 }
 
 /**
@@ -62,25 +64,32 @@ export class SplicedAddressSpace implements AddressSpace {
 
   read(addr: bigint, length: number): MemoryRead {
     const data = Buffer.alloc(length);
+    return { data, missing: this.readInto(addr, data) };
+  }
+
+  readInto(addr: bigint, data: Buffer): MissingRange[] {
     const missing: MissingRange[] = [];
-    const end = addr + BigInt(length);
+    const end = addr + BigInt(data.length);
     let at = addr;
     let i = this.find(addr);
     while (at < end) {
       const r = i < this.regions.length ? this.regions[i] : undefined;
       if (!r || r.start >= end) {
+        data.fill(0, Number(at - addr));
         addMissing(missing, at, end, 'unmapped');
         break;
       }
       if (r.start > at) {
+        data.fill(0, Number(at - addr), Number(r.start - addr));
         addMissing(missing, at, r.start, 'unmapped');
         at = r.start;
       }
       const stop = r.end < end ? r.end : end;
       const target = data.subarray(Number(at - addr), Number(stop - addr));
       if (r.kind === 'zero') {
-        // already zero
+        target.fill(0);
       } else if (r.kind === 'missing' || !r.reader) {
+        target.fill(0);
         addMissing(missing, at, stop, r.reason ?? 'not-in-core');
       } else {
         const got = r.reader(at - r.start, target);
@@ -92,7 +101,7 @@ export class SplicedAddressSpace implements AddressSpace {
       at = stop;
       i++;
     }
-    return { data, missing };
+    return missing;
   }
 
   /** Index of the first region whose end is above addr. */

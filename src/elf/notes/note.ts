@@ -1,0 +1,64 @@
+import { Cursor } from '../../bytes/cursor.js';
+import type { IntCodec } from '../../bytes/endian.js';
+import { FormatError } from '../../bytes/errors.js';
+
+/** One ELF note, undecoded. */
+export interface ElfNote {
+  owner: string;
+  type: number;
+  desc: Buffer;
+  /** Absolute file offset of the note header. */
+  offset: bigint;
+}
+
+const align4 = (n: number) => (n + 3) & ~3;
+
+/** Encodes a note with 4-byte padding of name and descriptor (the layout Linux cores use). */
+export function encodeNote(codec: IntCodec, owner: string, type: number, desc: Buffer): Buffer {
+  const name = Buffer.from(`${owner}\0`, 'latin1');
+  const out = Buffer.alloc(12 + align4(name.length) + align4(desc.length));
+  codec.put32(out, 0, name.length);
+  codec.put32(out, 4, desc.length);
+  codec.put32(out, 8, type);
+  name.copy(out, 12);
+  desc.copy(out, 12 + align4(name.length));
+  return out;
+}
+
+/** Size of an encoded note. */
+export function noteSize(owner: string, descSize: number): number {
+  return 12 + align4(owner.length + 1) + align4(descSize);
+}
+
+/**
+ * Parses a PT_NOTE segment's bytes. `base` is their file offset, for errors. A note whose sizes run
+ * past the segment raises FormatError; so does trailing garbage that is not padding. `align` is
+ * the segment's p_align (8 for .note.gnu.property segments).
+ */
+export function parseNotes(buf: Buffer, codec: IntCodec, base: bigint, align: 4 | 8 = 4): ElfNote[] {
+  // Padding is relative to the start of each note: name and descriptor start at multiples of align.
+  const padTo = (pos: number, start: number) => start + Math.ceil((pos - start) / align) * align;
+  const cur = new Cursor(buf, codec, base);
+  const notes: ElfNote[] = [];
+  while (cur.remaining >= 12) {
+    const start = cur.pos;
+    const offset = cur.offset;
+    const namesz = cur.u32('note namesz');
+    const descsz = cur.u32('note descsz');
+    const type = cur.u32('note type');
+    if (namesz > cur.remaining) throw new FormatError(offset, 'note name runs past its segment', namesz);
+    const nameBytes = cur.bytes(namesz, 'note name');
+    cur.seek(Math.min(padTo(cur.pos, start), buf.length));
+    if (descsz > cur.remaining)
+      throw new FormatError(offset, 'note descriptor runs past its segment', descsz);
+    const desc = cur.bytes(descsz, 'note descriptor');
+    cur.seek(Math.min(padTo(cur.pos, start), buf.length));
+    const nul = nameBytes.indexOf(0);
+    const owner = nameBytes.toString('latin1', 0, nul < 0 ? nameBytes.length : nul);
+    notes.push({ owner, type, desc, offset });
+  }
+  if (cur.remaining > 0 && buf.subarray(cur.pos).some((b) => b !== 0)) {
+    throw new FormatError(cur.offset, 'trailing bytes after the last note', cur.remaining);
+  }
+  return notes;
+}

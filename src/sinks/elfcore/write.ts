@@ -1,0 +1,233 @@
+import { archElf, machineOf } from '../../elf/arch.js';
+import {
+  ELFOSABI_NONE,
+  ET_CORE,
+  EV_CURRENT,
+  NT_AUXV,
+  NT_FILE,
+  NT_PRPSINFO,
+  NT_PRSTATUS,
+  NT_SIGINFO,
+  PF_R,
+  PF_W,
+  PF_X,
+  PN_XNUM,
+  PT_LOAD,
+  PT_NOTE,
+  SHN_UNDEF,
+  SHT_NULL,
+} from '../../elf/constants.js';
+import { type ElfLayout, layoutFor, type Phdr } from '../../elf/layout.js';
+import { encodeAuxv } from '../../elf/notes/auxv.js';
+import { encodeNtFile, type FileMapping } from '../../elf/notes/file.js';
+import { encodeNote } from '../../elf/notes/note.js';
+import { encodePrPsInfo } from '../../elf/notes/prpsinfo.js';
+import { encodePrStatus } from '../../elf/notes/prstatus.js';
+import type { Sink } from '../../io/sink.js';
+import type { Mapping, ProcessImage } from '../../model/process-image.js';
+import type { LongRunOptions } from '../../model/progress.js';
+
+export interface WriteSummary {
+  /** Size of the core file. */
+  bytes: bigint;
+  /** Number of program headers (PT_NOTE included). */
+  segments: number;
+  /** Bytes of mapped memory stored in the core. */
+  memoryBytes: bigint;
+  /** Bytes the image could not supply, written as zeros. */
+  missingBytes: bigint;
+}
+
+const CHUNK = 4 << 20;
+const PAGE = 4096;
+const ZERO_PAGE = Buffer.alloc(PAGE);
+
+/** Whether a mapping gets an NT_FILE entry: it is backed by a file, not a pseudo area. */
+export function isFileBacked(m: Mapping): boolean {
+  return m.path !== undefined && m.path !== '' && !m.path.startsWith('[');
+}
+
+/** All notes of a process core, in the order fs/binfmt_elf.c writes them. */
+export function buildCoreNotes(image: ProcessImage, layout: ElfLayout): Buffer {
+  const { arch } = image;
+  const c = layout.codec;
+  const parts: Buffer[] = [];
+  const pageSize = BigInt(archElf(arch.name).pageSize);
+  image.threads.forEach((t, i) => {
+    parts.push(encodeNote(c, 'CORE', NT_PRSTATUS, encodePrStatus(arch, t.status, t.gpRegs)));
+    if (i === 0) {
+      parts.push(encodeNote(c, 'CORE', NT_PRPSINFO, encodePrPsInfo(arch, image.process)));
+      if (t.siginfo) parts.push(encodeNote(c, 'CORE', NT_SIGINFO, t.siginfo));
+      parts.push(encodeNote(c, 'CORE', NT_AUXV, encodeAuxv(layout, image.auxv)));
+      const files: FileMapping[] = image.mappings
+        .filter(isFileBacked)
+        .map((m) => ({ start: m.start, end: m.end, offset: m.offset, path: m.path! }));
+      if (files.length > 0) parts.push(encodeNote(c, 'CORE', NT_FILE, encodeNtFile(layout, pageSize, files)));
+    }
+    for (const r of t.regsets) parts.push(encodeNote(c, r.owner, r.type, r.data));
+  });
+  for (const n of image.extraNotes) parts.push(encodeNote(c, n.owner, n.type, n.desc));
+  return Buffer.concat(parts);
+}
+
+function flagsOf(m: Mapping): number {
+  return (m.read ? PF_R : 0) | (m.write ? PF_W : 0) | (m.exec ? PF_X : 0);
+}
+
+const roundUp = (n: bigint, to: bigint) => ((n + to - 1n) / to) * to;
+
+/**
+ * Streams a ProcessImage to `sink` as an ELF core: ELF header, program headers (PN_XNUM with a
+ * section header 0 beyond 65,534 segments), notes, then each mapping's first `dumped` bytes,
+ * page aligned, with all-zero pages left as holes. Commits the sink on success and aborts it
+ * (removing any partial file) on failure or when `signal` aborts.
+ */
+export async function writeElfCore(
+  image: ProcessImage,
+  sink: Sink,
+  opts: LongRunOptions = {},
+): Promise<WriteSummary> {
+  try {
+    const summary = await writeBody(image, sink, opts);
+    sink.commit();
+    return summary;
+  } catch (err) {
+    sink.abort();
+    throw err;
+  }
+}
+
+async function writeBody(image: ProcessImage, sink: Sink, opts: LongRunOptions): Promise<WriteSummary> {
+  const layout = layoutFor(image.arch.elfClass, image.arch.endian);
+  const pageSize = BigInt(archElf(image.arch.name).pageSize);
+  const notes = buildCoreNotes(image, layout);
+  const segs = image.mappings.length + 1;
+  const extended = segs >= PN_XNUM;
+  const phoff = BigInt(layout.ehdrSize);
+  const shoff = extended ? phoff + BigInt(segs * layout.phdrSize) : 0n;
+  const notesOff = phoff + BigInt(segs * layout.phdrSize) + (extended ? BigInt(layout.shdrSize) : 0n);
+  let dataOff = roundUp(notesOff + BigInt(notes.length), pageSize);
+
+  const phdrs: Phdr[] = [
+    {
+      p_type: PT_NOTE,
+      p_flags: 0,
+      p_offset: notesOff,
+      p_vaddr: 0n,
+      p_paddr: 0n,
+      p_filesz: BigInt(notes.length),
+      p_memsz: 0n,
+      p_align: 4n,
+    },
+  ];
+  let memoryTotal = 0n;
+  for (const m of image.mappings) {
+    const size = m.end - m.start;
+    const filesz = m.dumped > size ? size : m.dumped;
+    phdrs.push({
+      p_type: PT_LOAD,
+      p_flags: flagsOf(m),
+      p_offset: dataOff,
+      p_vaddr: m.start,
+      p_paddr: 0n,
+      p_filesz: filesz,
+      p_memsz: size,
+      p_align: pageSize,
+    });
+    dataOff += filesz;
+    memoryTotal += filesz;
+  }
+
+  const header = layout.encodeEhdr({
+    osabi: ELFOSABI_NONE,
+    e_type: ET_CORE,
+    e_machine: machineOf(image.arch.name),
+    e_version: EV_CURRENT,
+    e_entry: 0n,
+    e_phoff: phoff,
+    e_shoff: shoff,
+    e_flags: 0,
+    e_ehsize: layout.ehdrSize,
+    e_phentsize: layout.phdrSize,
+    e_phnum: extended ? PN_XNUM : segs,
+    e_shentsize: extended ? layout.shdrSize : 0,
+    e_shnum: extended ? 1 : 0,
+    e_shstrndx: SHN_UNDEF,
+  });
+  const head: Buffer[] = [header, ...phdrs.map((p) => layout.encodePhdr(p))];
+  if (extended) {
+    head.push(
+      layout.encodeShdr({
+        sh_name: 0,
+        sh_type: SHT_NULL,
+        sh_flags: 0n,
+        sh_addr: 0n,
+        sh_offset: 0n,
+        sh_size: 1n,
+        sh_link: SHN_UNDEF,
+        sh_info: segs,
+        sh_addralign: 0n,
+        sh_entsize: 0n,
+      }),
+    );
+  }
+  head.push(notes);
+  sink.write(Buffer.concat(head));
+
+  let done = 0n;
+  let missingBytes = 0n;
+  const buf = Buffer.allocUnsafe(CHUNK);
+  const report = (stage?: string) => opts.onProgress?.({ bytesDone: done, bytesTotal: memoryTotal, stage });
+  report();
+  for (let i = 0; i < image.mappings.length; i++) {
+    const p = phdrs[i + 1]!;
+    if (p.p_filesz === 0n) continue;
+    if (sink.position < p.p_offset) sink.hole(p.p_offset - sink.position);
+    const m = image.mappings[i]!;
+    for (let off = 0n; off < p.p_filesz; off += BigInt(CHUNK)) {
+      if (opts.signal?.aborted) throw opts.signal.reason;
+      const left = p.p_filesz - off;
+      const chunk = left < BigInt(CHUNK) ? buf.subarray(0, Number(left)) : buf;
+      for (const r of image.memory.readInto(m.start + off, chunk)) missingBytes += r.end - r.start;
+      writeSparse(sink, chunk);
+      done += BigInt(chunk.length);
+      report(m.path);
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+  }
+  // A trailing hole still has to extend the file to its full size.
+  if (sink.position < dataOff) sink.hole(dataOff - sink.position);
+  return { bytes: sink.position, segments: segs, memoryBytes: memoryTotal, missingBytes };
+}
+
+/** Writes `data`, turning runs of all-zero pages into holes when the sink keeps them. */
+export function writeSparse(sink: Sink, data: Buffer): void {
+  if (!sink.sparse) {
+    sink.write(data);
+    return;
+  }
+  let runStart = 0;
+  let runZero = false;
+  for (let at = 0; at < data.length; at += PAGE) {
+    const end = Math.min(at + PAGE, data.length);
+    const zero =
+      end - at === PAGE ? data.subarray(at, end).equals(ZERO_PAGE) : isZero(data.subarray(at, end));
+    if (at === 0) runZero = zero;
+    else if (zero !== runZero) {
+      flush(sink, data, runStart, at, runZero);
+      runStart = at;
+      runZero = zero;
+    }
+  }
+  flush(sink, data, runStart, data.length, runZero);
+}
+
+function flush(sink: Sink, data: Buffer, start: number, end: number, zero: boolean): void {
+  if (end <= start) return;
+  if (zero) sink.hole(BigInt(end - start));
+  else sink.write(data.subarray(start, end));
+}
+
+function isZero(b: Buffer): boolean {
+  return b.equals(ZERO_PAGE.subarray(0, b.length));
+}

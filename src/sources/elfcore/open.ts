@@ -1,0 +1,312 @@
+import { join } from 'node:path';
+import { FormatError } from '../../bytes/errors.js';
+import { archFromElf } from '../../elf/arch.js';
+import { readBuildId } from '../../elf/build-id.js';
+import {
+  ET_CORE,
+  NT_AUXV,
+  NT_FILE,
+  NT_FPREGSET,
+  NT_PRPSINFO,
+  NT_PRSTATUS,
+  NT_PRXFPREG,
+  NT_SIGINFO,
+  PF_R,
+  PF_W,
+  PF_X,
+  PT_LOAD,
+} from '../../elf/constants.js';
+import type { Phdr } from '../../elf/layout.js';
+import { decodeAuxv } from '../../elf/notes/auxv.js';
+import { decodeNtFile, type FileMapping } from '../../elf/notes/file.js';
+import type { ElfNote } from '../../elf/notes/note.js';
+import { decodePrPsInfo } from '../../elf/notes/prpsinfo.js';
+import { decodePrStatus } from '../../elf/notes/prstatus.js';
+import { ElfFile, type Problem } from '../../elf/reader.js';
+import { FileAccess, type RandomAccess } from '../../io/random-access.js';
+import { type Region, SplicedAddressSpace } from '../../model/address-space.js';
+import type {
+  AuxvEntry,
+  Mapping,
+  ProcessImage,
+  ProcessInfo,
+  RawNote,
+  ThreadState,
+} from '../../model/process-image.js';
+
+export interface OpenCoreOptions {
+  /** Directory under which mapped files are looked up (like gdb's sysroot). */
+  root?: string;
+  /** Use mapped files to supply pages the core does not hold (default true). */
+  useFiles?: boolean;
+}
+
+/** What became of one mapped file used to fill pages the core lacks. */
+export interface MappedFileStatus {
+  path: string;
+  /** Where it was looked for. */
+  hostPath: string;
+  /** Build-id recorded in the core (from the file's first page), if any. */
+  coreBuildId?: string;
+  /** Build-id of the file found on disk, if any. */
+  fileBuildId?: string;
+  status: 'used' | 'missing' | 'build-id-mismatch' | 'not-needed';
+}
+
+export interface CoreFile {
+  readonly path: string;
+  readonly elf: ElfFile;
+  readonly image: ProcessImage;
+  /** Every note, in file order. */
+  readonly notes: readonly ElfNote[];
+  /** The PT_LOAD headers. */
+  readonly loads: readonly Phdr[];
+  /** NT_FILE entries. */
+  readonly files: readonly FileMapping[];
+  readonly fileStatus: readonly MappedFileStatus[];
+  /** Truncation and other survivable defects. */
+  readonly problems: readonly Problem[];
+  close(): void;
+}
+
+/** Opens an ELF core file and builds its ProcessImage. Throws FormatError for malformed input. */
+export function openCore(path: string, options: OpenCoreOptions = {}): CoreFile {
+  const ra = new FileAccess(path);
+  try {
+    return readCore(path, ra, options);
+  } catch (err) {
+    ra.close();
+    throw err;
+  }
+}
+
+/** The same as openCore, on any RandomAccess (tests use buffers). */
+export function readCore(path: string, ra: RandomAccess, options: OpenCoreOptions = {}): CoreFile {
+  const elf = ElfFile.open(ra);
+  const h = elf.header;
+  if (h.e_type !== ET_CORE) {
+    throw new FormatError(
+      16,
+      `not a core file: e_type is ${ET_NAMES[h.e_type] ?? h.e_type}, expected ET_CORE`,
+    );
+  }
+  const arch = archFromElf(h.e_machine, elf.layout.elfClass, elf.layout.endian);
+  const notes = elf.notes();
+  const threads: ThreadState[] = [];
+  let process: ProcessInfo | undefined;
+  let auxv: AuxvEntry[] = [];
+  let files: FileMapping[] = [];
+  const extraNotes: RawNote[] = [];
+  for (const n of notes) {
+    const descBase = n.offset + 12n;
+    const current = threads[threads.length - 1];
+    if (n.owner === 'CORE' && n.type === NT_PRSTATUS) {
+      const { status, gpRegs } = decodePrStatus(arch, n.desc, descBase);
+      threads.push({ tid: status.pid, status, gpRegs, regsets: [] });
+    } else if (n.owner === 'CORE' && n.type === NT_PRPSINFO && !process) {
+      process = decodePrPsInfo(arch, n.desc, descBase);
+    } else if (n.owner === 'CORE' && n.type === NT_SIGINFO && current && !current.siginfo) {
+      current.siginfo = n.desc;
+    } else if (n.owner === 'CORE' && n.type === NT_AUXV && auxv.length === 0) {
+      auxv = decodeAuxv(elf.layout, n.desc, descBase);
+    } else if (n.owner === 'CORE' && n.type === NT_FILE && files.length === 0) {
+      files = decodeNtFile(elf.layout, n.desc, descBase).files;
+    } else if (current && isRegset(n)) {
+      current.regsets.push({ type: n.type, owner: n.owner, data: n.desc });
+    } else {
+      extraNotes.push({ owner: n.owner, type: n.type, desc: n.desc });
+    }
+  }
+  const problems = elf.problems;
+  const loads = elf.programHeaders.filter((p) => p.p_type === PT_LOAD);
+  const mappings = buildMappings(loads, files);
+  const { memory, fileStatus } = buildMemory(elf, loads, mappings, options, problems);
+  for (const m of mappings) {
+    const st = fileStatus.find((f) => f.path === m.path);
+    if (st?.coreBuildId) m.buildId = st.coreBuildId;
+  }
+  const image: ProcessImage = {
+    arch,
+    process: process ?? emptyProcess(threads[0]?.status.pid ?? 0),
+    threads,
+    mappings,
+    auxv,
+    memory,
+    extraNotes,
+  };
+  if (!process) problems.push({ what: 'no NT_PRPSINFO note: process details unknown' });
+  return { path, elf, image, notes, loads, files, fileStatus, problems, close: () => ra.close() };
+}
+
+const ET_NAMES: Record<number, string> = { 0: 'ET_NONE', 1: 'ET_REL', 2: 'ET_EXEC', 3: 'ET_DYN' };
+
+/** Per-thread register notes follow their NT_PRSTATUS: FPREGSET, PRXFPREG and the LINUX ones. */
+function isRegset(n: ElfNote): boolean {
+  if (n.owner === 'LINUX') return true;
+  return n.owner === 'CORE' && (n.type === NT_FPREGSET || n.type === NT_PRXFPREG);
+}
+
+function emptyProcess(pid: number): ProcessInfo {
+  return {
+    pid,
+    ppid: 0,
+    pgrp: 0,
+    sid: 0,
+    uid: 0,
+    gid: 0,
+    state: 0,
+    sname: '?',
+    zomb: 0,
+    nice: 0,
+    flag: 0n,
+    comm: '',
+    psargs: '',
+  };
+}
+
+/** One mapping per PT_LOAD, named from the NT_FILE entry that covers it. */
+function buildMappings(loads: readonly Phdr[], files: readonly FileMapping[]): Mapping[] {
+  const byStart = [...files].sort((a, b) => (a.start < b.start ? -1 : a.start > b.start ? 1 : 0));
+  const sorted = [...loads].sort((a, b) => (a.p_vaddr < b.p_vaddr ? -1 : a.p_vaddr > b.p_vaddr ? 1 : 0));
+  let f = 0;
+  return sorted.map((p) => {
+    while (f < byStart.length && byStart[f]!.end <= p.p_vaddr) f++;
+    const file = byStart[f];
+    const covered = file && file.start <= p.p_vaddr && p.p_vaddr < file.end ? file : undefined;
+    const m: Mapping = {
+      start: p.p_vaddr,
+      end: p.p_vaddr + p.p_memsz,
+      read: (p.p_flags & PF_R) !== 0,
+      write: (p.p_flags & PF_W) !== 0,
+      exec: (p.p_flags & PF_X) !== 0,
+      shared: false,
+      offset: covered ? covered.offset + (p.p_vaddr - covered.start) : 0n,
+      dumped: p.p_filesz < p.p_memsz ? p.p_filesz : p.p_memsz,
+    };
+    if (covered) m.path = covered.path;
+    return m;
+  });
+}
+
+/** Opened host files, shared by all regions that read them. */
+class FileCache {
+  private readonly open = new Map<string, FileAccess | null>();
+  get(hostPath: string): FileAccess | null {
+    let fa = this.open.get(hostPath);
+    if (fa === undefined) {
+      try {
+        fa = new FileAccess(hostPath);
+      } catch {
+        fa = null;
+      }
+      this.open.set(hostPath, fa);
+    }
+    return fa;
+  }
+}
+
+function buildMemory(
+  elf: ElfFile,
+  loads: readonly Phdr[],
+  mappings: readonly Mapping[],
+  options: OpenCoreOptions,
+  problems: Problem[],
+): { memory: SplicedAddressSpace; fileStatus: MappedFileStatus[] } {
+  const ra = elf.ra;
+  const coreTier: Region[] = [];
+  const absentTier: Region[] = [];
+  let truncatedSegments = 0;
+  for (const p of loads) {
+    const start = p.p_vaddr;
+    const filesz = p.p_filesz < p.p_memsz ? p.p_filesz : p.p_memsz;
+    if (filesz > 0n) {
+      const present = p.p_offset >= ra.size ? 0n : ra.size - p.p_offset;
+      if (present < filesz) truncatedSegments++;
+      coreTier.push({
+        start,
+        end: start + filesz,
+        kind: 'core',
+        reason: 'truncated',
+        reader: (off, target) => ra.readInto(p.p_offset + off, target),
+      });
+    }
+    if (filesz < p.p_memsz)
+      absentTier.push({
+        start: start + filesz,
+        end: start + p.p_memsz,
+        kind: 'missing',
+        reason: 'not-in-core',
+      });
+  }
+  if (truncatedSegments > 0) {
+    problems.push({
+      what: `core file is truncated: ${truncatedSegments} segment(s) end past the end of the file`,
+    });
+  }
+  const coreOnly = new SplicedAddressSpace([coreTier]);
+  const fileStatus: MappedFileStatus[] = [];
+  const fileTier: Region[] = [];
+  if (options.useFiles !== false) {
+    const cache = new FileCache();
+    const byPath = new Map<string, Mapping[]>();
+    for (const m of mappings) {
+      if (!m.path || m.path.startsWith('[')) continue;
+      const list = byPath.get(m.path) ?? [];
+      list.push(m);
+      byPath.set(m.path, list);
+    }
+    for (const [path, maps] of byPath) {
+      const hostPath = options.root ? join(options.root, path) : path;
+      const head = maps.find((m) => m.offset === 0n);
+      const coreBuildId = head
+        ? readBuildId((off, len) => {
+            const r = coreOnly.read(head.start + off, len);
+            return r.missing.length ? undefined : r.data;
+          })
+        : undefined;
+      const needed = maps.some((m) => m.dumped < m.end - m.start);
+      const st: MappedFileStatus = { path, hostPath, status: 'not-needed' };
+      if (coreBuildId) st.coreBuildId = coreBuildId;
+      fileStatus.push(st);
+      if (!needed) continue;
+      const fa = cache.get(hostPath);
+      if (!fa) {
+        st.status = 'missing';
+        continue;
+      }
+      const fileBuildId = readBuildId((off, len) => fa.read(off, len));
+      if (fileBuildId) st.fileBuildId = fileBuildId;
+      if (coreBuildId && fileBuildId !== coreBuildId) {
+        st.status = 'build-id-mismatch';
+        problems.push({
+          what: `${hostPath}: build-id ${fileBuildId ?? 'none'} does not match the core's ${coreBuildId}; its pages are not used`,
+        });
+        continue;
+      }
+      st.status = 'used';
+      for (const m of maps) {
+        if (m.dumped >= m.end - m.start) continue;
+        const from = m.start + m.dumped;
+        const fileOff = m.offset + m.dumped;
+        fileTier.push({
+          start: from,
+          end: m.end,
+          kind: 'file',
+          reason: 'file-unavailable',
+          reader: (off, target) => fa.readInto(fileOff + off, target),
+        });
+      }
+    }
+  }
+  // Pages a mapped file should supply but cannot are reported as such, not as "not in core".
+  const unavailable: Region[] = fileStatus
+    .filter((s) => s.status === 'missing' || s.status === 'build-id-mismatch')
+    .flatMap((s) => mappings.filter((m) => m.path === s.path && m.dumped < m.end - m.start))
+    .map((m) => ({
+      start: m.start + m.dumped,
+      end: m.end,
+      kind: 'missing' as const,
+      reason: 'file-unavailable' as const,
+    }));
+  return { memory: new SplicedAddressSpace([coreTier, fileTier, unavailable, absentTier]), fileStatus };
+}
