@@ -41,10 +41,8 @@ export function readBuildId(read: ByteReader, limit: bigint = HEAD_LIMIT): strin
       if (p.p_type !== PT_NOTE || p.p_filesz === 0n || p.p_offset + p.p_filesz > limit) continue;
       const data = read(p.p_offset, Number(p.p_filesz));
       if (!data || data.length < Number(p.p_filesz)) continue;
-      for (const n of parseNotes(data, layout.codec, p.p_offset, p.p_align === 8n ? 8 : 4)) {
-        if (n.owner === 'GNU' && n.type === NT_GNU_BUILD_ID && n.desc.length > 0)
-          return n.desc.toString('hex');
-      }
+      const id = buildIdIn(data, layout.codec, p.p_offset, p.p_align === 8n ? 8 : 4);
+      if (id) return id;
     }
   } catch {
     return undefined;

@@ -1,9 +1,10 @@
 import type { Command } from '@commander-js/extra-typings';
+import { registerInspect } from './inspect.js';
 
 /**
  * Every command module registers its options here; each loads its heavy implementation lazily
  * in its action, so start-up only pays for commander and these small files.
  */
 export function registerCommands(program: Command): void {
-  void program;
+  registerInspect(program);
 }

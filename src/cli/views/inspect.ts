@@ -1,0 +1,288 @@
+import { NT_PRPSINFO } from '../../elf/constants.js';
+import { auxvName } from '../../elf/notes/auxv.js';
+import { describeNote } from '../../elf/notes/describe.js';
+import { decodeSigInfo, signalName } from '../../elf/notes/siginfo.js';
+import { decodeRegisters, registerTable } from '../../elf/regs/index.js';
+import type { MissingRange } from '../../model/address-space.js';
+import type { Mapping } from '../../model/process-image.js';
+import { type CoreFile, openCore } from '../../sources/elfcore/open.js';
+import { UserError } from '../errors.js';
+import { hex, pretty, size, table, toJson } from '../format.js';
+
+export interface InspectOptions {
+  root?: string;
+  json?: boolean;
+}
+
+function out(text: string): void {
+  process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
+}
+
+function withCore<T>(path: string, opts: InspectOptions, fn: (core: CoreFile) => T): T {
+  const core = openCore(path, { root: opts.root });
+  try {
+    return fn(core);
+  } finally {
+    core.close();
+  }
+}
+
+/** Which tool wrote the core, from the shape of its notes. */
+function producer(core: CoreFile): string {
+  if (core.notes.some((n) => n.owner === 'QEMU')) return 'QEMU';
+  if (core.notes.some((n) => n.owner === 'GDB')) return 'gdb';
+  const first = core.notes[0];
+  if (first && first.owner === 'CORE' && first.type === NT_PRPSINFO) return 'gdb';
+  return 'kernel layout';
+}
+
+/** The executable: the file mapped at AT_ENTRY, else the AT_EXECFN string in memory. */
+function executable(core: CoreFile): string | undefined {
+  const { image } = core;
+  const entry = image.auxv.find((e) => auxvName(e.type) === 'AT_ENTRY')?.value;
+  const mapped =
+    entry === undefined ? undefined : image.mappings.find((m) => m.start <= entry && entry < m.end)?.path;
+  if (mapped) return mapped;
+  const execfn = image.auxv.find((e) => auxvName(e.type) === 'AT_EXECFN');
+  if (!execfn) return undefined;
+  const r = image.memory.read(execfn.value, 4096);
+  const end = r.data.indexOf(0);
+  if (end <= 0 || r.missing.some((m) => m.start < execfn.value + BigInt(end))) return undefined;
+  return r.data.toString('utf8', 0, end);
+}
+
+interface MemoryTotals {
+  inCore: bigint;
+  fromFiles: bigint;
+  unavailable: bigint;
+  notInCore: bigint;
+  truncated: bigint;
+}
+
+function memoryTotals(core: CoreFile): MemoryTotals {
+  const t: MemoryTotals = { inCore: 0n, fromFiles: 0n, unavailable: 0n, notInCore: 0n, truncated: 0n };
+  for (const m of core.image.mappings) t.inCore += m.dumped;
+  const layout =
+    (
+      core.image.memory as {
+        layout?: readonly { start: bigint; end: bigint; kind: string; reason?: string }[];
+      }
+    ).layout ?? [];
+  for (const r of layout) {
+    const n = r.end - r.start;
+    if (r.kind === 'file') t.fromFiles += n;
+    else if (r.kind === 'missing' && r.reason === 'file-unavailable') t.unavailable += n;
+    else if (r.kind === 'missing') t.notInCore += n;
+  }
+  const size = core.elf.ra.size;
+  for (const p of core.loads) {
+    const end = p.p_offset + p.p_filesz;
+    if (p.p_filesz > 0n && end > size) t.truncated += end - (p.p_offset > size ? p.p_offset : size);
+  }
+  return t;
+}
+
+export function info(path: string, opts: InspectOptions): void {
+  withCore(path, opts, (core) => {
+    const { image } = core;
+    const p = image.process;
+    const t0 = image.threads[0];
+    const si = t0?.siginfo ? decodeSigInfo(image.arch, t0.siginfo) : undefined;
+    const signo = si?.signo ?? t0?.status.cursig ?? 0;
+    const totals = memoryTotals(core);
+    const files = core.fileStatus;
+    const data = {
+      core: path,
+      fileSize: core.elf.ra.size,
+      format: `ELF${image.arch.elfClass} ${image.arch.endian === 'le' ? 'little' : 'big'}-endian`,
+      arch: image.arch.name,
+      producer: producer(core),
+      executable: executable(core) ?? null,
+      command: p.args ? p.args.join(' ') : p.psargs,
+      comm: p.comm,
+      pid: p.pid,
+      ppid: p.ppid,
+      uid: p.uid,
+      gid: p.gid,
+      state: p.sname,
+      signal: signo
+        ? {
+            number: signo,
+            name: signalName(signo),
+            code: si?.code ?? null,
+            address: si?.addr ?? null,
+            senderPid: si?.pid ?? null,
+          }
+        : null,
+      threads: image.threads.length,
+      mappings: image.mappings.length,
+      memory: totals,
+      mappedFiles: {
+        total: files.length,
+        used: files.filter((f) => f.status === 'used').length,
+        missing: files.filter((f) => f.status === 'missing').map((f) => f.hostPath),
+        buildIdMismatch: files.filter((f) => f.status === 'build-id-mismatch').map((f) => f.hostPath),
+      },
+      problems: core.problems.map((pr) => pr.what),
+    };
+    if (opts.json) return out(toJson(data));
+    const sig = data.signal
+      ? `${data.signal.name} (${data.signal.number})${si?.code !== undefined ? `, code ${si.code}` : ''}${si?.addr !== undefined ? `, fault address ${hex(si.addr)}` : ''}${si?.pid !== undefined && si.code !== undefined && si.code <= 0 ? `, sent by pid ${si.pid}` : ''}`
+      : 'none';
+    const rows = [
+      ['core', `${path} (${size(data.fileSize)}, ${data.format} ${data.arch}, ${data.producer})`],
+      ['executable', data.executable ?? 'unknown'],
+      ['command', data.command || '(unknown)'],
+      ['process', `pid ${p.pid}  ppid ${p.ppid}  uid ${p.uid}  gid ${p.gid}  state ${p.sname}`],
+      ['signal', sig],
+      ['threads', String(data.threads)],
+      [
+        'mappings',
+        `${data.mappings}: ${size(totals.inCore)} in core, ${size(totals.fromFiles)} from mapped files, ${size(totals.notInCore)} not in core${totals.unavailable ? `, ${size(totals.unavailable)} unavailable (file missing or changed)` : ''}`,
+      ],
+      [
+        'files',
+        `${files.length} mapped: ${data.mappedFiles.used} used for missing pages, ${data.mappedFiles.missing.length} missing, ${data.mappedFiles.buildIdMismatch.length} build-id mismatch`,
+      ],
+    ];
+    if (totals.truncated)
+      rows.push(['truncated', `${size(totals.truncated)} of segment data lies past the end of the file`]);
+    for (const f of data.mappedFiles.missing)
+      rows.push(['missing', `${f} (use --root DIR to look for mapped files elsewhere)`]);
+    rows.push(['problems', data.problems.length ? data.problems.join('; ') : 'none']);
+    out(table(rows));
+  });
+}
+
+export function threads(path: string, opts: InspectOptions): void {
+  withCore(path, opts, (core) => {
+    const { image } = core;
+    const list = image.threads.map((t, i) => {
+      const regs = decodeRegisters(image.arch, t.gpRegs);
+      return {
+        index: i + 1,
+        tid: t.tid,
+        signal: t.status.cursig ? signalName(t.status.cursig) : null,
+        registers: Object.fromEntries([...regs].map(([k, v]) => [k, hex(v)])),
+        regsets: t.regsets.map((r) => ({ owner: r.owner, type: r.type, size: r.data.length })),
+      };
+    });
+    if (opts.json) return out(toJson({ arch: image.arch.name, threads: list }));
+    const table_ = registerTable(image.arch.name);
+    const width = image.arch.elfClass === 64 ? 16 : 8;
+    const blocks = image.threads.map((t, i) => {
+      const regs = decodeRegisters(image.arch, t.gpRegs);
+      const head = `thread ${i + 1}  tid ${t.tid}${t.status.cursig ? `  ${signalName(t.status.cursig)}` : ''}  ${table_.pc} ${hex(regs.get(table_.pc) ?? 0n)}  ${table_.sp} ${hex(regs.get(table_.sp) ?? 0n)}`;
+      const cells = [...regs].map(([k, v]) => `${k.padStart(8)} ${hex(v, width)}`);
+      const lines: string[] = [];
+      for (let j = 0; j < cells.length; j += 3) lines.push(cells.slice(j, j + 3).join('  '));
+      return [head, ...lines].join('\n');
+    });
+    out(blocks.join('\n\n'));
+  });
+}
+
+function perms(m: Mapping): string {
+  return `${m.read ? 'r' : '-'}${m.write ? 'w' : '-'}${m.exec ? 'x' : '-'}${m.shared ? 's' : 'p'}`;
+}
+
+export function maps(path: string, opts: InspectOptions): void {
+  withCore(path, opts, (core) => {
+    const status = new Map(core.fileStatus.map((f) => [f.path, f]));
+    const list = core.image.mappings.map((m) => {
+      const len = m.end - m.start;
+      const inCore = m.dumped >= len ? 'all' : m.dumped === 0n ? 'none' : 'partial';
+      const st = m.path ? status.get(m.path) : undefined;
+      const rest = m.dumped >= len ? null : st ? (st.status === 'used' ? 'file' : st.status) : 'absent';
+      return {
+        start: m.start,
+        end: m.end,
+        perms: perms(m),
+        offset: m.offset,
+        size: len,
+        inCore: m.dumped,
+        coverage: inCore,
+        rest,
+        path: m.path ?? null,
+        buildId: m.buildId ?? null,
+      };
+    });
+    if (opts.json) return out(toJson({ mappings: list }));
+    const w = core.image.arch.elfClass === 64 ? 12 : 8;
+    const rows = [['RANGE', 'PERM', 'OFFSET', 'SIZE', 'IN CORE', 'REST', 'FILE']];
+    for (const m of list) {
+      rows.push([
+        `${m.start.toString(16).padStart(w, '0')}-${m.end.toString(16).padStart(w, '0')}`,
+        m.perms,
+        m.offset.toString(16).padStart(8, '0'),
+        size(m.size),
+        m.coverage === 'partial' ? size(m.inCore) : m.coverage,
+        m.rest ?? '-',
+        `${m.path ?? ''}${m.buildId ? `  [build-id ${m.buildId}]` : ''}`,
+      ]);
+    }
+    out(table(rows));
+  });
+}
+
+export function notes(path: string, opts: InspectOptions): void {
+  withCore(path, opts, (core) => {
+    const described = core.notes.map((n) => describeNote(core.image.arch, core.elf.layout, n));
+    const buildIds = core.fileStatus
+      .filter((f) => f.coreBuildId)
+      .map((f) => ({ path: f.path, buildId: f.coreBuildId }));
+    if (opts.json) return out(toJson({ notes: described, buildIds }));
+    const blocks = described.map((d) => {
+      const head = `${d.owner} ${d.typeName} (${d.size} bytes at ${hex(d.offset)})`;
+      return d.decoded === undefined ? head : `${head}\n${pretty(d.decoded, '    ')}`;
+    });
+    if (buildIds.length)
+      blocks.push(
+        `build-ids of mapped ELF files (from their first pages):\n${buildIds.map((b) => `    ${b.buildId}  ${b.path}`).join('\n')}`,
+      );
+    out(blocks.join('\n'));
+  });
+}
+
+/** Longest read the CLI accepts, so a typo cannot ask for terabytes. */
+const MAX_READ = 1n << 30n;
+
+export function read(
+  path: string,
+  address: bigint,
+  length: bigint,
+  opts: InspectOptions & { raw?: boolean; zeroFill?: boolean },
+): void {
+  if (length <= 0n || length > MAX_READ)
+    throw new UserError(`LENGTH must be between 1 and ${MAX_READ} bytes`);
+  withCore(path, opts, (core) => {
+    const { data, missing } = core.image.memory.read(address, Number(length));
+    const describe = (m: MissingRange) => `${hex(m.start)}-${hex(m.end)} ${m.reason}`;
+    if (opts.raw) {
+      if (missing.length && !opts.zeroFill) {
+        throw new UserError(
+          `not all of that memory is available: ${missing.map(describe).join(', ')} (--zero-fill writes zeros there)`,
+        );
+      }
+      process.stdout.write(data);
+      return;
+    }
+    if (opts.json)
+      return out(toJson({ address, length: Number(length), hex: data.toString('hex'), missing }));
+    const isMissing = (a: bigint) => missing.some((m) => m.start <= a && a < m.end);
+    const lines: string[] = [];
+    for (let off = 0; off < data.length; off += 16) {
+      const bytes: string[] = [];
+      let ascii = '';
+      for (let i = off; i < Math.min(off + 16, data.length); i++) {
+        const gone = isMissing(address + BigInt(i));
+        const b = data[i]!;
+        bytes.push(gone ? '??' : b.toString(16).padStart(2, '0'));
+        ascii += gone ? ' ' : b >= 0x20 && b < 0x7f ? String.fromCharCode(b) : '.';
+      }
+      lines.push(`${hex(address + BigInt(off), 12)}  ${bytes.join(' ').padEnd(47)}  |${ascii}|`);
+    }
+    if (missing.length) lines.push(`not available (shown as ??): ${missing.map(describe).join(', ')}`);
+    out(lines.join('\n'));
+  });
+}

@@ -1,0 +1,12 @@
+// coreshot's public API: sources produce a ProcessImage, sinks consume one.
+export { FormatError } from './bytes/errors.js';
+export { describeNote, noteTypeName } from './elf/notes/describe.js';
+export { decodeRegisters, encodeRegisters, registerTable } from './elf/regs/index.js';
+export { BufferAccess, FileAccess, type RandomAccess } from './io/random-access.js';
+export { FileSink, OutputExistsError, openSink, type Sink, StreamSink } from './io/sink.js';
+export type { AddressSpace, MemoryRead, MissingRange, Region } from './model/address-space.js';
+export { SplicedAddressSpace } from './model/address-space.js';
+export type * from './model/process-image.js';
+export type { LongRunOptions, Progress } from './model/progress.js';
+export { type WriteSummary, writeElfCore } from './sinks/elfcore/write.js';
+export { type CoreFile, type OpenCoreOptions, openCore, readCore } from './sources/elfcore/open.js';
