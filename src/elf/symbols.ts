@@ -67,7 +67,8 @@ function tablesFromSections(elf: ElfFile): { syms: Buffer; strs: Buffer } | unde
   const dynsym = sections.find((s) => s.sh_type === SHT_DYNSYM);
   if (!dynsym) return undefined;
   const strtab = sections[dynsym.sh_link];
-  if (!strtab) throw new FormatError(dynsym.sh_offset, '.dynsym links to a missing string table', dynsym.sh_link);
+  if (!strtab)
+    throw new FormatError(dynsym.sh_offset, '.dynsym links to a missing string table', dynsym.sh_link);
   return {
     syms: readTable(elf, dynsym.sh_offset, dynsym.sh_size, '.dynsym'),
     strs: readTable(elf, strtab.sh_offset, strtab.sh_size, '.dynstr'),

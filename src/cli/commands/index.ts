@@ -1,4 +1,5 @@
 import type { Command } from '@commander-js/extra-typings';
+import { registerGuestMemory } from './guest-memory.js';
 import { registerInspect } from './inspect.js';
 
 /**
@@ -7,4 +8,5 @@ import { registerInspect } from './inspect.js';
  */
 export function registerCommands(program: Command): void {
   registerInspect(program);
+  registerGuestMemory(program);
 }

@@ -17,14 +17,16 @@ import {
   SHN_UNDEF,
 } from '../../elf/constants.js';
 import { layoutFor, type Phdr } from '../../elf/layout.js';
+import type { Sink } from '../../io/sink.js';
 import type { AddressSpace } from '../../model/address-space.js';
 import type { LongRunOptions } from '../../model/progress.js';
-import type { Sink } from '../../io/sink.js';
 
 /** Guest architectures, named as QEMU's dump-guest-memory.py names them. */
 export type VmcoreArch = 'x86_64' | '386' | 'aarch64-le' | 'aarch64-be' | 's390' | 'ppc64-le' | 'ppc64-be';
 
-export const VMCORE_ARCHES: Readonly<Record<VmcoreArch, { machine: number; endian: Endian; elfClass: 32 | 64 }>> = {
+export const VMCORE_ARCHES: Readonly<
+  Record<VmcoreArch, { machine: number; endian: Endian; elfClass: 32 | 64 }>
+> = {
   x86_64: { machine: EM_X86_64, endian: 'le', elfClass: 64 },
   '386': { machine: EM_386, endian: 'le', elfClass: 32 },
   'aarch64-le': { machine: EM_AARCH64, endian: 'le', elfClass: 64 },
@@ -95,7 +97,11 @@ const align = (v: bigint, a: bigint) => (v + a - 1n) & ~(a - 1n);
  * of each segment sits at a file offset congruent to its address modulo the page size.
  * Calls sink.commit() on success and sink.abort() on failure.
  */
-export async function writeVmcore(input: VmcoreInput, sink: Sink, opts: LongRunOptions = {}): Promise<VmcoreResult> {
+export async function writeVmcore(
+  input: VmcoreInput,
+  sink: Sink,
+  opts: LongRunOptions = {},
+): Promise<VmcoreResult> {
   try {
     const result = await write(input, sink, opts);
     sink.commit();
@@ -119,11 +125,20 @@ async function write(input: VmcoreInput, sink: Sink, opts: LongRunOptions): Prom
   const extended = phnum >= PN_XNUM;
   const phoff = BigInt(layout.ehdrSize);
   const shoff = extended ? phoff + BigInt(phnum * layout.phdrSize) : 0n;
-  const noteOff = (extended ? shoff + BigInt(layout.shdrSize) : phoff + BigInt(phnum * layout.phdrSize));
+  const noteOff = extended ? shoff + BigInt(layout.shdrSize) : phoff + BigInt(phnum * layout.phdrSize);
   const noteSize = BigInt(note?.length ?? 0);
   let at = noteOff + noteSize;
   const phdrs: Phdr[] = [
-    { p_type: PT_NOTE, p_flags: 0, p_offset: noteOff, p_vaddr: 0n, p_paddr: 0n, p_filesz: noteSize, p_memsz: noteSize, p_align: 0n },
+    {
+      p_type: PT_NOTE,
+      p_flags: 0,
+      p_offset: noteOff,
+      p_vaddr: 0n,
+      p_paddr: 0n,
+      p_filesz: noteSize,
+      p_memsz: noteSize,
+      p_align: 0n,
+    },
   ];
   const offsets: bigint[] = [];
   for (const s of input.segments) {
@@ -143,7 +158,9 @@ async function write(input: VmcoreInput, sink: Sink, opts: LongRunOptions): Prom
     at = off + s.size;
   }
   if (elfClass === 32 && at > FOUR_GIB) {
-    throw new GuestMemoryMissingError('the guest memory does not fit an ELFCLASS32 vmcore (over 4 GiB of data)');
+    throw new GuestMemoryMissingError(
+      'the guest memory does not fit an ELFCLASS32 vmcore (over 4 GiB of data)',
+    );
   }
 
   const head: Buffer[] = [
@@ -239,11 +256,7 @@ function writeSparse(sink: Sink, data: Buffer, phase: number): void {
  * The guest's VMCOREINFO note, read from guest memory and trimmed to its real size, as QEMU
  * does; undefined (with a warning) when what the guest registered is not such a note.
  */
-function readVmcoreinfo(
-  input: VmcoreInput,
-  codec: IntCodec,
-  warnings: string[],
-): Buffer | undefined {
+function readVmcoreinfo(input: VmcoreInput, codec: IntCodec, warnings: string[]): Buffer | undefined {
   const { paddr, size } = input.vmcoreinfo!;
   const seg = input.segments.find((s) => s.start <= paddr && paddr + BigInt(size) <= s.start + s.size);
   if (!seg) {

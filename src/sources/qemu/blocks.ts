@@ -33,9 +33,12 @@ export function readBlock(mem: HostMemory, L: QemuLayout, at: bigint, raw: Buffe
   const usedLength = c.u64(raw, R.usedLength);
   const maxLength = c.u64(raw, R.maxLength);
   if (usedLength === 0n || usedLength > maxLength || maxLength > MAX_RAM) {
-    throw new Invalid(`${where} (${idstr}): implausible lengths used ${hex(usedLength)}, max ${hex(maxLength)}`);
+    throw new Invalid(
+      `${where} (${idstr}): implausible lengths used ${hex(usedLength)}, max ${hex(maxLength)}`,
+    );
   }
-  if (host === 0n || host % PAGE !== 0n) throw new Invalid(`${where} (${idstr}): host ${hex(host)} is not page-aligned`);
+  if (host === 0n || host % PAGE !== 0n)
+    throw new Invalid(`${where} (${idstr}): host ${hex(host)} is not page-aligned`);
   const mr = c.u64(raw, R.mr);
   const M = L.memoryRegion;
   const mrRaw = mem.bytes(mr, M.size, `${where} (${idstr}) MemoryRegion`);
@@ -64,4 +67,3 @@ export function regionName(mem: HostMemory, L: QemuLayout, mrRaw: Buffer): strin
   const p = mem.codec.u64(mrRaw, L.memoryRegion.name);
   return p === 0n ? '' : mem.string(p, 'MemoryRegion name');
 }
-

@@ -1,9 +1,9 @@
 import { codecFor } from '../../bytes/endian.js';
 import type { ProcessImage } from '../../model/process-image.js';
+import { type RamBlockInfo, readBlock, regionName } from './blocks.js';
 import type { QemuLayout } from './layout.js';
 import { QEMU_LAYOUTS } from './layout.js';
-import { type RamBlockInfo, readBlock, regionName } from './blocks.js';
-import { cString, HostMemory, hex, Invalid, type Segment } from './memory.js';
+import { HostMemory, hex, Invalid, type Segment } from './memory.js';
 import { scanForAddressSpace } from './scan.js';
 
 /** A guest-physical range backed by contiguous host memory. */
@@ -73,9 +73,15 @@ const MAX_RANGES = 1 << 20;
  * With symbols, it walks `ram_list` and `address_space_memory`; without (or if they do not
  * validate), it scans QEMU's heap for RAMBlocks. Every structure is validated before use.
  */
-export function findGuest(image: ProcessImage, symbols: QemuSymbols | undefined, notes: string[] = []): QemuGuest {
+export function findGuest(
+  image: ProcessImage,
+  symbols: QemuSymbols | undefined,
+  notes: string[] = [],
+): QemuGuest {
   if (image.arch.elfClass !== 64) {
-    throw new NotQemuError(`the core is of a ${image.arch.elfClass}-bit process; only 64-bit QEMU hosts are supported`);
+    throw new NotQemuError(
+      `the core is of a ${image.arch.elfClass}-bit process; only 64-bit QEMU hosts are supported`,
+    );
   }
   const mem = new HostMemory(image, codecFor(image.arch.endian));
   const failures: string[] = [];
@@ -91,7 +97,9 @@ export function findGuest(image: ProcessImage, symbols: QemuSymbols | undefined,
     try {
       const as = scanForAddressSpace(mem, layout);
       if (as) return finish(walkMap(mem, layout, as, undefined), mem, layout, 'scan', notes);
-      failures.push(`QEMU ${layout.versions} layout by scanning: no RAMBlocks with a "memory" address space found`);
+      failures.push(
+        `QEMU ${layout.versions} layout by scanning: no RAMBlocks with a "memory" address space found`,
+      );
     } catch (err) {
       if (!(err instanceof Invalid)) throw err;
       failures.push(`QEMU ${layout.versions} layout by scanning: ${err.message}`);
@@ -133,14 +141,16 @@ function walkRamList(mem: HostMemory, L: QemuLayout, ramList: bigint): Map<bigin
     if (blocks.size >= MAX_BLOCKS) throw new Invalid(`ram_list: more than ${MAX_BLOCKS} blocks`);
     const raw = mem.bytes(at, L.ramBlock.size, 'RAMBlock');
     const prev = mem.codec.u64(raw, L.ramBlock.prev);
-    if (prev !== link) throw new Invalid(`RAMBlock ${hex(at)}: next.le_prev is ${hex(prev)}, expected ${hex(link)}`);
+    if (prev !== link)
+      throw new Invalid(`RAMBlock ${hex(at)}: next.le_prev is ${hex(prev)}, expected ${hex(link)}`);
     blocks.set(at, readBlock(mem, L, at, raw));
     link = at + BigInt(L.ramBlock.next);
     at = mem.codec.u64(raw, L.ramBlock.next);
   }
   if (blocks.size > 0) {
     const mru = mem.ptr(ramList + BigInt(L.ramList.mruBlock), 'ram_list.mru_block');
-    if (mru !== 0n && !blocks.has(mru)) throw new Invalid(`ram_list.mru_block ${hex(mru)} is not on the block list`);
+    if (mru !== 0n && !blocks.has(mru))
+      throw new Invalid(`ram_list.mru_block ${hex(mru)} is not on the block list`);
   }
   return blocks;
 }
@@ -159,7 +169,12 @@ function int128(mem: HostMemory, buf: Buffer, off: number, what: string): bigint
  * Walks address_space_memory's current FlatView: the RAM ranges of the guest-physical map.
  * `known` holds the blocks from ram_list; without it (scan), blocks are read from the ranges.
  */
-function walkMap(mem: HostMemory, L: QemuLayout, as: bigint, known: Map<bigint, RamBlockInfo> | undefined): Walked {
+function walkMap(
+  mem: HostMemory,
+  L: QemuLayout,
+  as: bigint,
+  known: Map<bigint, RamBlockInfo> | undefined,
+): Walked {
   const c = mem.codec;
   const asRaw = mem.bytes(as, L.addressSpace.size, 'AddressSpace');
   const name = mem.string(c.u64(asRaw, L.addressSpace.name), 'AddressSpace name');
@@ -168,9 +183,11 @@ function walkMap(mem: HostMemory, L: QemuLayout, as: bigint, known: Map<bigint, 
   const fvRaw = mem.bytes(fv, L.flatView.size, 'FlatView');
   const nr = c.u32(fvRaw, L.flatView.nr);
   const nrAllocated = c.u32(fvRaw, L.flatView.nrAllocated);
-  if (nr > nrAllocated || nr > MAX_RANGES) throw new Invalid(`FlatView ${hex(fv)}: nr ${nr}, nr_allocated ${nrAllocated}`);
+  if (nr > nrAllocated || nr > MAX_RANGES)
+    throw new Invalid(`FlatView ${hex(fv)}: nr ${nr}, nr_allocated ${nrAllocated}`);
   const F = L.flatRange;
-  const rangesRaw = nr === 0 ? Buffer.alloc(0) : mem.bytes(c.u64(fvRaw, L.flatView.ranges), nr * F.size, 'FlatView ranges');
+  const rangesRaw =
+    nr === 0 ? Buffer.alloc(0) : mem.bytes(c.u64(fvRaw, L.flatView.ranges), nr * F.size, 'FlatView ranges');
   const blocks = known ?? new Map<bigint, RamBlockInfo>();
   const ranges: GuestRange[] = [];
   const M = L.memoryRegion;
@@ -179,7 +196,8 @@ function walkMap(mem: HostMemory, L: QemuLayout, as: bigint, known: Map<bigint, 
     const fr = rangesRaw.subarray(i * F.size, (i + 1) * F.size);
     const start = int128(mem, fr, F.start, `FlatRange ${i} start`);
     const size = int128(mem, fr, F.size128, `FlatRange ${i} size`);
-    if (start < prevEnd || start + size > 1n << 64n) throw new Invalid(`FlatView ${hex(fv)}: ranges overlap or are unsorted`);
+    if (start < prevEnd || start + size > 1n << 64n)
+      throw new Invalid(`FlatView ${hex(fv)}: ranges overlap or are unsorted`);
     prevEnd = start + size;
     const mr = c.u64(fr, F.mr);
     const mrRaw = mem.bytes(mr, M.size, `FlatRange ${i} MemoryRegion`);
@@ -257,5 +275,11 @@ function searchPointers(
   targets: readonly bigint[],
   fieldOffset: number,
 ): bigint[] {
-  return mem.search(segments, targets.map((t) => mem.pointerBytes(t)), 8).map((a) => a - BigInt(fieldOffset));
+  return mem
+    .search(
+      segments,
+      targets.map((t) => mem.pointerBytes(t)),
+      8,
+    )
+    .map((a) => a - BigInt(fieldOffset));
 }

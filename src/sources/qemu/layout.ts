@@ -38,11 +38,18 @@ export interface QemuLayout {
   /** struct FlatView. */
   flatView: { size: number; ranges: number; nr: number; nrAllocated: number };
   /** struct FlatRange. */
-  flatRange: { size: number; mr: number; offsetInRegion: number; start: number; size128: number; nonvolatile: number };
+  flatRange: {
+    size: number;
+    mr: number;
+    offsetInRegion: number;
+    start: number;
+    size128: number;
+    nonvolatile: number;
+  };
   /** QOM: Object.class at +0, ObjectClass.type at +0, TypeImpl.name at +0. */
   qom: { objectClass: number; classType: number; typeName: number };
   /** VMCoreInfoState (the vmcoreinfo device): has_vmcoreinfo, then FWCfgVMCoreInfo. */
-  vmcoreinfo: { size: number; hasVmcoreinfo: number; hostFormat: number; guestFormat: number; noteSize: number; paddr: number };
+  vmcoreinfo: { size: number; hasVmcoreinfo: number; guestFormat: number; noteSize: number; paddr: number };
 }
 
 export const QEMU_LAYOUTS: readonly QemuLayout[] = [
@@ -62,11 +69,19 @@ export const QEMU_LAYOUTS: readonly QemuLayout[] = [
       next: 336,
       prev: 344,
     },
-    memoryRegion: { size: 240, ram: 41, nonvolatile: 44, ramBlock: 56, terminates: 152, ramDevice: 153, name: 232 },
+    memoryRegion: {
+      size: 240,
+      ram: 41,
+      nonvolatile: 44,
+      ramBlock: 56,
+      terminates: 152,
+      ramDevice: 153,
+      name: 232,
+    },
     addressSpace: { size: 40, name: 16, root: 24, currentMap: 32 },
     flatView: { size: 40, ranges: 24, nr: 32, nrAllocated: 36 },
     flatRange: { size: 64, mr: 0, offsetInRegion: 8, start: 16, size128: 32, nonvolatile: 51 },
     qom: { objectClass: 0, classType: 0, typeName: 0 },
-    vmcoreinfo: { size: 180, hasVmcoreinfo: 160, hostFormat: 164, guestFormat: 166, noteSize: 168, paddr: 172 },
+    vmcoreinfo: { size: 184, hasVmcoreinfo: 160, guestFormat: 170, noteSize: 172, paddr: 176 },
   },
 ];

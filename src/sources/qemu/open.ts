@@ -51,7 +51,12 @@ function executablePath(image: ProcessImage): string | undefined {
 }
 
 /** Addresses of ram_list and address_space_memory, from the executable's dynamic symbols. */
-function loadSymbols(core: CoreFile, executable: string, root: string | undefined, notes: string[]): QemuSymbols | undefined {
+function loadSymbols(
+  core: CoreFile,
+  executable: string,
+  root: string | undefined,
+  notes: string[],
+): QemuSymbols | undefined {
   const hostPath = root ? join(root, executable) : executable;
   let ra: FileAccess;
   try {
@@ -64,7 +69,9 @@ function loadSymbols(core: CoreFile, executable: string, root: string | undefine
     const coreId = core.fileStatus.find((s) => s.path === executable)?.coreBuildId;
     const fileId = readBuildId((off, len) => ra.read(off, len));
     if (coreId && fileId !== coreId) {
-      notes.push(`${hostPath} has build-id ${fileId ?? 'none'}, the core's executable ${coreId}: not using its symbols`);
+      notes.push(
+        `${hostPath} has build-id ${fileId ?? 'none'}, the core's executable ${coreId}: not using its symbols`,
+      );
       return undefined;
     }
     const elf = ElfFile.open(ra);

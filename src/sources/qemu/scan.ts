@@ -19,17 +19,30 @@ export function scanForAddressSpace(mem: HostMemory, L: QemuLayout): bigint | un
     .map((m) => ({ start: m.start, end: m.start + m.dumped }));
   const regions = scanBlocks(mem, L, segments);
   if (regions.length === 0) return undefined;
-  const entries = mem.search(segments, regions.map((r) => mem.pointerBytes(r)), 8).map(
-    (a) => a - BigInt(L.flatRange.mr),
-  );
+  const entries = mem
+    .search(
+      segments,
+      regions.map((r) => mem.pointerBytes(r)),
+      8,
+    )
+    .map((a) => a - BigInt(L.flatRange.mr));
   const arrayStarts = new Set<bigint>();
-  for (const e of entries.slice(0, MAX_CANDIDATES)) for (const r of rangeArrayStarts(mem, L, e)) arrayStarts.add(r);
-  const views = mem.search(segments, [...arrayStarts].map((r) => mem.pointerBytes(r)), 8).map(
-    (a) => a - BigInt(L.flatView.ranges),
-  );
-  const spaces = mem.search(segments, views.map((v) => mem.pointerBytes(v)), 8).map(
-    (a) => a - BigInt(L.addressSpace.currentMap),
-  );
+  for (const e of entries.slice(0, MAX_CANDIDATES))
+    for (const r of rangeArrayStarts(mem, L, e)) arrayStarts.add(r);
+  const views = mem
+    .search(
+      segments,
+      [...arrayStarts].map((r) => mem.pointerBytes(r)),
+      8,
+    )
+    .map((a) => a - BigInt(L.flatView.ranges));
+  const spaces = mem
+    .search(
+      segments,
+      views.map((v) => mem.pointerBytes(v)),
+      8,
+    )
+    .map((a) => a - BigInt(L.addressSpace.currentMap));
   for (const as of spaces) {
     try {
       const name = mem.ptr(as + BigInt(L.addressSpace.name), 'AddressSpace name');
@@ -82,7 +95,11 @@ function rangeArrayStarts(mem: HostMemory, L: QemuLayout, e: bigint): bigint[] {
   for (let k = 0; k < MAX_CANDIDATES; k++) {
     const prev = next - BigInt(F.size);
     const s = startOf(mem, L, prev);
-    if (s === undefined || s.end > nextStart.start || !mem.mappingAt(mem.ptr(prev + BigInt(F.mr), 'FlatRange mr'))) {
+    if (
+      s === undefined ||
+      s.end > nextStart.start ||
+      !mem.mappingAt(mem.ptr(prev + BigInt(F.mr), 'FlatRange mr'))
+    ) {
       break;
     }
     out.push(prev);
