@@ -43,7 +43,10 @@ function list(path: string, q: QemuCore, json: boolean): void {
     return;
   }
   const lines = [
-    `${path}: QEMU ${q.executable ?? '(executable unknown)'}, QEMU ${g.layout} layout, found by ${g.method}`,
+    `${path}: ${q.executable ?? 'QEMU (executable unknown)'}, QEMU ${g.layout} layout, found by ${g.method}`,
+    g.machine
+      ? `machine: ${g.machine.type}, dump-guest-core=${g.machine.dumpGuestCore ? 'on' : 'off'}`
+      : 'machine: unknown',
     '',
     'RAM blocks:',
     table([
@@ -55,7 +58,7 @@ function list(path: string, q: QemuCore, json: boolean): void {
         hex(b.offset),
         size(b.usedLength),
         size(b.maxLength),
-        b.coverage === 'held' ? 'yes' : 'no (excluded)',
+        b.coverage === 'held' ? 'yes' : 'no',
       ]),
     ]),
     '',
@@ -84,13 +87,17 @@ async function extract(path: string, q: QemuCore, opts: GuestMemoryOptions): Pro
   const g = q.guest;
   if (g.ranges.length === 0)
     throw new UserError(`${path}: the QEMU process has no guest RAM in its memory map`);
-  const excluded = g.blocks.filter(
-    (b) => b.coverage === 'excluded' && g.ranges.some((r) => r.block === b.idstr),
-  );
-  if (excluded.length > 0) {
+  if (g.machine?.dumpGuestCore === false) {
     throw new UserError(
-      `${path}: guest RAM (${excluded.map((b) => b.idstr).join(', ')}) is not in the core: QEMU excluded it ` +
-        'from core dumps (dump-guest-core=off); run QEMU with -machine dump-guest-core=on',
+      `${path}: QEMU ran with dump-guest-core=off, so its guest RAM is not in the core; ` +
+        'run QEMU with -machine dump-guest-core=on',
+    );
+  }
+  const absent = g.blocks.filter((b) => b.coverage === 'absent' && g.ranges.some((r) => r.block === b.idstr));
+  if (absent.length > 0 && !g.machine) {
+    throw new UserError(
+      `${path}: guest RAM (${absent.map((b) => b.idstr).join(', ')}) is not in the core ` +
+        '(QEMU probably ran with dump-guest-core=off)',
     );
   }
   const arch =
@@ -105,6 +112,8 @@ async function extract(path: string, q: QemuCore, opts: GuestMemoryOptions): Pro
         arch,
         segments: g.ranges,
         memory: q.core.image.memory,
+        // dump-guest-core=on: what the core lacks was never written (kernel cores skip such memory).
+        absentIsZero: g.machine?.dumpGuestCore === true,
         ...(g.vmcoreinfo ? { vmcoreinfo: g.vmcoreinfo } : {}),
       },
       sink,

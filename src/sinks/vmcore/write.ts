@@ -18,7 +18,7 @@ import {
 } from '../../elf/constants.js';
 import { layoutFor, type Phdr } from '../../elf/layout.js';
 import type { Sink } from '../../io/sink.js';
-import type { AddressSpace } from '../../model/address-space.js';
+import type { AddressSpace, MissingReason } from '../../model/address-space.js';
 import type { LongRunOptions } from '../../model/progress.js';
 
 /** Guest architectures, named as QEMU's dump-guest-memory.py names them. */
@@ -62,6 +62,11 @@ export interface VmcoreInput {
   /** Sorted, non-overlapping. */
   segments: readonly GuestSegment[];
   memory: AddressSpace;
+  /**
+   * Memory the source does not hold ('not-in-core', 'unmapped') is zeros: true when the source
+   * knows it was left out only for never having been written. Otherwise it is an error.
+   */
+  absentIsZero?: boolean;
   /** The guest's VMCOREINFO note, as registered with QEMU (guest-physical address, size). */
   vmcoreinfo?: { paddr: bigint; size: number };
 }
@@ -86,6 +91,7 @@ const PAGE = 4096;
 const CHUNK = 4 << 20;
 const ZERO_PAGE = Buffer.alloc(PAGE);
 const FOUR_GIB = 1n << 32n;
+const ZERO_REASONS: ReadonlySet<MissingReason> = new Set(['not-in-core', 'unmapped']);
 
 const hex = (v: bigint) => `0x${v.toString(16)}`;
 const align = (v: bigint, a: bigint) => (v + a - 1n) & ~(a - 1n);
@@ -211,8 +217,9 @@ async function write(input: VmcoreInput, sink: Sink, opts: LongRunOptions): Prom
     for (let pos = 0n; pos < s.size; ) {
       const len = Number(s.size - pos < BigInt(CHUNK) ? s.size - pos : BigInt(CHUNK));
       const r = input.memory.read(s.host + pos, len);
-      if (r.missing.length > 0) {
-        const m = r.missing[0]!;
+      const missing = input.absentIsZero ? r.missing.filter((m) => !ZERO_REASONS.has(m.reason)) : r.missing;
+      if (missing.length > 0) {
+        const m = missing[0]!;
         const paddr = s.start + (m.start - s.host);
         throw new GuestMemoryMissingError(
           `guest memory at ${hex(paddr)} (host ${hex(m.start)}) is not available: ${m.reason}`,

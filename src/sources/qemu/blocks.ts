@@ -18,8 +18,11 @@ export interface RamBlockInfo {
   flags: number;
   /** Name of its MemoryRegion. */
   region: string;
-  /** Whether the core holds its memory ('excluded': QEMU ran with dump-guest-core=off). */
-  coverage: 'held' | 'excluded';
+  /**
+   * Whether the core holds all of its memory. 'absent': some is left out, because QEMU ran with
+   * dump-guest-core=off, or (kernel cores) because it was never written and reads as zeros.
+   */
+  coverage: 'held' | 'absent';
 }
 
 /** Decodes and validates one RAMBlock (raw holds its bytes). */
@@ -46,10 +49,8 @@ export function readBlock(mem: HostMemory, L: QemuLayout, at: bigint, raw: Buffe
   if (back !== at) throw new Invalid(`${where} (${idstr}): its MemoryRegion's ram_block is ${hex(back)}`);
   if (mrRaw[M.ram] !== 1) throw new Invalid(`${where} (${idstr}): its MemoryRegion is not RAM`);
   const region = regionName(mem, L, mrRaw);
-  const coverage = mem.coverage(host, host + usedLength);
-  if (coverage === 'unmapped') {
-    throw new Invalid(`${where} (${idstr}): host range ${hex(host)}+${hex(usedLength)} is not mapped`);
-  }
+  // gcore leaves VM_DONTDUMP mappings out entirely, the kernel writes them with no bytes.
+  const coverage = mem.holds(host, host + usedLength) ? 'held' : 'absent';
   return {
     address: at,
     idstr,

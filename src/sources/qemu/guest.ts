@@ -4,7 +4,7 @@ import { type RamBlockInfo, readBlock, regionName } from './blocks.js';
 import type { QemuLayout } from './layout.js';
 import { QEMU_LAYOUTS } from './layout.js';
 import { HostMemory, hex, Invalid, type Segment } from './memory.js';
-import { scanForAddressSpace } from './scan.js';
+import { ramListFromBlock, scanForAddressSpaces } from './scan.js';
 
 /** A guest-physical range backed by contiguous host memory. */
 export interface GuestRange {
@@ -38,6 +38,8 @@ export interface QemuGuest {
   /** The guest-physical RAM map, sorted, merged where contiguous in guest and host. */
   ranges: GuestRange[];
   vmcoreinfo?: VmcoreinfoRef;
+  /** From current_machine, when its symbol is known. */
+  machine?: MachineInfo;
   /** Things worth telling the user (symbols not usable, vmcoreinfo not registered, ...). */
   notes: string[];
 }
@@ -46,6 +48,15 @@ export interface QemuGuest {
 export interface QemuSymbols {
   ramList: bigint;
   addressSpaceMemory: bigint;
+  currentMachine?: bigint;
+}
+
+/** What current_machine tells. */
+export interface MachineInfo {
+  /** QOM type, e.g. pc-i440fx-7.2-machine. */
+  type: string;
+  /** -machine dump-guest-core: off means QEMU excluded guest RAM from core dumps. */
+  dumpGuestCore: boolean;
 }
 
 /** The core is not of a QEMU process, or QEMU's structures could not be found in it. */
@@ -88,18 +99,20 @@ export function findGuest(
   for (const layout of QEMU_LAYOUTS) {
     if (symbols) {
       try {
-        return finish(walkWithSymbols(mem, layout, symbols), mem, layout, 'symbols', notes);
+        const walked = walkWithSymbols(mem, layout, symbols);
+        const machine = symbols.currentMachine
+          ? tryMachine(mem, layout, symbols.currentMachine, walked, notes)
+          : undefined;
+        return finish(walked, mem, layout, 'symbols', notes, machine);
       } catch (err) {
         if (!(err instanceof Invalid)) throw err;
         failures.push(`QEMU ${layout.versions} layout via symbols: ${err.message}`);
       }
     }
     try {
-      const as = scanForAddressSpace(mem, layout);
-      if (as) return finish(walkMap(mem, layout, as, undefined), mem, layout, 'scan', notes);
-      failures.push(
-        `QEMU ${layout.versions} layout by scanning: no RAMBlocks with a "memory" address space found`,
-      );
+      const walked = scanWalk(mem, layout);
+      if (walked) return finish(walked, mem, layout, 'scan', notes, undefined);
+      failures.push(`QEMU ${layout.versions} layout by scanning: no address space "memory" found`);
     } catch (err) {
       if (!(err instanceof Invalid)) throw err;
       failures.push(`QEMU ${layout.versions} layout by scanning: ${err.message}`);
@@ -119,11 +132,81 @@ function finish(
   layout: QemuLayout,
   method: 'symbols' | 'scan',
   notes: string[],
+  machine: MachineInfo | undefined,
 ): QemuGuest {
   const guest: QemuGuest = { layout: layout.versions, method, ...walked, notes };
+  if (machine) guest.machine = machine;
   const vmci = findVmcoreinfo(mem, layout, guest);
   if (vmci) guest.vmcoreinfo = vmci;
   return guest;
+}
+
+/**
+ * Without symbols: the AddressSpace named "memory" found by scanning, its RAM blocks, and the
+ * ram_list they hang on (found through their back-pointers), walked as with symbols.
+ */
+function scanWalk(mem: HostMemory, L: QemuLayout): Walked | undefined {
+  const errors: string[] = [];
+  for (const as of scanForAddressSpaces(mem, L)) {
+    try {
+      const first = walkMap(mem, L, as, undefined);
+      const block = first.blocks[0];
+      if (!block) return first;
+      return walkWithSymbols(mem, L, {
+        ramList: ramListFromBlock(mem, L, block.address),
+        addressSpaceMemory: as,
+      });
+    } catch (err) {
+      if (!(err instanceof Invalid)) throw err;
+      errors.push(err.message);
+    }
+  }
+  if (errors.length > 0) throw new Invalid(errors.join('; '));
+  return undefined;
+}
+
+function tryMachine(
+  mem: HostMemory,
+  L: QemuLayout,
+  currentMachine: bigint,
+  walked: Walked,
+  notes: string[],
+): MachineInfo | undefined {
+  try {
+    return readMachine(mem, L, currentMachine, walked);
+  } catch (err) {
+    if (!(err instanceof Invalid)) throw err;
+    notes.push(`current_machine not usable: ${err.message}`);
+    return undefined;
+  }
+}
+
+/** current_machine: its QOM type and whether QEMU runs with dump-guest-core=on. */
+function readMachine(mem: HostMemory, L: QemuLayout, currentMachine: bigint, walked: Walked): MachineInfo {
+  const ms = mem.ptr(currentMachine, 'current_machine');
+  const M = L.machine;
+  const raw = mem.bytes(ms, M.size, 'MachineState');
+  const c = mem.codec;
+  const type = qomTypeName(mem, L, ms);
+  if (!type.endsWith('-machine')) throw new Invalid(`current_machine is of type "${type}", not a machine`);
+  const ram = c.u64(raw, M.ram);
+  if (ram !== 0n) {
+    const rb = mem.ptr(ram + BigInt(L.memoryRegion.ramBlock), 'machine RAM MemoryRegion');
+    const block = walked.blocks.find((b) => b.address === rb);
+    if (!block || block.usedLength !== c.u64(raw, M.ramSize)) {
+      throw new Invalid(`current_machine's RAM does not match the RAM blocks`);
+    }
+  }
+  const flag = raw[M.dumpGuestCore]!;
+  if (flag > 1) throw new Invalid(`current_machine->dump_guest_core is ${flag}`);
+  return { type, dumpGuestCore: flag === 1 };
+}
+
+/** The QOM type name of an object: object->class->type->name. */
+function qomTypeName(mem: HostMemory, L: QemuLayout, obj: bigint): string {
+  const cls = mem.ptr(obj + BigInt(L.qom.objectClass), 'Object class');
+  const type = mem.ptr(cls + BigInt(L.qom.classType), 'ObjectClass type');
+  return mem.string(mem.ptr(type + BigInt(L.qom.typeName), 'TypeImpl name'), 'TypeImpl name');
 }
 
 function walkWithSymbols(mem: HostMemory, L: QemuLayout, sym: QemuSymbols): Walked {

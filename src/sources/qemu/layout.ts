@@ -46,6 +46,8 @@ export interface QemuLayout {
     size128: number;
     nonvolatile: number;
   };
+  /** struct MachineState (`current_machine` points to it). */
+  machine: { size: number; dumpGuestCore: number; ram: number; ramSize: number };
   /** QOM: Object.class at +0, ObjectClass.type at +0, TypeImpl.name at +0. */
   qom: { objectClass: number; classType: number; typeName: number };
   /** VMCoreInfoState (the vmcoreinfo device): has_vmcoreinfo, then FWCfgVMCoreInfo. */
@@ -81,6 +83,7 @@ export const QEMU_LAYOUTS: readonly QemuLayout[] = [
     addressSpace: { size: 40, name: 16, root: 24, currentMap: 32 },
     flatView: { size: 40, ranges: 24, nr: 32, nrAllocated: 36 },
     flatRange: { size: 64, mr: 0, offsetInRegion: 8, start: 16, size128: 32, nonvolatile: 51 },
+    machine: { size: 144, dumpGuestCore: 80, ram: 120, ramSize: 136 },
     qom: { objectClass: 0, classType: 0, typeName: 0 },
     vmcoreinfo: { size: 184, hasVmcoreinfo: 160, guestFormat: 170, noteSize: 172, paddr: 176 },
   },

@@ -20,13 +20,6 @@ export interface Segment {
 /** Bytes read per step when searching. */
 const CHUNK = 16 << 20;
 
-/** How much of a host range the core holds. */
-export type Coverage = 'held' | 'excluded' | 'unmapped';
-
-/**
- * Checked reads of a 64-bit QEMU process's memory: every pointer is looked up in the mappings
- * first, and bytes the image cannot supply raise Invalid instead of reading as zeros.
- */
 export class HostMemory {
   readonly image: ProcessImage;
   readonly codec: IntCodec;
@@ -50,21 +43,16 @@ export class HostMemory {
     return m && m.start <= addr ? m : undefined;
   }
 
-  /**
-   * Whether [start, end) lies in mappings whose bytes the core holds (or a mapped file supplies),
-   * lies in mappings the core left out (VM_DONTDUMP: QEMU's dump-guest-core=off), or is unmapped.
-   */
-  coverage(start: bigint, end: bigint): Coverage {
-    let at = start;
-    let excluded = false;
-    while (at < end) {
+  /** Whether the core holds (or a mapped file supplies) every byte of [start, end). */
+  holds(start: bigint, end: bigint): boolean {
+    for (let at = start; at < end; ) {
       const m = this.mappingAt(at);
-      if (!m) return 'unmapped';
+      if (!m) return false;
       const upTo = m.end < end ? m.end : end;
-      if (!isFileBacked(m) && m.start + m.dumped < upTo) excluded = true;
+      if (!isFileBacked(m) && m.start + m.dumped < upTo) return false;
       at = m.end;
     }
-    return excluded ? 'excluded' : 'held';
+    return true;
   }
 
   bytes(addr: bigint, length: number, what: string): Buffer {

@@ -75,7 +75,7 @@ function loadSymbols(
       return undefined;
     }
     const elf = ElfFile.open(ra);
-    const syms = findDynamicSymbols(elf, ['ram_list', 'address_space_memory']);
+    const syms = findDynamicSymbols(elf, ['ram_list', 'address_space_memory', 'current_machine']);
     const ramList = syms.get('ram_list');
     const asm = syms.get('address_space_memory');
     if (!ramList || !asm) {
@@ -87,7 +87,12 @@ function loadSymbols(
       notes.push(`the core does not show where ${executable} was loaded: scanning instead`);
       return undefined;
     }
-    return { ramList: ramList.value + bias, addressSpaceMemory: asm.value + bias };
+    const machine = syms.get('current_machine');
+    return {
+      ramList: ramList.value + bias,
+      addressSpaceMemory: asm.value + bias,
+      ...(machine ? { currentMachine: machine.value + bias } : {}),
+    };
   } finally {
     ra.close();
   }
