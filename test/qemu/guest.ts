@@ -35,17 +35,23 @@ export interface Guest {
   serial: string;
 }
 
-/** A file of random bytes the generic loader plants at a guest-physical address. */
-export interface Pattern {
+/** A file the generic loader plants at a guest-physical address. */
+export interface LoaderFile {
   addr: bigint;
+  path: string;
+}
+
+/** A loader file of random bytes, with its contents. */
+export interface Pattern extends LoaderFile {
   data: Buffer;
 }
 
 export function makePatterns(dir: string, addrs: bigint[], size = 64 * 1024): Pattern[] {
   return addrs.map((addr, i) => {
     const data = randomBytes(size);
-    writeFileSync(join(dir, `pattern${i}.bin`), data);
-    return { addr, data };
+    const path = join(dir, `pattern${i}.bin`);
+    writeFileSync(path, data);
+    return { addr, data, path };
   });
 }
 
@@ -53,7 +59,7 @@ export interface StartOptions {
   /** -m; QEMU's default when absent. */
   memory?: string;
   machine?: string;
-  patterns?: Pattern[];
+  patterns?: LoaderFile[];
   /** Extra QEMU arguments (kernel, initrd, devices). */
   args?: string[];
   /** Start with the CPU stopped (-S). */
@@ -81,9 +87,9 @@ export async function startGuest(dir: string, opts: StartOptions): Promise<Guest
     '-qmp',
     `unix:${qmpPath},server=on,wait=off`,
     ...(opts.stopped ? ['-S'] : []),
-    ...(opts.patterns ?? []).flatMap((p, i) => [
+    ...(opts.patterns ?? []).flatMap((p) => [
       '-device',
-      `loader,file=${join(dir, `pattern${i}.bin`)},addr=0x${p.addr.toString(16)},force-raw=on`,
+      `loader,file=${p.path},addr=0x${p.addr.toString(16)},force-raw=on`,
     ]),
     ...(opts.args ?? []),
   ];

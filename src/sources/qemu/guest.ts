@@ -335,20 +335,11 @@ function findVmcoreinfo(mem: HostMemory, L: QemuLayout, guest: QemuGuest): Vmcor
 
 /** Heap addresses of QOM objects whose type is `typeName`. */
 function findObjectsOfType(mem: HostMemory, L: QemuLayout, guest: QemuGuest, typeName: string): bigint[] {
-  const heap = heapSegments(mem, guest);
+  const heap = mem.heapSegments(guest.blocks.map((b) => ({ start: b.host, end: b.host + b.maxLength })));
   const strings = mem.search(heap, [Buffer.from(`${typeName}\0`, 'latin1')], 1);
   const types = searchPointers(mem, heap, strings, L.qom.typeName);
   const classes = searchPointers(mem, heap, types, L.qom.classType);
   return searchPointers(mem, heap, classes, L.qom.objectClass);
-}
-
-/** Writable, non-executable mappings the core holds, other than guest RAM. */
-function heapSegments(mem: HostMemory, guest: QemuGuest): Segment[] {
-  const isGuest = (start: bigint, end: bigint) =>
-    guest.blocks.some((b) => start < b.host + b.maxLength && b.host < end);
-  return mem.image.mappings
-    .filter((m) => m.write && !m.exec && m.dumped > 0n && !isGuest(m.start, m.end))
-    .map((m) => ({ start: m.start, end: m.start + m.dumped }));
 }
 
 /** Addresses of structures holding one of `targets` as a pointer at `fieldOffset`. */

@@ -17,6 +17,9 @@ export interface Segment {
   end: bigint;
 }
 
+/** Mappings larger than this are not searched for QEMU's own structures (guest RAM, blobs). */
+const MAX_SEARCHED_MAPPING = 256n << 20n;
+
 /** Bytes read per step when searching. */
 const CHUNK = 16 << 20;
 
@@ -68,6 +71,17 @@ export class HostMemory {
 
   ptr(addr: bigint, what: string): bigint {
     return this.codec.u64(this.bytes(addr, 8, what), 0);
+  }
+
+  /**
+   * Where QEMU's own structures live: writable, non-executable mappings the core holds, up to
+   * 256 MiB each, minus the ranges in `exclude` (guest RAM).
+   */
+  heapSegments(exclude: readonly Segment[] = []): Segment[] {
+    return this.image.mappings
+      .filter((m) => m.write && !m.exec && m.dumped > 0n && m.dumped <= MAX_SEARCHED_MAPPING)
+      .filter((m) => !exclude.some((x) => m.start < x.end && x.start < m.end))
+      .map((m) => ({ start: m.start, end: m.start + m.dumped }));
   }
 
   /** Addresses (multiples of `align`) in the segments where any of the patterns starts. */

@@ -1,17 +1,12 @@
 import type { QemuLayout } from './layout.js';
-import { type HostMemory, Invalid, type Segment } from './memory.js';
-
-/** Mappings larger than this are not searched for QEMU's own structures (they are guest RAM). */
-const MAX_SEARCHED_MAPPING = 256n << 20n;
+import { type HostMemory, Invalid } from './memory.js';
 
 /**
  * Without symbols: candidates for `address_space_memory`, found in QEMU's writable memory as
  * structures whose name field points to a "memory" string. The caller validates each by walking it.
  */
 export function scanForAddressSpaces(mem: HostMemory, L: QemuLayout): bigint[] {
-  const segments: Segment[] = mem.image.mappings
-    .filter((m) => m.write && !m.exec && m.dumped > 0n && m.dumped <= MAX_SEARCHED_MAPPING)
-    .map((m) => ({ start: m.start, end: m.start + m.dumped }));
+  const segments = mem.heapSegments();
   const names = mem.search(segments, [Buffer.from('\0memory\0', 'latin1')], 1).map((a) => a + 1n);
   return mem
     .search(
