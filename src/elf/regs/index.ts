@@ -1,19 +1,42 @@
+/**
+ * General-register (pr_reg) tables per architecture, named as `eu-readelf -n` names them.
+ *
+ * eu-readelf (0.188) also names registers kept outside pr_reg, in other notes; they are not in
+ * these tables: x86_64 FPREGSET (xmm0-15, st0-7, mxcsr, fcw, fsw); i386 FPREGSET (st0-7, fctrl,
+ * fstat) and PRXFPREG (xmm0-7, st0-7, mxcsr, fctrl, fstat); aarch64 FPREGSET (v0-v31, fpsr,
+ * fpcr), ARM_TLS (tls), ARM_SYSTEM_CALL (syscall), ARM_HW_BREAK/WATCH (DBGBVRn_EL1...);
+ * arm FPREGSET (f0-f7), ARM_VFP (d0-d31, fpscr); ppc64 FPREGSET (f0-f31, fpscr), PPC_VMX
+ * (vr0-vr31, vscr, vrsave); s390x FPREGSET (fpc, f0-f15), S390_LAST_BREAK (last_break),
+ * S390_SYSTEM_CALL (system_call). It decodes no X86_XSTATE, PPC_VSX, riscv64 FPREGSET or other
+ * S390_* notes.
+ */
 import { codecFor, type IntCodec, readUint, writeUint } from '../../bytes/endian.js';
 import type { ArchInfo, ArchName } from '../../model/process-image.js';
+import { AARCH64 } from './aarch64.js';
+import { ARM } from './arm.js';
+import { I386 } from './i386.js';
+import { PPC64 } from './ppc64.js';
+import { RISCV64 } from './riscv64.js';
+import { S390X } from './s390x.js';
 import type { RegisterTable } from './types.js';
 import { X86_64 } from './x86_64.js';
 
 export type { RegisterField, RegisterTable } from './types.js';
 
-const TABLES: Partial<Record<ArchName, RegisterTable>> = {
+const TABLES: Record<ArchName, RegisterTable> = {
   x86_64: X86_64,
+  i386: I386,
+  aarch64: AARCH64,
+  arm: ARM,
+  ppc64le: PPC64,
+  ppc64: PPC64,
+  s390x: S390X,
+  riscv64: RISCV64,
 };
 
 /** The general-register table of an architecture. */
 export function registerTable(arch: ArchName): RegisterTable {
-  const t = TABLES[arch];
-  if (!t) throw new Error(`no register table for ${arch}`);
-  return t;
+  return TABLES[arch];
 }
 
 /** Names every register of a pr_reg block; values are unsigned. */
