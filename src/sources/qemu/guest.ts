@@ -67,14 +67,6 @@ export class NotQemuError extends Error {
   }
 }
 
-/** Guest RAM is in the QEMU process but not in its core. */
-export class GuestMemoryExcludedError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'GuestMemoryExcludedError';
-  }
-}
-
 /** Upper bounds that keep a corrupt structure from making us loop or allocate without end. */
 const MAX_BLOCKS = 4096;
 const MAX_RANGES = 1 << 20;
