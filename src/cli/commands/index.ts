@@ -1,4 +1,5 @@
 import type { Command } from '@commander-js/extra-typings';
+import { registerDump } from './dump.js';
 import { registerGuestMemory } from './guest-memory.js';
 import { registerInspect } from './inspect.js';
 
@@ -8,5 +9,6 @@ import { registerInspect } from './inspect.js';
  */
 export function registerCommands(program: Command): void {
   registerInspect(program);
+  registerDump(program);
   registerGuestMemory(program);
 }

@@ -1,0 +1,106 @@
+import type { Command } from '@commander-js/extra-typings';
+import { abortOnSignals, parseAddress, runAction, UserError } from '../errors.js';
+import { progressBar } from '../progress.js';
+
+function formatSize(n: bigint): string {
+  const v = Number(n);
+  if (v >= 1 << 30) return `${(v / (1 << 30)).toFixed(2)} GiB`;
+  if (v >= 1 << 20) return `${(v / (1 << 20)).toFixed(1)} MiB`;
+  return `${(v / 1024).toFixed(0)} KiB`;
+}
+
+function parsePid(text: string): number {
+  if (!/^[1-9][0-9]*$/.test(text.trim())) throw new UserError(`PID must be a positive number, got '${text}'`);
+  return Number(text);
+}
+
+export function registerDump(program: Command): void {
+  program
+    .command('dump')
+    .description(
+      'Capture a running process as an ELF core (like gcore). By default the target is stopped only\n' +
+        'for the instant it takes to fork a copy-on-write snapshot of it inside itself; the copy is\n' +
+        'dumped while the target runs on, then killed.',
+    )
+    .argument('<pid>', 'process to dump')
+    .option(
+      '-o, --output <file>',
+      'core file to write, - for stdout (default: core.PID; with --tree a prefix)',
+    )
+    .option('-f, --force', 'overwrite an existing output file')
+    .option('--no-snapshot', 'keep the target stopped for the whole dump instead of forking a snapshot')
+    .option('--filter <hex>', 'coredump_filter bits to use instead of /proc/PID/coredump_filter (e.g. 0x33)')
+    .option('--tree', 'dump the process and all its descendants, one core each (PREFIX.PID)')
+    .option('--json', 'print the summary as JSON on stdout')
+    .addHelpText(
+      'after',
+      '\nLimits: MAP_SHARED memory is not frozen by the snapshot; MADV_DONTFORK and MADV_WIPEONFORK\n' +
+        'areas are read from the running target (listed in the summary). x86_64 only.',
+    )
+    .action((pidText, opts) =>
+      runAction(async () => {
+        const pid = parsePid(pidText);
+        const filter = opts.filter === undefined ? undefined : parseFilter(opts.filter);
+        const { dumpProcess, processTree, CaptureError } = await import('../../sources/live/index.js');
+        const { openSink } = await import('../../io/sink.js');
+        const signal = abortOnSignals();
+        let pids = [pid];
+        if (opts.tree) {
+          if (opts.output === '-')
+            throw new UserError('--tree writes one file per process: -o - is not possible');
+          pids = processTree(pid);
+        }
+        const toStdout = opts.output === '-';
+        const results = [];
+        for (const p of pids) {
+          const out = opts.tree ? `${opts.output ?? 'core'}.${p}` : (opts.output ?? `core.${p}`);
+          const bar = await progressBar(`dump ${p}`);
+          try {
+            const sink = openSink(out, { force: opts.force });
+            const s = await dumpProcess(p, sink, {
+              snapshot: opts.snapshot,
+              filter,
+              signal,
+              onProgress: bar.update,
+            });
+            results.push(s);
+          } catch (err) {
+            if (err instanceof CaptureError) throw new UserError(err.message);
+            throw err;
+          } finally {
+            bar.stop();
+          }
+        }
+        for (const s of results) {
+          if (opts.json) continue;
+          const mode = s.snapshot ? 'snapshot' : 'stopped throughout';
+          const line =
+            `${s.output}: ${formatSize(s.bytes)} (${s.threads} threads, ${s.mappings} mappings) in ` +
+            `${(s.totalMs / 1000).toFixed(2)} s, target paused ${s.pauseMs.toFixed(1)} ms (${mode})`;
+          process.stderr.write(`${line}\n`);
+          for (const a of s.notFrozen)
+            process.stderr.write(`  read from the running target, not frozen: ${a}\n`);
+          if (s.unreadableBytes > 0n)
+            process.stderr.write(`  ${formatSize(s.unreadableBytes)} unreadable (written as zeros)\n`);
+        }
+        if (opts.json) {
+          const json = results.map((s) => ({
+            ...s,
+            bytes: Number(s.bytes),
+            memoryBytes: Number(s.memoryBytes),
+            unreadableBytes: Number(s.unreadableBytes),
+            filter: `0x${s.filter.toString(16)}`,
+          }));
+          const text = `${JSON.stringify(opts.tree ? json : json[0], null, 2)}\n`;
+          (toStdout ? process.stderr : process.stdout).write(text);
+        }
+      }),
+    );
+}
+
+function parseFilter(text: string): number {
+  const t = text.trim().toLowerCase();
+  const v = parseAddress(t.startsWith('0x') ? t : `0x${t}`, '--filter');
+  if (v > 0x1ffn) throw new UserError(`--filter must be at most 0x1ff, got '${text}'`);
+  return Number(v);
+}

@@ -1,0 +1,262 @@
+import type { Sink } from '../../io/sink.js';
+import { type Region, SplicedAddressSpace } from '../../model/address-space.js';
+import { ARCHES, type AuxvEntry, type Mapping, type ProcessImage } from '../../model/process-image.js';
+import type { LongRunOptions } from '../../model/progress.js';
+import { writeElfCore } from '../../sinks/elfcore/write.js';
+import { EPERM, ESRCH, SysError } from '../../sys/libc.js';
+import { ProcMem } from '../../sys/mem.js';
+import {
+  mappedFileMode,
+  type ProcMapping,
+  readCoredumpFilter,
+  readMaps,
+  readProc,
+  readStatus,
+} from '../../sys/proc.js';
+import { SIGTRAP } from '../../sys/ptrace.js';
+import { TracedProcess, warmUp } from '../../sys/tracee.js';
+import { dumpSize } from './filter.js';
+import { findSyscallInsn, forkSnapshot, type Snapshot } from './snapshot.js';
+import { readProcessInfo, readThreadState } from './threads.js';
+
+export interface DumpOptions extends LongRunOptions {
+  /** Fork a copy-on-write snapshot and let the target go at once (default true). */
+  snapshot?: boolean;
+  /** coredump_filter bits to use instead of /proc/PID/coredump_filter. */
+  filter?: number;
+}
+
+export interface DumpSummary {
+  pid: number;
+  output: string;
+  /** Size of the core written. */
+  bytes: bigint;
+  /** Bytes of memory stored. */
+  memoryBytes: bigint;
+  /** Bytes that could not be read (written as zeros). */
+  unreadableBytes: bigint;
+  segments: number;
+  threads: number;
+  mappings: number;
+  /** How long the target was stopped, in milliseconds. */
+  pauseMs: number;
+  totalMs: number;
+  snapshot: boolean;
+  /** Areas read from the running target in snapshot mode (MADV_DONTFORK / MADV_WIPEONFORK). */
+  notFrozen: string[];
+  filter: number;
+}
+
+/** Why a live capture could not start: a message for the user. */
+export class CaptureError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'CaptureError';
+  }
+}
+
+const ELF_MAGIC = Buffer.from([0x7f, 0x45, 0x4c, 0x46]);
+
+function explain(pid: number, err: unknown): unknown {
+  if (!(err instanceof SysError)) return err;
+  if (process.env.CORESHOT_DEBUG) process.stderr.write(`${err.stack}\n`);
+  if (err.errno === ESRCH)
+    return new CaptureError(`process ${pid} does not exist (or exited during the dump)`);
+  if (err.errno === EPERM) {
+    return new CaptureError(
+      `not permitted to trace process ${pid}: it belongs to another user, or ptrace is restricted ` +
+        '(kernel.yama.ptrace_scope, no CAP_SYS_PTRACE)',
+    );
+  }
+  return err;
+}
+
+/** Checks the process exists and nobody traces it yet; returns its arch-independent status. */
+function preflight(pid: number): void {
+  let status: Map<string, string>;
+  try {
+    status = readStatus(`/proc/${pid}/status`);
+  } catch {
+    throw new CaptureError(`process ${pid} does not exist`);
+  }
+  const tracer = Number(status.get('TracerPid') ?? '0');
+  if (tracer !== 0) {
+    let name = '';
+    try {
+      name = ` (${readProc(`/proc/${tracer}/comm`).toString().trim()})`;
+    } catch {
+      // tracer gone meanwhile
+    }
+    throw new CaptureError(`process ${pid} is already traced by process ${tracer}${name}`);
+  }
+  if (status.get('State')?.startsWith('Z'))
+    throw new CaptureError(`process ${pid} is a zombie: nothing to dump`);
+}
+
+function readAuxv(pid: number): AuxvEntry[] {
+  const raw = readProc(`/proc/${pid}/auxv`);
+  const out: AuxvEntry[] = [];
+  for (let o = 0; o + 16 <= raw.length; o += 16) {
+    const type = raw.readBigUInt64LE(o);
+    out.push({ type, value: raw.readBigUInt64LE(o + 8) });
+    if (type === 0n) break;
+  }
+  return out;
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    const state = readStatus(`/proc/${pid}/status`).get('State') ?? '';
+    return !state.startsWith('Z') && !state.startsWith('X');
+  } catch {
+    return false;
+  }
+}
+
+function toMapping(m: ProcMapping, dumped: bigint): Mapping {
+  return {
+    start: m.start,
+    end: m.end,
+    read: m.perms[0] === 'r',
+    write: m.perms[1] === 'w',
+    exec: m.perms[2] === 'x',
+    shared: m.perms[3] === 's',
+    offset: m.offset,
+    path: m.path === '' ? undefined : m.path,
+    dumped,
+  };
+}
+
+/**
+ * Captures live process `pid` as an ELF core into `sink`. All threads are seized and their
+ * registers read; in snapshot mode (the default) a fork injected into the target keeps a
+ * copy-on-write image of its memory and the target runs on at once, otherwise the target stays
+ * stopped until the core is written. The sink is committed on success, aborted on failure.
+ */
+export async function dumpProcess(pid: number, sink: Sink, options: DumpOptions = {}): Promise<DumpSummary> {
+  const t0 = performance.now();
+  const wantSnapshot = options.snapshot ?? true;
+  let tp: TracedProcess | undefined;
+  let snap: Snapshot | undefined;
+  const mems: ProcMem[] = [];
+  let pauseMs = 0;
+  let pauseStart = 0;
+  const resume = () => {
+    if (tp && pauseStart) {
+      tp.detach();
+      pauseMs = performance.now() - pauseStart;
+      pauseStart = 0;
+    }
+  };
+  try {
+    preflight(pid);
+    const info = readProcessInfo(pid);
+    const auxv = readAuxv(pid);
+    const filter = options.filter ?? readCoredumpFilter(pid);
+    const target = new ProcMem(pid, false);
+    mems.push(target);
+    // Found before the pause: the vdso and text mappings do not move.
+    const syscallAt = wantSnapshot ? findSyscallInsn(target, readMaps(pid, false)) : undefined;
+    warmUp();
+    readStatus(`/proc/${pid}/task/${pid}/status`);
+    pauseStart = performance.now();
+    tp = TracedProcess.seize(pid);
+    const held = [...tp.threads.values()];
+    const captured = held.map((t) => readThreadState(pid, t));
+    const threads = captured.map((c) => c.state);
+
+    let maps: ProcMapping[];
+    let source = target;
+    const notFrozen: string[] = [];
+    const fromTarget = new Set<bigint>();
+    const injector = held.find((t) => t.stop === 'event' && t.stopSignal === SIGTRAP);
+    if (wantSnapshot && injector) {
+      if (syscallAt === undefined)
+        throw new CaptureError(`process ${pid}: no syscall instruction found to run a fork`);
+      snap = forkSnapshot(tp, injector.tid, syscallAt);
+      resume();
+      source = new ProcMem(snap.pid, false);
+      mems.push(source);
+      // MADV_DONTFORK areas are absent from the copy, MADV_WIPEONFORK ones zeroed: those come
+      // from the running target, which is then no longer frozen.
+      const own = readMaps(pid, true).filter((m) => m.vmFlags.has('dc') || m.vmFlags.has('wf'));
+      for (const m of own) fromTarget.add(m.start);
+      maps = readMaps(snap.pid, true)
+        .filter((m) => !fromTarget.has(m.start))
+        .concat(own)
+        .sort((a, b) => (a.start < b.start ? -1 : a.start > b.start ? 1 : 0));
+    } else {
+      maps = readMaps(pid, true);
+    }
+
+    const ctx = {
+      fileMode: (m: ProcMapping) => mappedFileMode(pid, m),
+      startsWithElfMagic: (m: ProcMapping) => source.read(m.start, 4).equals(ELF_MAGIC),
+    };
+    const mappings: Mapping[] = [];
+    const regions: Region[] = [];
+    for (const m of maps) {
+      const dumped = dumpSize(m, filter, ctx);
+      mappings.push(toMapping(m, dumped));
+      if (dumped === 0n) continue;
+      const mem = fromTarget.has(m.start) ? target : source;
+      if (mem === target && snap) {
+        notFrozen.push(`${m.start.toString(16)}-${m.end.toString(16)} ${m.path || '[anon]'}`);
+      }
+      regions.push({
+        start: m.start,
+        end: m.start + dumped,
+        kind: 'live',
+        reason: 'unreadable',
+        reader: (off, buf) => {
+          const got = mem.readInto(m.start + off, buf);
+          if (got < buf.length && !isAlive(mem.pid)) {
+            throw new CaptureError(
+              mem.pid === pid
+                ? `process ${pid} exited during the dump`
+                : `the snapshot copy ${mem.pid} of process ${pid} was killed during the dump`,
+            );
+          }
+          return got;
+        },
+      });
+    }
+
+    const image: ProcessImage = {
+      arch: ARCHES.x86_64,
+      process: info,
+      threads,
+      mappings,
+      auxv,
+      memory: new SplicedAddressSpace([regions]),
+      extraNotes: captured[0]?.layout ? [captured[0].layout] : [],
+    };
+    const written = await writeElfCore(image, sink, options);
+    resume();
+    return {
+      pid,
+      output: sink.name,
+      bytes: written.bytes,
+      memoryBytes: written.memoryBytes,
+      unreadableBytes: written.missingBytes,
+      segments: written.segments,
+      threads: threads.length,
+      mappings: mappings.length,
+      pauseMs,
+      totalMs: performance.now() - t0,
+      snapshot: snap !== undefined,
+      notFrozen,
+      filter,
+    };
+  } catch (err) {
+    sink.abort();
+    throw explain(pid, err);
+  } finally {
+    try {
+      resume();
+    } finally {
+      snap?.kill();
+      for (const m of mems) m.close();
+    }
+  }
+}

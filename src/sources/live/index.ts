@@ -1,0 +1,2 @@
+export { CaptureError, type DumpOptions, type DumpSummary, dumpProcess } from './dump.js';
+export { processTree } from './tree.js';

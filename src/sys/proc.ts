@@ -1,0 +1,171 @@
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { ESRCH, SysError } from './libc.js';
+
+/** Reads a /proc file; a vanished process becomes SysError(ESRCH). */
+export function readProc(path: string): Buffer {
+  try {
+    return readFileSync(path);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ESRCH') throw new SysError('open', ESRCH, path);
+    throw err;
+  }
+}
+
+function readProcText(path: string): string {
+  return readProc(path).toString('latin1');
+}
+
+/** Thread ids of a process (/proc/PID/task), sorted with the main thread first. */
+export function listThreads(pid: number): number[] {
+  let names: string[];
+  try {
+    names = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    throw new SysError('open', ESRCH, `/proc/${pid}/task`);
+  }
+  const tids = names.map(Number).filter((n) => Number.isInteger(n) && n > 0);
+  return tids.sort((a, b) => (a === pid ? -1 : b === pid ? 1 : a - b));
+}
+
+/** Direct children of every thread of a process (/proc/PID/task/TID/children). */
+export function listChildren(pid: number): number[] {
+  const out = new Set<number>();
+  for (const tid of listThreads(pid)) {
+    let text = '';
+    try {
+      text = readFileSync(`/proc/${pid}/task/${tid}/children`, 'latin1');
+    } catch {
+      continue;
+    }
+    for (const w of text.split(/\s+/)) if (w) out.add(Number(w));
+  }
+  return [...out].sort((a, b) => a - b);
+}
+
+/** The fields of /proc/PID/stat coreshot uses (field numbers as in proc(5)). */
+export interface ProcStat {
+  pid: number;
+  comm: string;
+  state: string;
+  ppid: number;
+  pgrp: number;
+  session: number;
+  flags: bigint;
+  utime: bigint;
+  stime: bigint;
+  cutime: bigint;
+  cstime: bigint;
+  nice: number;
+}
+
+export function parseStat(text: string): ProcStat {
+  const open = text.indexOf('(');
+  const close = text.lastIndexOf(')');
+  if (open < 0 || close < open) throw new Error(`unexpected /proc stat line: ${text.slice(0, 60)}`);
+  const f = text
+    .slice(close + 2)
+    .trim()
+    .split(' ');
+  // f[0] is field 3 (state).
+  const num = (field: number) => Number(f[field - 3] ?? 0);
+  const big = (field: number) => BigInt(f[field - 3] ?? 0);
+  return {
+    pid: Number(text.slice(0, open).trim()),
+    comm: text.slice(open + 1, close),
+    state: f[0] ?? '?',
+    ppid: num(4),
+    pgrp: num(5),
+    session: num(6),
+    flags: big(9),
+    utime: big(14),
+    stime: big(15),
+    cutime: big(16),
+    cstime: big(17),
+    nice: num(19),
+  };
+}
+
+export function readStat(path: string): ProcStat {
+  return parseStat(readProcText(path));
+}
+
+/** /proc/PID/status as key → value text. */
+export function readStatus(path: string): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const line of readProcText(path).split('\n')) {
+    const i = line.indexOf(':');
+    if (i > 0) out.set(line.slice(0, i), line.slice(i + 1).trim());
+  }
+  return out;
+}
+
+/** One line of /proc/PID/maps, plus what smaps adds. */
+export interface ProcMapping {
+  start: bigint;
+  end: bigint;
+  perms: string;
+  offset: bigint;
+  dev: string;
+  inode: number;
+  path: string;
+  /** Two-letter VmFlags from smaps (empty when read from maps). */
+  vmFlags: Set<string>;
+  /** smaps "Anonymous" + "Swap" in kB: pages the process wrote (an anon_vma exists). */
+  anonKb: number;
+}
+
+const MAP_LINE = /^([0-9a-f]+)-([0-9a-f]+) (\S{4}) ([0-9a-f]+) (\S+) (\d+)\s*(.*)$/;
+
+/** Parses /proc/PID/maps or /proc/PID/smaps text. */
+export function parseMaps(text: string): ProcMapping[] {
+  const out: ProcMapping[] = [];
+  let cur: ProcMapping | undefined;
+  for (const line of text.split('\n')) {
+    const m = MAP_LINE.exec(line);
+    if (m) {
+      cur = {
+        start: BigInt(`0x${m[1]}`),
+        end: BigInt(`0x${m[2]}`),
+        perms: m[3]!,
+        offset: BigInt(`0x${m[4]}`),
+        dev: m[5]!,
+        inode: Number(m[6]),
+        path: m[7] ?? '',
+        vmFlags: new Set(),
+        anonKb: 0,
+      };
+      out.push(cur);
+      continue;
+    }
+    if (!cur) continue;
+    if (line.startsWith('VmFlags:')) {
+      for (const w of line.slice(8).trim().split(/\s+/)) if (w) cur.vmFlags.add(w);
+    } else if (line.startsWith('Anonymous:') || line.startsWith('Swap:')) {
+      cur.anonKb += Number.parseInt(line.slice(line.indexOf(':') + 1), 10) || 0;
+    }
+  }
+  return out;
+}
+
+export function readMaps(pid: number, smaps: boolean): ProcMapping[] {
+  return parseMaps(readProcText(`/proc/${pid}/${smaps ? 'smaps' : 'maps'}`));
+}
+
+/** /proc/PID/coredump_filter (hex). */
+export function readCoredumpFilter(pid: number): number {
+  return Number.parseInt(readProcText(`/proc/${pid}/coredump_filter`).trim(), 16);
+}
+
+/** The permission bits of the file behind a mapping (via map_files when allowed, else its path). */
+export function mappedFileMode(pid: number, m: ProcMapping): number | undefined {
+  const range = `${m.start.toString(16)}-${m.end.toString(16)}`;
+  for (const p of [`/proc/${pid}/map_files/${range}`, m.path]) {
+    try {
+      return statSync(p).mode;
+    } catch {
+      // try the next
+    }
+  }
+  return undefined;
+}

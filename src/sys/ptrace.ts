@@ -1,0 +1,145 @@
+import { ESRCH, SysError, sys } from './libc.js';
+
+export const PTRACE_CONT = 7;
+export const PTRACE_KILL = 8;
+export const PTRACE_SINGLESTEP = 9;
+export const PTRACE_DETACH = 17;
+export const PTRACE_SETOPTIONS = 0x4200;
+export const PTRACE_GETEVENTMSG = 0x4201;
+export const PTRACE_GETSIGINFO = 0x4202;
+export const PTRACE_SETSIGINFO = 0x4203;
+export const PTRACE_GETREGSET = 0x4204;
+export const PTRACE_SETREGSET = 0x4205;
+export const PTRACE_SEIZE = 0x4206;
+export const PTRACE_INTERRUPT = 0x4207;
+
+export const PTRACE_O_TRACEFORK = 0x2;
+export const PTRACE_O_EXITKILL = 0x100000;
+
+export const PTRACE_EVENT_FORK = 1;
+export const PTRACE_EVENT_VFORK = 2;
+export const PTRACE_EVENT_CLONE = 3;
+export const PTRACE_EVENT_STOP = 128;
+
+export const SIGKILL = 9;
+export const SIGTRAP = 5;
+export const SIGSTOP = 19;
+
+const WNOHANG = 1;
+const WALL = 0x40000000;
+
+/** sizeof(siginfo_t) on Linux. */
+export const SIGINFO_SIZE = 128;
+
+function check(call: string, tid: number, ret: number | bigint): void {
+  if (Number(ret) === -1) throw new SysError(call, sys().errno(), `(thread ${tid})`);
+}
+
+function req(call: string, request: number, tid: number, addr: bigint | number, data: bigint | number): void {
+  check(call, tid, sys().ptrace(request, tid, addr, data));
+}
+
+export function seize(tid: number, options = 0): void {
+  req('ptrace(PTRACE_SEIZE)', PTRACE_SEIZE, tid, 0, options);
+}
+
+export function interrupt(tid: number): void {
+  req('ptrace(PTRACE_INTERRUPT)', PTRACE_INTERRUPT, tid, 0, 0);
+}
+
+export function setOptions(tid: number, options: number): void {
+  req('ptrace(PTRACE_SETOPTIONS)', PTRACE_SETOPTIONS, tid, 0, options);
+}
+
+export function cont(tid: number, sig = 0): void {
+  req('ptrace(PTRACE_CONT)', PTRACE_CONT, tid, 0, sig);
+}
+
+export function singleStep(tid: number, sig = 0): void {
+  req('ptrace(PTRACE_SINGLESTEP)', PTRACE_SINGLESTEP, tid, 0, sig);
+}
+
+export function detach(tid: number, sig = 0): void {
+  req('ptrace(PTRACE_DETACH)', PTRACE_DETACH, tid, 0, sig);
+}
+
+export function getEventMsg(tid: number): bigint {
+  const buf = Buffer.alloc(8);
+  check('ptrace(PTRACE_GETEVENTMSG)', tid, sys().ptraceBuf(PTRACE_GETEVENTMSG, tid, 0, buf));
+  return buf.readBigUInt64LE(0);
+}
+
+export function getSigInfo(tid: number): Buffer {
+  const buf = Buffer.alloc(SIGINFO_SIZE);
+  check('ptrace(PTRACE_GETSIGINFO)', tid, sys().ptraceBuf(PTRACE_GETSIGINFO, tid, 0, buf));
+  return buf;
+}
+
+export function setSigInfo(tid: number, info: Buffer): void {
+  check('ptrace(PTRACE_SETSIGINFO)', tid, sys().ptraceBuf(PTRACE_SETSIGINFO, tid, 0, Buffer.from(info)));
+}
+
+/**
+ * PTRACE_GETREGSET: the register set `type` (NT_PRSTATUS, ...), at the size the kernel returns
+ * (the buffer grows until the kernel's set fits).
+ */
+export function getRegSet(tid: number, type: number, size = 16384): Buffer {
+  for (let room = size; ; room *= 4) {
+    const buf = Buffer.alloc(room);
+    const iov = { base: buf, len: room };
+    check('ptrace(PTRACE_GETREGSET)', tid, sys().ptraceIov(PTRACE_GETREGSET, tid, type, iov));
+    if (iov.len < room || room >= 1 << 20) return buf.subarray(0, iov.len);
+  }
+}
+
+export function setRegSet(tid: number, type: number, data: Buffer): void {
+  const iov = { base: Buffer.from(data), len: data.length };
+  check('ptrace(PTRACE_SETREGSET)', tid, sys().ptraceIov(PTRACE_SETREGSET, tid, type, iov));
+}
+
+/** Sends a signal to one thread (tgkill). */
+export function tgkill(pid: number, tid: number, sig: number): void {
+  if (sys().tgkill(pid, tid, sig) === -1) throw new SysError('tgkill', sys().errno(), `(thread ${tid})`);
+}
+
+/** A decoded wait status. */
+export type WaitStatus =
+  | { kind: 'exited'; code: number }
+  | { kind: 'signaled'; signal: number }
+  | { kind: 'stopped'; signal: number; event: number };
+
+export function decodeStatus(s: number): WaitStatus {
+  const low = s & 0x7f;
+  if (low === 0) return { kind: 'exited', code: (s >> 8) & 0xff };
+  if ((s & 0xff) === 0x7f) return { kind: 'stopped', signal: (s >> 8) & 0xff, event: (s >>> 16) & 0xff };
+  return { kind: 'signaled', signal: low };
+}
+
+const sleeper = new Int32Array(new SharedArrayBuffer(4));
+
+/**
+ * Waits for a state change of traced thread `tid` (waitpid with __WALL), polling with short
+ * sleeps so a thread that never stops cannot hang the caller: null after `timeoutMs`.
+ */
+export function waitThread(tid: number, timeoutMs = 5000): WaitStatus | null {
+  const status = [0];
+  const end = Date.now() + timeoutMs;
+  let pause = 0.05;
+  for (;;) {
+    const r = sys().waitpid(tid, status, WALL | WNOHANG);
+    if (r === tid) return decodeStatus(status[0]!);
+    if (r === -1) {
+      const errno = sys().errno();
+      if (errno === 4) continue;
+      throw new SysError('waitpid', errno, `(thread ${tid})`);
+    }
+    if (Date.now() > end) return null;
+    Atomics.wait(sleeper, 0, 0, pause);
+    pause = Math.min(pause * 2, 0.2);
+  }
+}
+
+/** Whether an error means the thread is gone (exited meanwhile). */
+export function isGone(err: unknown): boolean {
+  return err instanceof SysError && err.errno === ESRCH;
+}

@@ -1,0 +1,24 @@
+// Four threads: three block in pause(), the main one spins in spin_here() with known vector values.
+#include <immintrin.h>
+#include <pthread.h>
+#include <unistd.h>
+
+static void *worker(void *arg) {
+  for (;;) pause();
+  return arg;
+}
+
+__attribute__((noinline)) void spin_here(void) {
+  __m512i v = _mm512_set_epi32(16, 15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1);
+  __asm__ volatile("vmovdqa64 %0, %%zmm0\n\tmov $0x1122334455667788, %%r12\n\tmov $0x0badc0de, %%r13"
+                   :
+                   : "v"(v)
+                   : "xmm0", "r12", "r13");
+  for (;;) __asm__ volatile("" ::: "memory");
+}
+
+int main(void) {
+  pthread_t t[3];
+  for (int i = 0; i < 3; i++) pthread_create(&t[i], 0, worker, 0);
+  spin_here();
+}

@@ -1,0 +1,108 @@
+// Acceptance: a dumped process continues exactly as if nothing happened, in both modes, even
+// when coreshot is SIGKILLed in the middle of a dump; no forked copy of it remains.
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { CLI, coreshot, runOk, tempDir } from '../helpers/proc.js';
+import { buildProg, eventually, isAlive, sleep, startTarget, strayCopies, type Target } from './helpers.js';
+
+const SIGNAL = 40; // SIGRTMIN+6 with glibc: queued, so every one sent must be counted.
+
+async function waitExit(t: Target, ms = 60_000): Promise<void> {
+  await eventually(
+    () => isAlive(t.pid),
+    (alive) => !alive,
+    ms,
+  );
+  assert.ok(!isAlive(t.pid), 'target did not finish');
+}
+
+function tracerOf(pid: number): number {
+  const m = /TracerPid:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return Number(m?.[1] ?? -1);
+}
+
+describe('coreshot dump leaves the target unharmed', () => {
+  const tmp = tempDir('coreshot-live-unharmed-');
+  let prog = '';
+  let expected = '';
+
+  before(() => {
+    prog = buildProg('checksum', tmp.path);
+    expected = runOk(prog, ['16000', '16', '0']).stdout;
+    assert.match(expected, /^done 16000 [0-9a-f]{16} signals 0$/m);
+  });
+  after(() => tmp.cleanup());
+
+  for (const mode of ['snapshot', 'no-snapshot']) {
+    test(`20 dumps in a row (${mode}) change nothing it prints`, async () => {
+      const dir = join(tmp.path, mode);
+      runOk('mkdir', ['-p', dir]);
+      const t = await startTarget(prog, ['16000', '16', '500'], dir, { settleMs: 100 });
+      try {
+        let sent = 0;
+        const core = join(dir, 'core');
+        for (let i = 0; i < 20; i++) {
+          process.kill(t.pid, SIGNAL);
+          sent++;
+          const args = ['dump', String(t.pid), '-o', core, '--force'];
+          if (mode === 'no-snapshot') args.push('--no-snapshot');
+          const res = coreshot(args);
+          assert.ok(isAlive(t.pid), `target ended during dump ${i + 1} (make it run longer)`);
+          assert.equal(res.status, 0, res.stderr);
+          assert.equal(tracerOf(t.pid), 0);
+        }
+        await waitExit(t);
+        const out = readFileSync(t.output, 'utf8');
+        assert.equal(out, expected.replace('signals 0', `signals ${sent}`));
+        const stray = await eventually(
+          () => strayCopies(t, prog),
+          (s) => s.length === 0,
+        );
+        assert.deepEqual(stray, [], 'a forked copy (or its zombie) remains');
+      } finally {
+        await t.stop();
+      }
+    });
+  }
+
+  test('SIGKILL of coreshot at any point of a dump: the target runs on, no copy survives', async () => {
+    const dir = join(tmp.path, 'killed');
+    runOk('mkdir', ['-p', dir]);
+    // A large target (256 MiB) so that dumps last long enough to be killed in the middle.
+    const t = await startTarget(prog, ['20000', '256', '500'], dir, { settleMs: 1500 });
+    try {
+      const delays = [0, 5, 15, 30, 60, 120, 250];
+      for (const mode of ['snapshot', 'no-snapshot']) {
+        for (const ms of delays) {
+          const args = [CLI, 'dump', String(t.pid), '-o', join(dir, `core.${mode}.${ms}`)];
+          if (mode === 'no-snapshot') args.push('--no-snapshot');
+          const child = spawn(process.execPath, args, { stdio: 'ignore' });
+          const exited = new Promise((r) => child.once('exit', r));
+          await sleep(ms + 80); // node start-up takes ~80 ms before coreshot touches the target
+          child.kill('SIGKILL');
+          await exited;
+          assert.ok(isAlive(t.pid), `target died when coreshot was killed after ${ms} ms (${mode})`);
+          const tracer = await eventually(
+            () => tracerOf(t.pid),
+            (v) => v === 0,
+          );
+          assert.equal(tracer, 0, 'target still traced');
+          const stray = await eventually(
+            () => strayCopies(t, prog),
+            (s) => s.length === 0,
+          );
+          assert.deepEqual(stray, [], `a forked copy survived coreshot (killed after ${ms} ms, ${mode})`);
+        }
+      }
+      await waitExit(t);
+      const out = readFileSync(t.output, 'utf8');
+      assert.match(out, /^done 20000 [0-9a-f]{16} signals 0$/m, out);
+      assert.equal(out, runOk(prog, ['20000', '256', '0']).stdout);
+    } finally {
+      await t.stop();
+    }
+  });
+});
