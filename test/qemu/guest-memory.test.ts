@@ -7,6 +7,7 @@ import { FileAccess } from '../../src/io/random-access.js';
 import { coreshot, killAndWait, runOk, startDetached, tempDir } from '../helpers/proc.js';
 import {
   assertSameGuestMemory,
+  coreshotDump,
   type Guest,
   gcore,
   kernelCore,
@@ -61,12 +62,14 @@ describe('guest-memory: small guest (64 MiB, stopped, loader patterns)', () => {
   const dump = join(tmp.path, 'qemu.vmcore');
   let gcoreFile: string;
   let kernelFile: string;
+  let dumpFile: string;
 
   before(async () => {
     patterns = makePatterns(tmp.path, [0x1000000n, 0x2345000n, 0x3ff0000n]);
     guest = await startGuest(tmp.path, { memory: '64M', patterns, stopped: true, kernelCore: true });
     await qemuDump(guest, dump);
     gcoreFile = gcore(guest, join(tmp.path, 'gcore'));
+    dumpFile = coreshotDump(guest, join(tmp.path, 'coreshot.core'));
     kernelFile = await kernelCore(guest);
   });
   after(async () => {
@@ -83,6 +86,13 @@ describe('guest-memory: small guest (64 MiB, stopped, loader patterns)', () => {
     assert.match(h, /ELF64/);
     assert.match(h, /CORE \(Core file\)/);
     assert.match(h, /AMD x86-64/);
+  });
+
+  test('from coreshot dump: identical as well', () => {
+    const out = join(tmp.path, 'dump.vmcore');
+    extract(dumpFile, out);
+    assertSameGuestMemory(dump, out);
+    assertPatterns(out, patterns);
   });
 
   test('from the kernel core (SIGABRT): identical as well', () => {
@@ -133,17 +143,26 @@ describe('guest-memory: guest larger than the below-4G window (3.75 GiB)', () =>
   let patterns: Pattern[];
   const dump = join(tmp.path, 'qemu.vmcore');
   let gcoreFile: string;
+  let dumpFile: string;
 
   before(async () => {
     patterns = makePatterns(tmp.path, [0x1000000n, 0xbfff0000n, 0x100000000n, 0x12fff0000n]);
     guest = await startGuest(tmp.path, { memory: '3840M', patterns, stopped: true });
     await qemuDump(guest, dump);
     gcoreFile = gcore(guest, join(tmp.path, 'gcore'));
+    dumpFile = coreshotDump(guest, join(tmp.path, 'coreshot.core'));
     await stopGuest(guest);
   });
   after(async () => {
     if (guest) await stopGuest(guest);
     tmp.cleanup();
+  });
+
+  test('captured with coreshot dump: identical too', () => {
+    const out = join(tmp.path, 'dump.vmcore');
+    extract(dumpFile, out);
+    assertSameGuestMemory(dump, out);
+    assertPatterns(out, patterns);
   });
 
   test('RAM split below and above 4 GiB is byte-identical to QEMU dump-guest-memory', () => {

@@ -15,7 +15,7 @@ import {
 } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
-import { isAlive, killAndWait, ROOT, run, runOk, startDetached } from '../helpers/proc.js';
+import { coreshot, isAlive, killAndWait, ROOT, run, runOk, startDetached } from '../helpers/proc.js';
 
 export const QEMU = 'qemu-system-x86_64';
 export const KERNEL_DIR = join(ROOT, '.cache/guest-kernel');
@@ -180,6 +180,13 @@ export async function qemuDump(guest: Guest, path: string): Promise<void> {
 export function gcore(guest: Guest, prefix: string): string {
   runOk('gcore', ['-o', prefix, String(guest.pid)], { timeoutMs: 300_000 });
   return `${prefix}.${guest.pid}`;
+}
+
+/** `coreshot dump` of the QEMU process (the live-capture command); returns the core's path. */
+export function coreshotDump(guest: Guest, out: string): string {
+  const r = coreshot(['dump', String(guest.pid), '-o', out], { timeoutMs: 300_000 });
+  assert.equal(r.status, 0, r.stderr);
+  return out;
 }
 
 /** Kills QEMU with SIGABRT and waits for the kernel's core in its directory. */
