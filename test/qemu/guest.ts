@@ -204,14 +204,14 @@ export async function stopGuest(guest: Guest): Promise<void> {
 }
 
 /** The PT_LOADs of an ELF file as eu-readelf -l shows them. */
-export function loads(path: string): { offset: bigint; paddr: bigint; filesz: bigint }[] {
+export function loads(path: string): { offset: bigint; vaddr: bigint; paddr: bigint; filesz: bigint }[] {
   const out = runOk('eu-readelf', ['-l', path]).stdout;
   return out
     .split('\n')
     .filter((l) => /^\s*LOAD\s/.test(l))
     .map((l) => {
       const f = l.trim().split(/\s+/);
-      return { offset: BigInt(f[1]!), paddr: BigInt(f[3]!), filesz: BigInt(f[4]!) };
+      return { offset: BigInt(f[1]!), vaddr: BigInt(f[2]!), paddr: BigInt(f[3]!), filesz: BigInt(f[4]!) };
     });
 }
 

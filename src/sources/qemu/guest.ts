@@ -88,22 +88,25 @@ export function findGuest(
   }
   const mem = new HostMemory(image, codecFor(image.arch.endian));
   const failures: string[] = [];
-  for (const layout of QEMU_LAYOUTS) {
-    if (symbols) {
-      try {
-        const walked = walkWithSymbols(mem, layout, symbols);
-        const machine = symbols.currentMachine
-          ? tryMachine(mem, layout, symbols.currentMachine, walked, notes)
-          : undefined;
-        return finish(walked, mem, layout, 'symbols', notes, machine);
-      } catch (err) {
-        if (!(err instanceof Invalid)) throw err;
-        failures.push(`QEMU ${layout.versions} layout via symbols: ${err.message}`);
-      }
-    }
+  for (const layout of symbols ? QEMU_LAYOUTS : []) {
     try {
-      const walked = scanWalk(mem, layout);
-      if (walked) return finish(walked, mem, layout, 'scan', notes, undefined);
+      const walked = walkWithSymbols(mem, layout, symbols!);
+      const machine = symbols!.currentMachine
+        ? tryMachine(mem, layout, symbols!.currentMachine, walked, notes)
+        : undefined;
+      return finish(walked, mem, layout, 'symbols', notes, machine);
+    } catch (err) {
+      if (!(err instanceof Invalid)) throw err;
+      failures.push(`QEMU ${layout.versions} layout via symbols: ${err.message}`);
+    }
+  }
+  for (const layout of QEMU_LAYOUTS) {
+    try {
+      const walked = scanWalk(mem, layout, notes);
+      if (walked) {
+        notes.push(...failures.map((f) => `${f}; found by scanning instead`));
+        return finish(walked, mem, layout, 'scan', notes, undefined);
+      }
       failures.push(`QEMU ${layout.versions} layout by scanning: no address space "memory" found`);
     } catch (err) {
       if (!(err instanceof Invalid)) throw err;
@@ -137,24 +140,37 @@ function finish(
  * Without symbols: the AddressSpace named "memory" found by scanning, its RAM blocks, and the
  * ram_list they hang on (found through their back-pointers), walked as with symbols.
  */
-function scanWalk(mem: HostMemory, L: QemuLayout): Walked | undefined {
+function scanWalk(mem: HostMemory, L: QemuLayout, notes: string[]): Walked | undefined {
   const errors: string[] = [];
+  let empty: Walked | undefined;
   for (const as of scanForAddressSpaces(mem, L)) {
     try {
       const first = walkMap(mem, L, as, undefined);
       const block = first.blocks[0];
-      if (!block) return first;
-      return walkWithSymbols(mem, L, {
-        ramList: ramListFromBlock(mem, L, block.address),
-        addressSpaceMemory: as,
-      });
+      if (!block || first.ranges.length === 0) {
+        empty ??= first;
+        continue;
+      }
+      try {
+        return walkWithSymbols(mem, L, {
+          ramList: ramListFromBlock(mem, L, block.address),
+          addressSpaceMemory: as,
+        });
+      } catch (err) {
+        if (!(err instanceof Invalid)) throw err;
+        notes.push(
+          `the RAMBlock list does not validate (${err.message}): using the blocks the memory map names`,
+        );
+        return first;
+      }
     } catch (err) {
       if (!(err instanceof Invalid)) throw err;
       errors.push(err.message);
     }
   }
+  // An address space without RAM is the answer only if no other candidate was damaged.
   if (errors.length > 0) throw new Invalid(errors.join('; '));
-  return undefined;
+  return empty;
 }
 
 function tryMachine(
