@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { ElfFile } from '../../src/elf/reader.js';
 import { FileAccess } from '../../src/io/random-access.js';
-import { coreshot, killAndWait, runOk, startDetached, tempDir } from '../helpers/proc.js';
+import { CLI, coreshot, killAndWait, runOk, startDetached, tempDir } from '../helpers/proc.js';
 import {
   assertSameGuestMemory,
   coreshotDump,
@@ -126,6 +126,21 @@ describe('guest-memory: small guest (64 MiB, stopped, loader patterns)', () => {
     const out = join(tmp.path, 'scan.vmcore');
     extract(gcoreFile, out, ['--root', empty]);
     assertSameGuestMemory(dump, out);
+  });
+
+  test('-o - streams the same vmcore to stdout; --arch 386 gives ELFCLASS32; a bad --arch is refused', () => {
+    const piped = join(tmp.path, 'piped.vmcore');
+    runOk('sh', ['-c', `'${process.execPath}' '${CLI}' guest-memory '${gcoreFile}' -o - > '${piped}'`]);
+    assertSameGuestMemory(dump, piped);
+    const i386 = join(tmp.path, 'i386.vmcore');
+    extract(gcoreFile, i386, ['--arch', '386']);
+    const h = runOk('eu-readelf', ['-h', i386]).stdout;
+    assert.match(h, /Class:\s+ELF32/);
+    assert.match(h, /Machine:\s+Intel 80386/);
+    assertSameGuestMemory(dump, i386);
+    const bad = coreshot(['guest-memory', gcoreFile, '-o', join(tmp.path, 'bad.vmcore'), '--arch', 'vax']);
+    assert.equal(bad.status, 1);
+    assert.match(bad.stderr, /--arch must be one of .*x86_64.*got .vax./);
   });
 
   test('refuses to overwrite without --force, overwrites with it', () => {
