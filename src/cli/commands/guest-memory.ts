@@ -5,9 +5,11 @@ import { runAction } from '../errors.js';
 export function registerGuestMemory(program: Command): void {
   program
     .command('guest-memory')
+    .summary("extract a QEMU guest's physical memory from a core of the QEMU process into an ELF vmcore")
     .description(
-      "extract a QEMU guest's physical memory from a core of the QEMU process into an ELF vmcore\n" +
-        '(like dump-guest-memory, ELF format, paging off), without debug symbols',
+      "Extract a QEMU guest's physical memory from a core of the QEMU process (kernel core, gcore, " +
+        "coreshot dump) into an ELF vmcore like QEMU's dump-guest-memory (ELF, paging off), without " +
+        "debug symbols. The guest's VMCOREINFO note is copied when it registered one (-device vmcoreinfo).",
     )
     .argument('<qemu-core>', 'core of a QEMU process (kernel core, gcore, coreshot dump)')
     .option('-o, --output <file>', 'vmcore to write ("-" for stdout)')
