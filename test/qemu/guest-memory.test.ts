@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { existsSync, statSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { ElfFile } from '../../src/elf/reader.js';
@@ -17,6 +18,7 @@ import {
   qemuDump,
   readPhys,
   requireTools,
+  sleep,
   startGuest,
   startLinuxGuest,
   stopGuest,
@@ -178,6 +180,29 @@ describe('guest-memory: guest larger than the below-4G window (3.75 GiB)', () =>
     extract(dumpFile, out);
     assertSameGuestMemory(dump, out);
     assertPatterns(out, patterns);
+  });
+
+  test('SIGINT during extraction leaves neither the output nor a temporary file', async () => {
+    const dir = join(tmp.path, 'interrupted');
+    mkdirSync(dir);
+    const child = spawn(process.execPath, [CLI, 'guest-memory', gcoreFile, '-o', join(dir, 'out.vmcore')], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (d) => {
+      stderr += d;
+    });
+    const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+    const end = Date.now() + 60_000;
+    while (readdirSync(dir).length === 0 && Date.now() < end) await sleep(5);
+    assert.ok(
+      readdirSync(dir).some((f) => f.endsWith('.tmp')),
+      'the writer started',
+    );
+    child.kill('SIGINT');
+    assert.equal(await exited, 130, stderr);
+    assert.match(stderr, /interrupted by SIGINT/);
+    assert.deepEqual(readdirSync(dir), []);
   });
 
   test('RAM split below and above 4 GiB is byte-identical to QEMU dump-guest-memory', () => {
