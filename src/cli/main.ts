@@ -5,8 +5,7 @@ import { registerCommands } from './commands/index.js';
 const program = new Command()
   .name('coreshot')
   .description(
-    'Read, capture and convert Linux process memory images: ELF cores, live processes,\n' +
-      'CRIU checkpoints and QEMU guests.',
+    'Read, capture and convert Linux process memory images: ELF cores, live processes, CRIU checkpoints and QEMU guests.',
   )
   .version('0.1.0')
   .showHelpAfterError('(run with --help for usage)');

@@ -1,4 +1,5 @@
 import type { Command } from '@commander-js/extra-typings';
+import { registerDemo } from './demo.js';
 import { registerDump } from './dump.js';
 import { registerGuestMemory } from './guest-memory.js';
 import { registerInspect } from './inspect.js';
@@ -11,4 +12,5 @@ export function registerCommands(program: Command): void {
   registerInspect(program);
   registerDump(program);
   registerGuestMemory(program);
+  registerDemo(program);
 }

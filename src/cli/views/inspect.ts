@@ -87,8 +87,11 @@ export function info(path: string, opts: InspectOptions): void {
     const { image } = core;
     const p = image.process;
     const t0 = image.threads[0];
-    const si = t0?.siginfo ? decodeSigInfo(image.arch, t0.siginfo) : undefined;
-    const signo = si?.signo ?? t0?.status.cursig ?? 0;
+    // pr_cursig is the signal that killed the process (0 for a live capture such as gcore's);
+    // siginfo details count only when they describe that same signal.
+    const signo = t0?.status.cursig ?? 0;
+    const decoded = t0?.siginfo ? decodeSigInfo(image.arch, t0.siginfo) : undefined;
+    const si = decoded && decoded.signo === signo ? decoded : undefined;
     const totals = memoryTotals(core);
     const files = core.fileStatus;
     const data = {
@@ -128,11 +131,14 @@ export function info(path: string, opts: InspectOptions): void {
     if (opts.json) return out(toJson(data));
     const sig = data.signal
       ? `${data.signal.name} (${data.signal.number})${si?.code !== undefined ? `, code ${si.code}` : ''}${si?.addr !== undefined ? `, fault address ${hex(si.addr)}` : ''}${si?.pid !== undefined && si.code !== undefined && si.code <= 0 ? `, sent by pid ${si.pid}` : ''}`
-      : 'none';
+      : 'none (not killed by a signal: a live capture)';
     const rows = [
       ['core', `${path} (${size(data.fileSize)}, ${data.format} ${data.arch}, ${data.producer})`],
       ['executable', data.executable ?? 'unknown'],
-      ['command', data.command || '(unknown)'],
+      [
+        'command',
+        `${data.command || '(unknown)'}${!p.args && p.psargs.length >= 79 ? ' … (cut at 80 bytes by the core format)' : ''}`,
+      ],
       ['process', `pid ${p.pid}  ppid ${p.ppid}  uid ${p.uid}  gid ${p.gid}  state ${p.sname}`],
       ['signal', sig],
       ['threads', String(data.threads)],
