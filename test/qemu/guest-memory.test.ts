@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { ElfFile } from '../../src/elf/reader.js';
@@ -128,6 +128,22 @@ describe('guest-memory: small guest (64 MiB, stopped, loader patterns)', () => {
     const out = join(tmp.path, 'scan.vmcore');
     extract(gcoreFile, out, ['--root', empty]);
     assertSameGuestMemory(dump, out);
+  });
+
+  test('--root: symbols from a sysroot copy; an executable with another build-id is not trusted', () => {
+    const good = join(tmp.path, 'sysroot');
+    mkdirSync(join(good, 'usr/bin'), { recursive: true });
+    copyFileSync('/usr/bin/qemu-system-x86_64', join(good, 'usr/bin/qemu-system-x86_64'));
+    assert.equal(list(gcoreFile, ['--root', good]).method, 'symbols');
+    const bad = join(tmp.path, 'badroot');
+    mkdirSync(join(bad, 'usr/bin'), { recursive: true });
+    copyFileSync('/usr/bin/gdb', join(bad, 'usr/bin/qemu-system-x86_64'));
+    const j = list(gcoreFile, ['--root', bad]);
+    assert.equal(j.method, 'scan');
+    assert.ok(
+      j.notes.some((n) => /build-id .* not using its symbols/.test(n)),
+      j.notes.join('\n'),
+    );
   });
 
   test('-o - streams the same vmcore to stdout; --arch 386 gives ELFCLASS32; a bad --arch is refused', () => {

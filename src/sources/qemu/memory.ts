@@ -75,11 +75,12 @@ export class HostMemory {
 
   /**
    * Where QEMU's own structures live: writable, non-executable mappings the core holds, up to
-   * 256 MiB each, minus the ranges in `exclude` (guest RAM).
+   * 256 MiB each (and [heap] whatever its size), minus the ranges in `exclude` (guest RAM).
    */
   heapSegments(exclude: readonly Segment[] = []): Segment[] {
     return this.image.mappings
-      .filter((m) => m.write && !m.exec && m.dumped > 0n && m.dumped <= MAX_SEARCHED_MAPPING)
+      .filter((m) => m.write && !m.exec && m.dumped > 0n)
+      .filter((m) => m.dumped <= MAX_SEARCHED_MAPPING || m.path === '[heap]')
       .filter((m) => !exclude.some((x) => m.start < x.end && x.start < m.end))
       .map((m) => ({ start: m.start, end: m.start + m.dumped }));
   }
