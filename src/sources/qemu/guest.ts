@@ -327,8 +327,9 @@ const FW_CFG_VMCOREINFO_FORMAT_ELF = 1;
 function findVmcoreinfo(mem: HostMemory, L: QemuLayout, guest: QemuGuest): VmcoreinfoRef | undefined {
   const V = L.vmcoreinfo;
   for (const dev of findObjectsOfType(mem, L, guest, 'vmcoreinfo')) {
-    const raw = mem.bytes(dev, V.size, 'vmcoreinfo device');
-    if (raw[V.hasVmcoreinfo] !== 1) continue;
+    const got = mem.image.memory.read(dev, V.size);
+    const raw = got.data;
+    if (got.missing.length > 0 || raw[V.hasVmcoreinfo] !== 1) continue;
     const c = mem.codec;
     const paddr = c.u64(raw, V.paddr);
     const size = c.u32(raw, V.noteSize);
