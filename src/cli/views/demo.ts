@@ -64,7 +64,7 @@ export async function demo(opts: { dir?: string }): Promise<void> {
   const pid = Number(started.stdout.trim());
   if (!pid) throw new UserError(`could not start the demo process: ${started.stderr}`);
   try {
-    for (let i = 0; i < 250 && beats(beatFile) < 3; i++) await sleep(20);
+    for (let i = 0; i < 750 && beats(beatFile) < 3; i++) await sleep(20);
     if (beats(beatFile) < 3) throw new UserError('the demo process did not start');
     say(`1. started a demo process: pid ${pid} (node, two threads, a secret in its heap)`);
 
@@ -81,7 +81,8 @@ export async function demo(opts: { dir?: string }): Promise<void> {
     say(
       `   ${size(summary.bytes)} core, ${summary.threads} threads, ${summary.mappings} mappings, in ${summary.totalMs.toFixed(0)} ms; the process was paused for ${summary.pauseMs.toFixed(1)} ms`,
     );
-    await sleep(100);
+    // Wait (at most 5 s, for a loaded machine) until the process shows it ran on.
+    for (let i = 0; i < 250 && beats(beatFile) <= before + 2; i++) await sleep(20);
     const after = beats(beatFile);
     say(`3. the process ran on undisturbed: alive=${alive(pid)}, heartbeat ${before} → ${after}`);
 

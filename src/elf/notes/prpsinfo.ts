@@ -83,9 +83,15 @@ export function psargsBytes(text: string): Buffer {
   return out;
 }
 
-/** The kernel's psargs from a raw argv area: NULs become spaces, cut to ELF_PRARGSZ - 1 bytes. */
+/**
+ * The kernel's psargs from a raw argv area: NULs become spaces, cut to ELF_PRARGSZ - 1 bytes.
+ * The cut moves back to a whole UTF-8 character, so the text encodes (psargsBytes) to the same
+ * bytes and never to more than fit.
+ */
 export function psargsFromArgv(raw: Buffer): string {
-  let bytes = raw.subarray(0, ELF_PRARGSZ - 1);
+  let n = Math.min(raw.length, ELF_PRARGSZ - 1);
+  if (n < raw.length) while (n > 0 && (raw[n]! & 0xc0) === 0x80) n--;
+  let bytes = raw.subarray(0, n);
   while (bytes.length > 0 && bytes[bytes.length - 1] === 0) bytes = bytes.subarray(0, bytes.length - 1);
-  return Buffer.from(bytes.map((b) => (b === 0 ? 0x20 : b))).toString('latin1');
+  return Buffer.from(bytes.map((b) => (b === 0 ? 0x20 : b))).toString('utf8');
 }

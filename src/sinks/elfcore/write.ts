@@ -24,6 +24,7 @@ import { encodeNote } from '../../elf/notes/note.js';
 import { encodePrPsInfo } from '../../elf/notes/prpsinfo.js';
 import { encodePrStatus } from '../../elf/notes/prstatus.js';
 import type { Sink } from '../../io/sink.js';
+import { type AddressSpace, SplicedAddressSpace } from '../../model/address-space.js';
 import type { Mapping, ProcessImage } from '../../model/process-image.js';
 import type { LongRunOptions } from '../../model/progress.js';
 
@@ -184,12 +185,21 @@ async function writeBody(image: ProcessImage, sink: Sink, opts: LongRunOptions):
     if (p.p_filesz === 0n) continue;
     if (sink.position < p.p_offset) sink.hole(p.p_offset - sink.position);
     const m = image.mappings[i]!;
-    for (let off = 0n; off < p.p_filesz; off += BigInt(CHUNK)) {
+    for (let off = 0n; off < p.p_filesz; ) {
       if (opts.signal?.aborted) throw opts.signal.reason;
       const left = p.p_filesz - off;
+      const zero = knownZero(image.memory, m.start + off, left);
+      if (zero > 0n) {
+        // Memory the source knows is zero (never-touched anonymous pages) is a hole, unread.
+        sink.hole(zero);
+        off += zero;
+        done += zero;
+        continue;
+      }
       const chunk = left < BigInt(CHUNK) ? buf.subarray(0, Number(left)) : buf;
       for (const r of image.memory.readInto(m.start + off, chunk)) missingBytes += r.end - r.start;
       writeSparse(sink, chunk);
+      off += BigInt(chunk.length);
       done += BigInt(chunk.length);
       report(m.path);
       await new Promise<void>((resolve) => setImmediate(resolve));
@@ -198,6 +208,22 @@ async function writeBody(image: ProcessImage, sink: Sink, opts: LongRunOptions):
   // A trailing hole still has to extend the file to its full size.
   if (sink.position < dataOff) sink.hole(dataOff - sink.position);
   return { bytes: sink.position, segments: segs, memoryBytes: memoryTotal, missingBytes };
+}
+
+/** How many bytes from `addr` (at most `max`) a spliced address space has as a zero region. */
+function knownZero(memory: AddressSpace, addr: bigint, max: bigint): bigint {
+  if (!(memory instanceof SplicedAddressSpace)) return 0n;
+  const regions = memory.layout;
+  let lo = 0;
+  let hi = regions.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (regions[mid]!.end <= addr) lo = mid + 1;
+    else hi = mid;
+  }
+  const r = regions[lo];
+  if (!r || r.kind !== 'zero' || r.start > addr) return 0n;
+  return r.end - addr < max ? r.end - addr : max;
 }
 
 /** Writes `data`, turning runs of all-zero pages into holes when the sink keeps them. */

@@ -1,0 +1,77 @@
+import { type Command, Option } from '@commander-js/extra-typings';
+import { abortOnSignals, parseAddress, runAction, UserError } from '../errors.js';
+import { progressBar } from '../progress.js';
+
+/** `coreshot convert criu IMAGES_DIR -o OUTDIR`: CRIU checkpoint → one ELF core per process. */
+export function registerConvert(program: Command): void {
+  const convert = program
+    .command('convert')
+    .description('Convert another memory image format into ELF cores.');
+  convert
+    .command('criu')
+    .description(
+      'Convert a CRIU checkpoint (image directory) into ELF cores gdb can debug: writes ' +
+        'OUTDIR/core.PID for every process of the checkpoint (or only --pid). Mapped files are read ' +
+        'from --root (like a sysroot), dumped pages and shared memory from the images, pages of ' +
+        'earlier pre-dumps from the parent directory.',
+    )
+    .argument('<images-dir>', 'the CRIU image directory (holds inventory.img)')
+    .requiredOption('-o, --output <outdir>', 'directory for the core.PID files (created if missing)')
+    .option('--root <dir>', 'directory holding the checkpointed files at their absolute paths', '/')
+    .addOption(new Option('--pid <pid>', 'convert only this process'))
+    .addOption(
+      new Option(
+        '--xsave-layout <cpu>',
+        "XSAVE layout of the CPU the checkpoint was taken on (AVX/AVX-512 state offsets differ): 'host' reads this machine's CPUID",
+      )
+        .choices(['host', 'intel', 'amd'] as const)
+        .default('host' as const),
+    )
+    .option('--force', 'overwrite existing core files', false)
+    .option('--json', 'print the result as JSON', false)
+    .action((imagesDir, opts) =>
+      runAction(async () => {
+        const pid = opts.pid === undefined ? undefined : Number(parseAddress(opts.pid, '--pid'));
+        const { convertCheckpoint } = await import('../../sources/criu/convert.js');
+        const { CheckpointError } = await import('../../sources/criu/image.js');
+        const layouts = await import('../../sources/criu/xsave-layout.js');
+        const xsaveLayout =
+          opts.xsaveLayout === 'intel'
+            ? layouts.INTEL_XSAVE_LAYOUT
+            : opts.xsaveLayout === 'amd'
+              ? layouts.AMD_XSAVE_LAYOUT
+              : undefined;
+        const bar = await progressBar('convert');
+        try {
+          const { cores, skipped } = await convertCheckpoint(imagesDir, opts.output, {
+            root: opts.root,
+            pid,
+            force: opts.force,
+            xsaveLayout,
+            signal: abortOnSignals(),
+            onProgress: bar.update,
+          });
+          bar.stop();
+          if (opts.json) {
+            const shown = cores.map((c) => ({
+              ...c,
+              bytes: Number(c.bytes),
+            }));
+            process.stdout.write(`${JSON.stringify({ cores: shown, skipped }, null, 2)}\n`);
+          } else {
+            for (const c of cores) {
+              process.stdout.write(
+                `${c.path}: process ${c.pid}, ${c.threads} threads, ${c.segments} segments, ${c.bytes} bytes\n`,
+              );
+              for (const p of c.problems) process.stdout.write(`  note: ${p}\n`);
+            }
+            for (const s of skipped) process.stdout.write(`skipped: ${s.reason}\n`);
+          }
+        } catch (err) {
+          bar.stop();
+          if (err instanceof CheckpointError) throw new UserError(err.message);
+          throw err;
+        }
+      }),
+    );
+}
