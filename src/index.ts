@@ -9,6 +9,16 @@ export { SplicedAddressSpace } from './model/address-space.js';
 export type * from './model/process-image.js';
 export type { LongRunOptions, Progress } from './model/progress.js';
 export { type WriteSummary, writeElfCore } from './sinks/elfcore/write.js';
+export {
+  GuestMemoryMissingError,
+  type GuestSegment,
+  VMCORE_ARCHES,
+  type VmcoreArch,
+  type VmcoreInput,
+  type VmcoreResult,
+  vmcoreArchOfBinary,
+  writeVmcore,
+} from './sinks/vmcore/write.js';
 export { type CoreFile, type OpenCoreOptions, openCore, readCore } from './sources/elfcore/open.js';
 export {
   CaptureError,
@@ -17,3 +27,5 @@ export {
   dumpProcess,
   processTree,
 } from './sources/live/index.js';
+export { type GuestRange, NotQemuError, type QemuGuest, type RamBlockInfo } from './sources/qemu/guest.js';
+export { type OpenQemuOptions, openQemuCore, type QemuCore } from './sources/qemu/open.js';

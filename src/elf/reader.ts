@@ -2,7 +2,7 @@ import { FormatError } from '../bytes/errors.js';
 import type { RandomAccess } from '../io/random-access.js';
 import { EI_NIDENT, PN_XNUM, PT_NOTE } from './constants.js';
 import { type Ehdr, type ElfLayout, layoutFromIdent, type Phdr, type Shdr } from './layout.js';
-import { type ElfNote, parseNotes } from './notes/note.js';
+import { type ElfNote, MAX_NOTES, parseNotes } from './notes/note.js';
 
 /** Something wrong but survivable in a file: the rest stays readable. */
 export interface Problem {
@@ -12,6 +12,11 @@ export interface Problem {
 
 /** Notes larger than this in one segment are refused (a real core's notes are a few MiB). */
 const MAX_NOTE_SEGMENT = 256n << 20n;
+/**
+ * More program headers than this are refused before reading them (PN_XNUM allows 2^32 - 1): a
+ * process with the kernel's default vm.max_map_count has at most 65,530 mappings.
+ */
+const MAX_SEGMENTS = 1 << 21;
 /** Section header tables larger than this are refused. */
 const MAX_SECTIONS = 1 << 20;
 
@@ -48,6 +53,8 @@ export class ElfFile {
       const s0 = readSection0(ra, layout, header);
       phnum = s0.sh_info;
     }
+    if (phnum > MAX_SEGMENTS)
+      throw new FormatError(layout.ehdrSize - 10, 'implausibly many program headers', phnum);
     const phdrs: Phdr[] = [];
     if (phnum > 0) {
       if (header.e_phentsize !== layout.phdrSize) {
@@ -92,20 +99,27 @@ export class ElfFile {
    */
   notes(): ElfNote[] {
     const out: ElfNote[] = [];
+    // The budget is for all note segments together: many PT_NOTE headers may name the same bytes.
+    let budget = MAX_NOTE_SEGMENT;
     for (const p of this.programHeaders) {
       if (p.p_type !== PT_NOTE || p.p_filesz === 0n) continue;
-      if (p.p_filesz > MAX_NOTE_SEGMENT)
-        throw new FormatError(p.p_offset, 'PT_NOTE segment is implausibly large', p.p_filesz);
+      if (p.p_filesz > budget)
+        throw new FormatError(p.p_offset, 'PT_NOTE segments are implausibly large', p.p_filesz);
+      budget -= p.p_filesz;
       const { data, truncated } = this.readRange(p.p_offset, p.p_filesz);
-      if (!truncated) {
-        out.push(...parseNotes(data, this.layout.codec, p.p_offset, p.p_align === 8n ? 8 : 4));
-        continue;
+      let parsed: ElfNote[];
+      if (!truncated) parsed = parseNotes(data, this.layout.codec, p.p_offset, p.p_align === 8n ? 8 : 4);
+      else {
+        this.problems.push({
+          what: `note segment truncated: ${data.length} of ${p.p_filesz} bytes present`,
+          offset: p.p_offset,
+        });
+        parsed = parseCompleteNotes(data, this.layout, p.p_offset);
       }
-      this.problems.push({
-        what: `note segment truncated: ${data.length} of ${p.p_filesz} bytes present`,
-        offset: p.p_offset,
-      });
-      out.push(...parseCompleteNotes(data, this.layout, p.p_offset));
+      if (out.length + parsed.length > MAX_NOTES)
+        throw new FormatError(p.p_offset, 'implausibly many notes', out.length + parsed.length);
+      // Not push(...parsed): a spread of millions of notes overflows the call stack.
+      for (const n of parsed) out.push(n);
     }
     return out;
   }
@@ -115,8 +129,10 @@ export class ElfFile {
 function parseCompleteNotes(data: Buffer, layout: ElfLayout, base: bigint): ElfNote[] {
   const c = layout.codec;
   let end = 0;
+  // Plain arithmetic, not `& ~3`: sizes up to 2^32 - 1 must not wrap to negative numbers.
+  const pad4 = (n: number) => Math.ceil(n / 4) * 4;
   while (end + 12 <= data.length) {
-    const size = 12 + ((c.u32(data, end) + 3) & ~3) + ((c.u32(data, end + 4) + 3) & ~3);
+    const size = 12 + pad4(c.u32(data, end)) + pad4(c.u32(data, end + 4));
     if (end + size > data.length) break;
     end += size;
   }

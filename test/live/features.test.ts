@@ -49,6 +49,7 @@ describe('coreshot dump options', () => {
         assert.equal(psinfoPid(s.output), s.pid);
       }
       assert.equal(readdirSync(dir).filter((f) => f.startsWith('core.')).length, 4);
+      for (const s of summary.slice(1)) process.kill(s.pid, 'SIGKILL');
     } finally {
       run('pkill', ['-KILL', '-P', String(t.pid)]);
       await t.stop();

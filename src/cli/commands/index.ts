@@ -2,6 +2,7 @@ import type { Command } from '@commander-js/extra-typings';
 import { registerConvert } from './convert.js';
 import { registerDemo } from './demo.js';
 import { registerDump } from './dump.js';
+import { registerGuestMemory } from './guest-memory.js';
 import { registerInspect } from './inspect.js';
 
 /**
@@ -12,5 +13,6 @@ export function registerCommands(program: Command): void {
   registerInspect(program);
   registerDump(program);
   registerConvert(program);
+  registerGuestMemory(program);
   registerDemo(program);
 }

@@ -6,7 +6,7 @@ import { decodeRegisters, registerTable } from '../../elf/regs/index.js';
 import type { MissingRange } from '../../model/address-space.js';
 import type { Mapping } from '../../model/process-image.js';
 import { type CoreFile, openCore } from '../../sources/elfcore/open.js';
-import { UserError } from '../errors.js';
+import { describeError, UserError } from '../errors.js';
 import { hex, pretty, size, table, toJson } from '../format.js';
 
 export interface InspectOptions {
@@ -252,43 +252,112 @@ export function notes(path: string, opts: InspectOptions): void {
 
 /** Longest read the CLI accepts, so a typo cannot ask for terabytes. */
 const MAX_READ = 1n << 30n;
+/** Bytes read (and written) at a time: a long read needs little memory. */
+const RAW_CHUNK = 1 << 20;
+/** Bytes hexdumped at a time (a multiple of 16, so lines do not depend on it). */
+const DUMP_CHUNK = 1 << 16;
 
-export function read(
+/** Writes to stdout, waiting while the pipe is full. */
+async function write(data: string | Buffer): Promise<void> {
+  if (!process.stdout.write(data))
+    await new Promise<void>((resolve) => process.stdout.once('drain', resolve));
+}
+
+/** The pieces of [address, address + length) at most `size` long. */
+function* pieces(address: bigint, length: bigint, size: number): Generator<{ at: bigint; n: number }> {
+  for (let off = 0n; off < length; off += BigInt(size)) {
+    const left = length - off;
+    yield { at: address + off, n: left < BigInt(size) ? Number(left) : size };
+  }
+}
+
+/** Appends ranges, merging one that continues the last with the same reason. */
+function addMissing(all: MissingRange[], more: readonly MissingRange[]): void {
+  for (const m of more) {
+    const last = all[all.length - 1];
+    if (last && last.end === m.start && last.reason === m.reason) last.end = m.end;
+    else all.push({ ...m });
+  }
+}
+
+/** Hexdump lines of `data` read at `at`; missing bytes are shown as ??. */
+function dumpLines(at: bigint, data: Buffer, missing: readonly MissingRange[]): string {
+  const gone = new Uint8Array(data.length);
+  for (const m of missing) gone.fill(1, Number(m.start - at), Number(m.end - at));
+  let text = '';
+  for (let off = 0; off < data.length; off += 16) {
+    const bytes: string[] = [];
+    let ascii = '';
+    for (let i = off; i < Math.min(off + 16, data.length); i++) {
+      const b = data[i]!;
+      bytes.push(gone[i] ? '??' : b.toString(16).padStart(2, '0'));
+      ascii += gone[i] ? ' ' : b >= 0x20 && b < 0x7f ? String.fromCharCode(b) : '.';
+    }
+    text += `${hex(at + BigInt(off), 12)}  ${bytes.join(' ').padEnd(47)}  |${ascii}|\n`;
+  }
+  return text;
+}
+
+/**
+ * Hexdump, JSON or raw bytes of [address, address + length), read and written a chunk at a time.
+ * `--raw` writes nothing unless every byte is available (or --zero-fill is given).
+ */
+export async function read(
   path: string,
   address: bigint,
   length: bigint,
   opts: InspectOptions & { raw?: boolean; zeroFill?: boolean },
-): void {
+): Promise<void> {
   if (length <= 0n || length > MAX_READ)
     throw new UserError(`LENGTH must be between 1 and ${MAX_READ} bytes`);
-  withCore(path, opts, (core) => {
-    const { data, missing } = core.image.memory.read(address, Number(length));
+  if (address + length > 1n << 64n)
+    throw new UserError('ADDRESS + LENGTH runs past the end of the 64-bit address space');
+  // A reader that goes away (`| head`) ends the output, not the process with a stack trace.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE') process.stderr.write(`coreshot: writing the output: ${describeError(err)}\n`);
+    process.exit(err.code === 'EPIPE' ? (process.exitCode ?? 0) : 1);
+  });
+  const core = openCore(path, { root: opts.root });
+  try {
+    const memory = core.image.memory;
+    const missing: MissingRange[] = [];
     const describe = (m: MissingRange) => `${hex(m.start)}-${hex(m.end)} ${m.reason}`;
     if (opts.raw) {
-      if (missing.length && !opts.zeroFill) {
-        throw new UserError(
-          `not all of that memory is available: ${missing.map(describe).join(', ')} (--zero-fill writes zeros there)`,
-        );
+      const single = length <= BigInt(RAW_CHUNK);
+      const buf = Buffer.allocUnsafe(single ? Number(length) : RAW_CHUNK);
+      if (!opts.zeroFill) {
+        for (const { at, n } of pieces(address, length, RAW_CHUNK))
+          addMissing(missing, memory.readInto(at, buf.subarray(0, n)));
+        if (missing.length)
+          throw new UserError(
+            `not all of that memory is available: ${missing.map(describe).join(', ')} (--zero-fill writes zeros there)`,
+          );
+        if (single) return await write(buf);
       }
-      process.stdout.write(data);
+      for (const { at, n } of pieces(address, length, RAW_CHUNK)) {
+        const chunk = Buffer.allocUnsafe(n);
+        memory.readInto(at, chunk);
+        await write(chunk);
+      }
       return;
     }
-    if (opts.json)
-      return out(toJson({ address, length: Number(length), hex: data.toString('hex'), missing }));
-    const isMissing = (a: bigint) => missing.some((m) => m.start <= a && a < m.end);
-    const lines: string[] = [];
-    for (let off = 0; off < data.length; off += 16) {
-      const bytes: string[] = [];
-      let ascii = '';
-      for (let i = off; i < Math.min(off + 16, data.length); i++) {
-        const gone = isMissing(address + BigInt(i));
-        const b = data[i]!;
-        bytes.push(gone ? '??' : b.toString(16).padStart(2, '0'));
-        ascii += gone ? ' ' : b >= 0x20 && b < 0x7f ? String.fromCharCode(b) : '.';
+    if (opts.json) {
+      await write(`{\n  "address": "${hex(address)}",\n  "length": ${Number(length)},\n  "hex": "`);
+      for (const { at, n } of pieces(address, length, RAW_CHUNK)) {
+        const r = memory.read(at, n);
+        addMissing(missing, r.missing);
+        await write(r.data.toString('hex'));
       }
-      lines.push(`${hex(address + BigInt(off), 12)}  ${bytes.join(' ').padEnd(47)}  |${ascii}|`);
+      // The same layout as toJson of the whole object.
+      return await write(`",\n  "missing": ${toJson(missing).split('\n').join('\n  ')}\n}\n`);
     }
-    if (missing.length) lines.push(`not available (shown as ??): ${missing.map(describe).join(', ')}`);
-    out(lines.join('\n'));
-  });
+    for (const { at, n } of pieces(address, length, DUMP_CHUNK)) {
+      const r = memory.read(at, n);
+      addMissing(missing, r.missing);
+      await write(dumpLines(at, r.data, r.missing));
+    }
+    if (missing.length) await write(`not available (shown as ??): ${missing.map(describe).join(', ')}\n`);
+  } finally {
+    core.close();
+  }
 }

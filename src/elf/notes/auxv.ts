@@ -3,11 +3,16 @@ import type { AuxvEntry } from '../../model/process-image.js';
 import { AT_NAMES } from '../constants.js';
 import type { ElfLayout } from '../layout.js';
 
+/** Linux's auxiliary vector has a few dozen entries; more than this is not an auxv. */
+const MAX_AUXV = 4096;
+
 /** Decodes NT_AUXV (pairs of words), stopping after AT_NULL. */
 export function decodeAuxv(layout: ElfLayout, desc: Buffer, base: bigint): AuxvEntry[] {
   const w = layout.wordSize;
   if (desc.length % (2 * w) !== 0)
     throw new FormatError(base, 'NT_AUXV size is not a multiple of an entry', desc.length);
+  if (desc.length > MAX_AUXV * 2 * w)
+    throw new FormatError(base, 'NT_AUXV is implausibly large', desc.length);
   const out: AuxvEntry[] = [];
   for (let o = 0; o + 2 * w <= desc.length; o += 2 * w) {
     const type = layout.word(desc, o);

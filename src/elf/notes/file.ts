@@ -11,6 +11,12 @@ export interface FileMapping {
   path: string;
 }
 
+/**
+ * More NT_FILE entries than this are refused: each costs far more memory decoded than its 24
+ * bytes, and Linux caps the whole note at 4 MiB by default (about 100,000 entries).
+ */
+const MAX_FILES = 1n << 20n;
+
 /** Decodes NT_FILE: count, page size, count × (start, end, page offset), then count names. */
 export function decodeNtFile(
   layout: ElfLayout,
@@ -23,6 +29,7 @@ export function decodeNtFile(
   const pageSize = c.word(w, 'NT_FILE page size');
   if (count * BigInt(3 * w) > BigInt(c.remaining))
     throw new FormatError(base, 'NT_FILE count exceeds its note', count);
+  if (count > MAX_FILES) throw new FormatError(base, 'implausibly many NT_FILE entries', count);
   const n = Number(count);
   const ranges: Array<[bigint, bigint, bigint]> = [];
   for (let i = 0; i < n; i++) ranges.push([c.word(w), c.word(w), c.word(w)]);

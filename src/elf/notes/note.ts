@@ -13,6 +13,9 @@ export interface ElfNote {
 
 const align4 = (n: number) => (n + 3) & ~3;
 
+/** More notes than this are refused: a core with 80,000 threads has about 500,000. */
+export const MAX_NOTES = 1 << 19;
+
 /** Encodes a note with 4-byte padding of name and descriptor (the layout Linux cores use). */
 export function encodeNote(codec: IntCodec, owner: string, type: number, desc: Buffer): Buffer {
   const name = Buffer.from(`${owner}\0`, 'latin1');
@@ -55,6 +58,7 @@ export function parseNotes(buf: Buffer, codec: IntCodec, base: bigint, align: 4 
     cur.seek(Math.min(padTo(cur.pos, start), buf.length));
     const nul = nameBytes.indexOf(0);
     const owner = nameBytes.toString('latin1', 0, nul < 0 ? nameBytes.length : nul);
+    if (notes.length === MAX_NOTES) throw new FormatError(offset, 'implausibly many notes', notes.length + 1);
     notes.push({ owner, type, desc, offset });
   }
   if (cur.remaining > 0 && buf.subarray(cur.pos).some((b) => b !== 0)) {

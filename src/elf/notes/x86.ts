@@ -1,4 +1,5 @@
 import type { IntCodec } from '../../bytes/endian.js';
+import { FormatError } from '../../bytes/errors.js';
 
 /** The legacy FXSAVE region (512 bytes): NT_FPREGSET on x86_64, NT_PRXFPREG on i386. */
 export interface FxSave {
@@ -120,6 +121,8 @@ export interface XSaveComponent {
 }
 
 export function decodeXSaveLayout(c: IntCodec, b: Buffer): XSaveComponent[] {
+  // XCR0 has 64 bits: at most 64 components.
+  if (b.length > 64 * 16) throw new FormatError(0, 'NT_X86_XSAVE_LAYOUT is implausibly large', b.length);
   const out: XSaveComponent[] = [];
   for (let o = 0; o + 16 <= b.length; o += 16) {
     const type = c.u32(b, o);

@@ -1,3 +1,4 @@
+import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { FormatError } from '../../bytes/errors.js';
 import { archFromElf } from '../../elf/arch.js';
@@ -120,7 +121,8 @@ export function readCore(path: string, ra: RandomAccess, options: OpenCoreOption
   const problems = elf.problems;
   const loads = elf.programHeaders.filter((p) => p.p_type === PT_LOAD);
   const mappings = buildMappings(loads, files);
-  const { memory, fileStatus } = buildMemory(elf, loads, mappings, options, problems);
+  const mappedFiles = new FileCache();
+  const { memory, fileStatus } = buildMemory(elf, loads, mappings, options, problems, mappedFiles);
   for (const m of mappings) {
     const st = fileStatus.find((f) => f.path === m.path);
     if (st?.coreBuildId) m.buildId = st.coreBuildId;
@@ -135,7 +137,11 @@ export function readCore(path: string, ra: RandomAccess, options: OpenCoreOption
     extraNotes,
   };
   if (!process) problems.push({ what: 'no NT_PRPSINFO note: process details unknown' });
-  return { path, elf, image, notes, loads, files, fileStatus, problems, close: () => ra.close() };
+  const close = () => {
+    ra.close();
+    mappedFiles.close();
+  };
+  return { path, elf, image, notes, loads, files, fileStatus, problems, close };
 }
 
 const ET_NAMES: Record<number, string> = { 0: 'ET_NONE', 1: 'ET_REL', 2: 'ET_EXEC', 3: 'ET_DYN' };
@@ -164,10 +170,55 @@ function emptyProcess(pid: number): ProcessInfo {
   };
 }
 
-/** One mapping per PT_LOAD, named from the NT_FILE entry that covers it. */
+const cmp = (a: bigint, b: bigint) => (a < b ? -1 : a > b ? 1 : 0);
+
+/**
+ * One mapping per PT_LOAD, named from the NT_FILE entry that covers it, plus one per NT_FILE
+ * range no PT_LOAD covers (gdb's gcore writes no segment for unmodified file pages): those hold
+ * no bytes in the core and are read from the mapped file. Their permissions are unknown; they
+ * are shown read-only.
+ */
 function buildMappings(loads: readonly Phdr[], files: readonly FileMapping[]): Mapping[] {
-  const byStart = [...files].sort((a, b) => (a.start < b.start ? -1 : a.start > b.start ? 1 : 0));
-  const sorted = [...loads].sort((a, b) => (a.p_vaddr < b.p_vaddr ? -1 : a.p_vaddr > b.p_vaddr ? 1 : 0));
+  const byStart = [...files].sort((a, b) => cmp(a.start, b.start));
+  const sorted = [...loads].sort((a, b) => cmp(a.p_vaddr, b.p_vaddr));
+  const fromLoads = loadMappings(sorted, byStart);
+  const extra = fileOnlyMappings(fromLoads, byStart);
+  return extra.length ? [...fromLoads, ...extra].sort((a, b) => cmp(a.start, b.start)) : fromLoads;
+}
+
+/** The parts of NT_FILE ranges that no mapping from a PT_LOAD covers. */
+function fileOnlyMappings(sorted: readonly Mapping[], files: readonly FileMapping[]): Mapping[] {
+  const out: Mapping[] = [];
+  const add = (f: FileMapping, start: bigint, end: bigint) =>
+    out.push({
+      start,
+      end,
+      read: true,
+      write: false,
+      exec: false,
+      shared: false,
+      offset: f.offset + (start - f.start),
+      path: f.path,
+      dumped: 0n,
+    });
+  let i = 0;
+  for (const f of files) {
+    let at = f.start;
+    while (i < sorted.length && sorted[i]!.end <= at) i++;
+    for (let k = i; at < f.end; k++) {
+      const m = sorted[k];
+      if (!m || m.start >= f.end) {
+        add(f, at, f.end);
+        break;
+      }
+      if (m.start > at) add(f, at, m.start);
+      if (m.end > at) at = m.end;
+    }
+  }
+  return out;
+}
+
+function loadMappings(sorted: readonly Phdr[], byStart: readonly FileMapping[]): Mapping[] {
   let f = 0;
   return sorted.map((p) => {
     while (f < byStart.length && byStart[f]!.end <= p.p_vaddr) f++;
@@ -188,14 +239,20 @@ function buildMappings(loads: readonly Phdr[], files: readonly FileMapping[]): M
   });
 }
 
-/** Opened host files, shared by all regions that read them. */
+/** Opened host files, shared by all regions that read them; closed with the core. */
 class FileCache {
   private readonly open = new Map<string, FileAccess | null>();
+  close(): void {
+    for (const fa of this.open.values()) fa?.close();
+    this.open.clear();
+  }
+
   get(hostPath: string): FileAccess | null {
     let fa = this.open.get(hostPath);
     if (fa === undefined) {
       try {
-        fa = new FileAccess(hostPath);
+        // Regular files only: a core that names a FIFO or a device must not block or read it.
+        fa = statSync(hostPath).isFile() ? new FileAccess(hostPath) : null;
       } catch {
         fa = null;
       }
@@ -211,6 +268,7 @@ function buildMemory(
   mappings: readonly Mapping[],
   options: OpenCoreOptions,
   problems: Problem[],
+  cache: FileCache,
 ): { memory: SplicedAddressSpace; fileStatus: MappedFileStatus[] } {
   const ra = elf.ra;
   const coreTier: Region[] = [];
@@ -247,7 +305,6 @@ function buildMemory(
   const fileStatus: MappedFileStatus[] = [];
   const fileTier: Region[] = [];
   if (options.useFiles !== false) {
-    const cache = new FileCache();
     const byPath = new Map<string, Mapping[]>();
     for (const m of mappings) {
       if (!m.path || m.path.startsWith('[')) continue;
