@@ -128,6 +128,26 @@ describe('coreshot dump options', () => {
     }
   });
 
+  test('a process under a seccomp filter is dumped stopped, without injecting a fork', async () => {
+    const dir = join(tmp.path, 'seccomp');
+    runOk('mkdir', ['-p', dir]);
+    const prog = buildProg('seccomp', dir);
+    const t = await startTarget(prog, [], dir);
+    try {
+      const core = join(dir, 'seccomp.core');
+      const res = coreshot(['dump', String(t.pid), '-o', core]);
+      assert.equal(res.status, 0, res.stderr);
+      assert.match(res.stderr, /stopped throughout/);
+      assert.match(res.stderr, /no snapshot: the process runs under a seccomp filter/);
+      assert.ok(isAlive(t.pid));
+      const g = run('gdb', ['-nx', '-batch', prog, core, '-ex', 'bt']);
+      assert.deepEqual(gdbWarnings(`${g.stdout}\n${g.stderr}`), []);
+      assert.match(g.stdout, /main/);
+    } finally {
+      await t.stop();
+    }
+  });
+
   test('threads that appear and exit while coreshot seizes the process', async () => {
     const dir = join(tmp.path, 'churn');
     runOk('mkdir', ['-p', dir]);

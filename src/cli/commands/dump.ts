@@ -76,6 +76,7 @@ export function registerDump(program: Command): void {
             `${s.output}: ${formatSize(s.bytes)} (${s.threads} threads, ${s.mappings} mappings) in ` +
             `${(s.totalMs / 1000).toFixed(2)} s, target paused ${s.pauseMs.toFixed(1)} ms (${mode})`;
           process.stderr.write(`${line}\n`);
+          if (s.noSnapshotReason) process.stderr.write(`  no snapshot: ${s.noSnapshotReason}\n`);
           for (const a of s.notFrozen)
             process.stderr.write(`  read from the running target, not frozen: ${a}\n`);
           if (s.unreadableBytes > 0n)

@@ -46,6 +46,8 @@ export interface DumpSummary {
   /** Areas read from the running target in snapshot mode (MADV_DONTFORK / MADV_WIPEONFORK). */
   notFrozen: string[];
   filter: number;
+  /** Why a snapshot was asked for but not taken (the target then stayed stopped throughout). */
+  noSnapshotReason?: string;
 }
 
 /** Why a live capture could not start: a message for the user. */
@@ -72,8 +74,11 @@ function explain(pid: number, err: unknown): unknown {
   return err;
 }
 
-/** Checks the process exists and nobody traces it yet; returns its arch-independent status. */
-function preflight(pid: number): void {
+/**
+ * Checks the process exists, nobody traces it yet and it is an x86_64 program; returns its
+ * seccomp mode (/proc/PID/status "Seccomp").
+ */
+function preflight(pid: number): string | undefined {
   let status: Map<string, string>;
   try {
     status = readStatus(`/proc/${pid}/status`);
@@ -112,6 +117,7 @@ function preflight(pid: number): void {
       `process ${pid} is not a 64-bit x86_64 program: coreshot dump captures x86_64 processes only`,
     );
   }
+  return status.get('Seccomp');
 }
 
 function readAuxv(pid: number): AuxvEntry[] {
@@ -170,7 +176,7 @@ export async function dumpProcess(pid: number, sink: Sink, options: DumpOptions 
     }
   };
   try {
-    preflight(pid);
+    const seccomp = preflight(pid);
     const info = readProcessInfo(pid);
     const auxv = readAuxv(pid);
     const filter = options.filter ?? readCoredumpFilter(pid);
@@ -191,7 +197,11 @@ export async function dumpProcess(pid: number, sink: Sink, options: DumpOptions 
     const notFrozen: string[] = [];
     const fromTarget = new Set<bigint>();
     const injector = held.find((t) => t.stop === 'event' && t.stopSignal === SIGTRAP);
-    if (wantSnapshot && injector) {
+    let noSnapshotReason: string | undefined;
+    if (wantSnapshot && !injector) noSnapshotReason = 'the process is stopped (job control)';
+    // A seccomp filter may refuse clone() or kill the process for trying: never inject then.
+    if (wantSnapshot && seccomp === '2') noSnapshotReason = 'the process runs under a seccomp filter';
+    if (wantSnapshot && injector && !noSnapshotReason) {
       if (syscallAt === undefined)
         throw new CaptureError(`process ${pid}: no syscall instruction found to run a fork`);
       snap = forkSnapshot(tp, injector.tid, syscallAt);
@@ -268,6 +278,7 @@ export async function dumpProcess(pid: number, sink: Sink, options: DumpOptions 
       snapshot: snap !== undefined,
       notFrozen,
       filter,
+      noSnapshotReason,
     };
   } catch (err) {
     sink.abort();
