@@ -18,7 +18,7 @@ import { SIGTRAP } from '../../sys/ptrace.js';
 import { TracedProcess, warmUp } from '../../sys/tracee.js';
 import { dumpSize } from './filter.js';
 import { findSyscallInsn, forkSnapshot, type Snapshot } from './snapshot.js';
-import { readProcessInfo, readThreadState } from './threads.js';
+import { readProcessInfo, readRegisters, threadState } from './threads.js';
 
 export interface DumpOptions extends LongRunOptions {
   /** Fork a copy-on-write snapshot and let the target go at once (default true). */
@@ -189,8 +189,7 @@ export async function dumpProcess(pid: number, sink: Sink, options: DumpOptions 
     pauseStart = performance.now();
     tp = TracedProcess.seize(pid);
     const held = [...tp.threads.values()];
-    const captured = held.map((t) => readThreadState(pid, t));
-    const threads = captured.map((c) => c.state);
+    const registers = held.map(readRegisters);
 
     let maps: ProcMapping[];
     let source = target;
@@ -220,6 +219,7 @@ export async function dumpProcess(pid: number, sink: Sink, options: DumpOptions 
       maps = readMaps(pid, true);
     }
 
+    const threads = registers.map((r) => threadState(pid, r));
     const ctx = {
       fileMode: (m: ProcMapping) => mappedFileMode(pid, m),
       startsWithElfMagic: (m: ProcMapping) => source.read(m.start, 4).equals(ELF_MAGIC),
@@ -260,7 +260,7 @@ export async function dumpProcess(pid: number, sink: Sink, options: DumpOptions 
       mappings,
       auxv,
       memory: new SplicedAddressSpace([regions]),
-      extraNotes: captured[0]?.layout ? [captured[0].layout] : [],
+      extraNotes: registers[0]?.layout ? [registers[0].layout] : [],
     };
     const written = await writeElfCore(image, sink, options);
     resume();

@@ -1,6 +1,7 @@
 import { readlinkSync } from 'node:fs';
-import type { ProcessInfo, RawNote, ThreadState, TimeVal } from '../../model/process-image.js';
-import { readProc, readStat, readStatus } from '../../sys/proc.js';
+import type { ProcessInfo, RawNote, RegSet, ThreadState, TimeVal } from '../../model/process-image.js';
+import { ESRCH, SysError } from '../../sys/libc.js';
+import { type ProcStat, readProc, readStat, readStatus } from '../../sys/proc.js';
 import { getRegSet } from '../../sys/ptrace.js';
 import type { StoppedThread } from '../../sys/tracee.js';
 import { xstateRegset } from './xstate.js';
@@ -19,23 +20,56 @@ function hexMask(text: string | undefined): bigint {
   return text ? BigInt(`0x${text}`) : 0n;
 }
 
+/** What must be read while a thread is stopped: its registers and the siginfo of its stop. */
+export interface ThreadRegisters {
+  tid: number;
+  gpRegs: Buffer;
+  regsets: RegSet[];
+  siginfo: Buffer;
+  /** NT_X86_XSAVE_LAYOUT for the XSAVE area, when its layout is known. */
+  layout?: RawNote;
+}
+
 /**
- * The state of one stopped thread as the kernel would put it in a core: general registers
- * (NT_PRSTATUS regset), NT_PRFPREG and NT_X86_XSTATE at the size the kernel returns, the stop's
- * siginfo, and prstatus fields from /proc (the thread group leader carries the group's times).
+ * The registers of one stopped thread as the kernel puts them in a core: general registers
+ * (NT_PRSTATUS regset), NT_PRFPREG and NT_X86_XSTATE (see xstate.ts for its layout).
  */
-export function readThreadState(pid: number, t: StoppedThread): { state: ThreadState; layout?: RawNote } {
-  const tid = t.tid;
-  const gpRegs = getRegSet(tid, NT_PRSTATUS, 1024);
-  const fp = getRegSet(tid, NT_PRFPREG, 1024);
-  const xstate = xstateRegset(getRegSet(tid, NT_X86_XSTATE));
-  const stat = readStat(tid === pid ? `/proc/${pid}/stat` : `/proc/${pid}/task/${tid}/stat`);
-  const status = readStatus(`/proc/${pid}/task/${tid}/status`);
-  const signo = t.siginfo.readInt32LE(0);
-  const state: ThreadState = {
+export function readRegisters(t: StoppedThread): ThreadRegisters {
+  const gpRegs = getRegSet(t.tid, NT_PRSTATUS, 1024);
+  const fp = getRegSet(t.tid, NT_PRFPREG, 1024);
+  const xstate = xstateRegset(getRegSet(t.tid, NT_X86_XSTATE));
+  return {
+    tid: t.tid,
+    gpRegs,
+    regsets: [{ type: NT_PRFPREG, owner: 'CORE', data: fp }, xstate.regset],
+    siginfo: t.siginfo,
+    layout: xstate.layout,
+  };
+}
+
+/**
+ * A thread's NT_PRSTATUS content: its registers plus the fields the kernel takes from the task
+ * (signal masks, ids, times; the thread group leader carries the group's times), read from
+ * /proc. In snapshot mode this runs after the target resumed, to keep the pause short.
+ */
+export function threadState(pid: number, r: ThreadRegisters): ThreadState {
+  const tid = r.tid;
+  let stat: ProcStat;
+  let status: Map<string, string>;
+  try {
+    stat = readStat(tid === pid ? `/proc/${pid}/stat` : `/proc/${pid}/task/${tid}/stat`);
+    status = readStatus(`/proc/${pid}/task/${tid}/status`);
+  } catch (err) {
+    // A thread that exited since: the process's ids, no times or masks of its own.
+    if (tid === pid || !(err instanceof SysError) || err.errno !== ESRCH) throw err;
+    stat = { ...readStat(`/proc/${pid}/stat`), utime: 0n, stime: 0n };
+    status = new Map();
+  }
+  const signo = r.siginfo.readInt32LE(0);
+  return {
     tid,
     status: {
-      info: { signo, errno: t.siginfo.readInt32LE(4), code: t.siginfo.readInt32LE(8) },
+      info: { signo, errno: r.siginfo.readInt32LE(4), code: r.siginfo.readInt32LE(8) },
       cursig: signo,
       sigpend: hexMask(status.get('SigPnd')),
       sighold: hexMask(status.get('SigBlk')),
@@ -49,11 +83,10 @@ export function readThreadState(pid: number, t: StoppedThread): { state: ThreadS
       cstime: timeval(stat.cstime),
       fpvalid: 1,
     },
-    gpRegs,
-    regsets: [{ type: NT_PRFPREG, owner: 'CORE', data: fp }, xstate.regset],
-    siginfo: t.siginfo,
+    gpRegs: r.gpRegs,
+    regsets: r.regsets,
+    siginfo: r.siginfo,
   };
-  return { state, layout: xstate.layout };
 }
 
 const PRARGSZ = 80;
