@@ -15,7 +15,7 @@ import { writeElfCore } from '../src/sinks/elfcore/write.js';
 import { openCore } from '../src/sources/elfcore/open.js';
 
 const ROOT = new URL('..', import.meta.url).pathname;
-const CLI = join(ROOT, 'dist/cli/main.js');
+const CLI = join(ROOT, 'dist/bin/coreshot.mjs');
 const MIB = Number(process.env.BENCH_CORE_MIB ?? 1024);
 const RUNS = Number(process.env.BENCH_RUNS ?? 20);
 
