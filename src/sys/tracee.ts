@@ -1,4 +1,4 @@
-import { ESRCH, SysError } from './libc.js';
+import { EPERM, ESRCH, SysError } from './libc.js';
 import { listThreads } from './proc.js';
 import {
   detach,
@@ -112,7 +112,10 @@ export class TracedProcess {
           try {
             seize(tid);
           } catch (err) {
-            if (!isGone(err)) throw err;
+            // An exiting thread refuses with EPERM (it has an exit state): once the main thread
+            // is seized, that means it is going away, not a permission problem.
+            const exiting = tid !== pid && err instanceof SysError && err.errno === EPERM;
+            if (!isGone(err) && !exiting) throw err;
             gone.add(tid);
             continue;
           }
