@@ -5,32 +5,22 @@ import { chmodSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from '
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { CLI, coreshot, run, runOk, startDetached, tempDir } from '../helpers/proc.js';
-import { buildProg, eventually, isAlive, sleep, startTarget, type Target } from './helpers.js';
-
-function tracerOf(pid: number): number {
-  const m = /TracerPid:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return Number(m?.[1] ?? -1);
-}
+import {
+  buildProg,
+  eventually,
+  isAlive,
+  sleep,
+  startTarget,
+  type Target,
+  tracees,
+  tracerOf,
+} from './helpers.js';
 
 function oneLineError(stderr: string, pattern: RegExp): void {
   const lines = stderr.trim().split('\n');
   assert.equal(lines.length, 1, stderr);
   assert.match(lines[0]!, /^coreshot: /);
   assert.match(lines[0]!, pattern);
-}
-
-/** Processes traced by `tracer`. */
-function tracees(tracer: number): number[] {
-  const out: number[] = [];
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      if (tracerOf(Number(name)) === tracer) out.push(Number(name));
-    } catch {
-      // gone
-    }
-  }
-  return out;
 }
 
 /**

@@ -126,4 +126,24 @@ export function noteList(core: string): string[] {
     .map((m) => `${m[1]} ${m[2]!.trim()}`);
 }
 
+/** TracerPid of a process (0 when untraced). */
+export function tracerOf(pid: number): number {
+  const m = /TracerPid:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return Number(m?.[1] ?? -1);
+}
+
+/** Processes traced by `tracer`. */
+export function tracees(tracer: number): number[] {
+  const out: number[] = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      if (tracerOf(Number(name)) === tracer) out.push(Number(name));
+    } catch {
+      // gone
+    }
+  }
+  return out;
+}
+
 export { isAlive };
