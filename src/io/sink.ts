@@ -1,7 +1,6 @@
 import {
   closeSync,
   constants,
-  fsyncSync,
   ftruncateSync,
   linkSync,
   openSync,
@@ -79,8 +78,9 @@ export class FileSink implements Sink {
 
   commit(): void {
     if (this.done) return;
+    // No fsync: the rename already guarantees no partial file if coreshot fails or is killed;
+    // like cp, gcore and the kernel's own cores, durability across an OS crash is left to the OS.
     ftruncateSync(this.fd, Number(this.position));
-    fsyncSync(this.fd);
     closeSync(this.fd);
     this.fd = -1;
     if (this.force) {
