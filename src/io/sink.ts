@@ -1,7 +1,6 @@
 import {
   closeSync,
   constants,
-  fsyncSync,
   ftruncateSync,
   linkSync,
   openSync,
@@ -45,6 +44,8 @@ export interface Sink {
 }
 
 const ZERO_CHUNK = Buffer.alloc(1 << 20);
+const PAGE = 4096;
+const ZERO_PAGE = ZERO_CHUNK.subarray(0, PAGE);
 
 export class FileSink implements Sink {
   readonly name: string;
@@ -77,8 +78,9 @@ export class FileSink implements Sink {
 
   commit(): void {
     if (this.done) return;
+    // No fsync: the rename already guarantees no partial file if coreshot fails or is killed;
+    // like cp, gcore and the kernel's own cores, durability across an OS crash is left to the OS.
     ftruncateSync(this.fd, Number(this.position));
-    fsyncSync(this.fd);
     closeSync(this.fd);
     this.fd = -1;
     if (this.force) {
@@ -163,4 +165,31 @@ export function assertAbsent(path: string): void {
 /** Opens the sink for a CLI `-o` argument: `-` is stdout, anything else a file. */
 export function openSink(path: string, options: SinkOptions = {}): Sink {
   return path === '-' ? new StreamSink(1) : new FileSink(path, options);
+}
+
+/**
+ * Writes `data` at the sink's position, turning whole zero pages (aligned by file position) into
+ * holes, so a file stays sparse where memory was zero. A stream sink gets every byte.
+ */
+export function writeSparse(sink: Sink, data: Buffer): void {
+  if (!sink.sparse) {
+    sink.write(data);
+    return;
+  }
+  const phase = Number(sink.position % BigInt(PAGE));
+  let pending = 0; // start of the data not yet written
+  let p = phase === 0 ? 0 : PAGE - phase; // the first page boundary in the file
+  while (p + PAGE <= data.length) {
+    if (data.subarray(p, p + PAGE).equals(ZERO_PAGE)) {
+      if (p > pending) sink.write(data.subarray(pending, p));
+      let q = p + PAGE;
+      while (q + PAGE <= data.length && data.subarray(q, q + PAGE).equals(ZERO_PAGE)) q += PAGE;
+      sink.hole(BigInt(q - p));
+      pending = q;
+      p = q;
+    } else {
+      p += PAGE;
+    }
+  }
+  if (pending < data.length) sink.write(data.subarray(pending));
 }

@@ -104,6 +104,12 @@ export class SplicedAddressSpace implements AddressSpace {
     return missing;
   }
 
+  /** The region holding `addr`, if any. */
+  regionAt(addr: bigint): Region | undefined {
+    const r = this.regions[this.find(addr)];
+    return r && r.start <= addr ? r : undefined;
+  }
+
   /** Index of the first region whose end is above addr. */
   private find(addr: bigint): number {
     let lo = 0;

@@ -1,8 +1,16 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { coreshot, gdbWarnings, tempDir } from '../helpers/proc.js';
-import { CRIU, casePids, gdbOnCore, parseGdb, reference, requireFixtures } from './helpers.js';
+import { gdbWarnings, tempDir } from '../helpers/proc.js';
+import {
+  CRIU,
+  casePids,
+  convertFixture,
+  gdbOnCore,
+  parseGdb,
+  reference,
+  requireFixtures,
+} from './helpers.js';
 
 // Acceptance: for every process of single, static and tree, gdb on the converted core prints
 // the frames, rip/rsp/r12/r13/r14 and $zmm0 the live process had, without warnings.
@@ -12,16 +20,8 @@ for (const caseName of ['single', 'static', 'tree']) {
     const pids = casePids(caseName);
     before(() => {
       requireFixtures();
-      const dir = join(CRIU, caseName);
-      const res = coreshot([
-        'convert',
-        'criu',
-        join(dir, 'images'),
-        '-o',
-        out.path,
-        '--root',
-        join(dir, 'root'),
-      ]);
+      const _dir = join(CRIU, caseName);
+      const res = convertFixture(caseName, out.path);
       assert.equal(res.status, 0, res.stderr);
       assert.equal(res.stderr, '');
     });

@@ -1,6 +1,6 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { FIXTURES, run } from '../helpers/proc.js';
+import { coreshot, FIXTURES, type RunResult, run } from '../helpers/proc.js';
 
 export const CRIU = join(FIXTURES, 'criu');
 
@@ -78,4 +78,24 @@ export function gdbOnCore(caseName: string, core: string): string {
 
 export function reference(caseName: string, pid: number): string {
   return readFileSync(join(CRIU, caseName, 'reference', `gdb-${pid}.txt`), 'utf8');
+}
+
+/**
+ * `coreshot convert criu` on a fixture case with its root as sysroot. The fixtures were taken on
+ * an AMD CPU, so the XSAVE layout is pinned to AMD's: the result is the same on any CI host.
+ */
+export function convertFixture(caseName: string, outDir: string, extra: string[] = []): RunResult {
+  const dir = join(CRIU, caseName);
+  return coreshot([
+    'convert',
+    'criu',
+    join(dir, 'images'),
+    '-o',
+    outDir,
+    '--root',
+    join(dir, 'root'),
+    '--xsave-layout',
+    'amd',
+    ...extra,
+  ]);
 }

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { openCore } from '../../src/sources/elfcore/open.js';
 import { coreshot, runOk, tempDir } from '../helpers/proc.js';
-import { CRIU, casePids, requireFixtures } from './helpers.js';
+import { CRIU, casePids, convertFixture, requireFixtures } from './helpers.js';
 
 interface MapsLine {
   start: bigint;
@@ -62,16 +62,8 @@ for (const caseName of ['single', 'static', 'tree']) {
     const out = tempDir('coreshot-criu-mem-');
     before(() => {
       requireFixtures();
-      const dir = join(CRIU, caseName);
-      const res = coreshot([
-        'convert',
-        'criu',
-        join(dir, 'images'),
-        '-o',
-        out.path,
-        '--root',
-        join(dir, 'root'),
-      ]);
+      const _dir = join(CRIU, caseName);
+      const res = convertFixture(caseName, out.path);
       assert.equal(res.status, 0, res.stderr);
     });
     after(() => out.cleanup());

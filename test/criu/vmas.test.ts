@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { openCore } from '../../src/sources/elfcore/open.js';
-import { coreshot, gdbWarnings, run, runOk, tempDir } from '../helpers/proc.js';
-import { CRIU, requireFixtures } from './helpers.js';
+import { gdbWarnings, run, runOk, tempDir } from '../helpers/proc.js';
+import { CRIU, convertFixture, requireFixtures } from './helpers.js';
 
 // Acceptance: the `vmas` checkpoint (about 70,000 VMAs) converts to a valid PN_XNUM core that
 // readelf, gdb and coreshot's own reader accept.
@@ -13,16 +13,7 @@ describe('convert criu: vmas (PN_XNUM)', () => {
   let core = '';
   before(() => {
     requireFixtures();
-    const res = coreshot([
-      'convert',
-      'criu',
-      join(dir, 'images'),
-      '-o',
-      out.path,
-      '--root',
-      join(dir, 'root'),
-      '--json',
-    ]);
+    const res = convertFixture('vmas', out.path, ['--json']);
     assert.equal(res.status, 0, res.stderr);
     const [only] = (JSON.parse(res.stdout) as { cores: { path: string; segments: number }[] }).cores;
     assert.ok(only && only.segments > 0xffff, 'more segments than e_phnum can hold');

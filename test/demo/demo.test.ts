@@ -30,7 +30,7 @@ it('coreshot demo captures a running process that carries on, and finds its secr
       core.close();
     }
     assert.ok(!isAlive(pid), 'the demo process is gone afterwards');
-    assert.deepEqual(readdirSync(dir.path).sort(), ['core.' + pid, 'demo-target.cjs', 'heartbeat'].sort());
+    assert.deepEqual(readdirSync(dir.path).sort(), [`core.${pid}`, 'demo-target.cjs', 'heartbeat'].sort());
   } finally {
     dir.cleanup();
   }

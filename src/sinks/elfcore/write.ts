@@ -1,8 +1,5 @@
 import { archElf, machineOf } from '../../elf/arch.js';
 import {
-  ELFOSABI_NONE,
-  ET_CORE,
-  EV_CURRENT,
   NT_AUXV,
   NT_FILE,
   NT_PRPSINFO,
@@ -11,19 +8,17 @@ import {
   PF_R,
   PF_W,
   PF_X,
-  PN_XNUM,
   PT_LOAD,
   PT_NOTE,
-  SHN_UNDEF,
-  SHT_NULL,
 } from '../../elf/constants.js';
+import { coreHeadSize, encodeCoreHead } from '../../elf/core-head.js';
 import { type ElfLayout, layoutFor, type Phdr } from '../../elf/layout.js';
 import { encodeAuxv } from '../../elf/notes/auxv.js';
 import { encodeNtFile, type FileMapping } from '../../elf/notes/file.js';
 import { encodeNote } from '../../elf/notes/note.js';
 import { encodePrPsInfo } from '../../elf/notes/prpsinfo.js';
 import { encodePrStatus } from '../../elf/notes/prstatus.js';
-import type { Sink } from '../../io/sink.js';
+import { type Sink, writeSparse } from '../../io/sink.js';
 import { type AddressSpace, SplicedAddressSpace } from '../../model/address-space.js';
 import type { Mapping, ProcessImage } from '../../model/process-image.js';
 import type { LongRunOptions } from '../../model/progress.js';
@@ -41,7 +36,7 @@ export interface WriteSummary {
 
 const CHUNK = 4 << 20;
 const PAGE = 4096;
-const ZERO_PAGE = Buffer.alloc(PAGE);
+const _ZERO_PAGE = Buffer.alloc(PAGE);
 
 /** Whether a mapping gets an NT_FILE entry: it is backed by a file, not a pseudo area. */
 export function isFileBacked(m: Mapping): boolean {
@@ -103,10 +98,7 @@ async function writeBody(image: ProcessImage, sink: Sink, opts: LongRunOptions):
   const pageSize = BigInt(archElf(image.arch.name).pageSize);
   const notes = buildCoreNotes(image, layout);
   const segs = image.mappings.length + 1;
-  const extended = segs >= PN_XNUM;
-  const phoff = BigInt(layout.ehdrSize);
-  const shoff = extended ? phoff + BigInt(segs * layout.phdrSize) : 0n;
-  const notesOff = phoff + BigInt(segs * layout.phdrSize) + (extended ? BigInt(layout.shdrSize) : 0n);
+  const notesOff = coreHeadSize(layout, segs);
   let dataOff = roundUp(notesOff + BigInt(notes.length), pageSize);
 
   const phdrs: Phdr[] = [
@@ -139,41 +131,7 @@ async function writeBody(image: ProcessImage, sink: Sink, opts: LongRunOptions):
     memoryTotal += filesz;
   }
 
-  const header = layout.encodeEhdr({
-    osabi: ELFOSABI_NONE,
-    e_type: ET_CORE,
-    e_machine: machineOf(image.arch.name),
-    e_version: EV_CURRENT,
-    e_entry: 0n,
-    e_phoff: phoff,
-    e_shoff: shoff,
-    e_flags: 0,
-    e_ehsize: layout.ehdrSize,
-    e_phentsize: layout.phdrSize,
-    e_phnum: extended ? PN_XNUM : segs,
-    e_shentsize: extended ? layout.shdrSize : 0,
-    e_shnum: extended ? 1 : 0,
-    e_shstrndx: SHN_UNDEF,
-  });
-  const head: Buffer[] = [header, ...phdrs.map((p) => layout.encodePhdr(p))];
-  if (extended) {
-    head.push(
-      layout.encodeShdr({
-        sh_name: 0,
-        sh_type: SHT_NULL,
-        sh_flags: 0n,
-        sh_addr: 0n,
-        sh_offset: 0n,
-        sh_size: 1n,
-        sh_link: SHN_UNDEF,
-        sh_info: segs,
-        sh_addralign: 0n,
-        sh_entsize: 0n,
-      }),
-    );
-  }
-  head.push(notes);
-  sink.write(Buffer.concat(head));
+  sink.write(Buffer.concat([encodeCoreHead(layout, machineOf(image.arch.name), phdrs), notes]));
 
   let done = 0n;
   let missingBytes = 0n;
@@ -212,48 +170,7 @@ async function writeBody(image: ProcessImage, sink: Sink, opts: LongRunOptions):
 
 /** How many bytes from `addr` (at most `max`) a spliced address space has as a zero region. */
 function knownZero(memory: AddressSpace, addr: bigint, max: bigint): bigint {
-  if (!(memory instanceof SplicedAddressSpace)) return 0n;
-  const regions = memory.layout;
-  let lo = 0;
-  let hi = regions.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (regions[mid]!.end <= addr) lo = mid + 1;
-    else hi = mid;
-  }
-  const r = regions[lo];
-  if (!r || r.kind !== 'zero' || r.start > addr) return 0n;
+  const r = memory instanceof SplicedAddressSpace ? memory.regionAt(addr) : undefined;
+  if (!r || r.kind !== 'zero') return 0n;
   return r.end - addr < max ? r.end - addr : max;
-}
-
-/** Writes `data`, turning runs of all-zero pages into holes when the sink keeps them. */
-export function writeSparse(sink: Sink, data: Buffer): void {
-  if (!sink.sparse) {
-    sink.write(data);
-    return;
-  }
-  let runStart = 0;
-  let runZero = false;
-  for (let at = 0; at < data.length; at += PAGE) {
-    const end = Math.min(at + PAGE, data.length);
-    const zero =
-      end - at === PAGE ? data.subarray(at, end).equals(ZERO_PAGE) : isZero(data.subarray(at, end));
-    if (at === 0) runZero = zero;
-    else if (zero !== runZero) {
-      flush(sink, data, runStart, at, runZero);
-      runStart = at;
-      runZero = zero;
-    }
-  }
-  flush(sink, data, runStart, data.length, runZero);
-}
-
-function flush(sink: Sink, data: Buffer, start: number, end: number, zero: boolean): void {
-  if (end <= start) return;
-  if (zero) sink.hole(BigInt(end - start));
-  else sink.write(data.subarray(start, end));
-}
-
-function isZero(b: Buffer): boolean {
-  return b.equals(ZERO_PAGE.subarray(0, b.length));
 }

@@ -6,18 +6,15 @@ import {
   EM_PPC64,
   EM_S390,
   EM_X86_64,
-  ET_CORE,
-  EV_CURRENT,
   PF_R,
   PF_W,
   PF_X,
-  PN_XNUM,
   PT_LOAD,
   PT_NOTE,
-  SHN_UNDEF,
 } from '../../elf/constants.js';
+import { coreHeadSize, encodeCoreHead } from '../../elf/core-head.js';
 import { layoutFor, type Phdr } from '../../elf/layout.js';
-import type { Sink } from '../../io/sink.js';
+import { type Sink, writeSparse } from '../../io/sink.js';
 import type { AddressSpace, MissingReason } from '../../model/address-space.js';
 import type { LongRunOptions } from '../../model/progress.js';
 
@@ -89,7 +86,7 @@ export class GuestMemoryMissingError extends Error {
 
 const PAGE = 4096;
 const CHUNK = 4 << 20;
-const ZERO_PAGE = Buffer.alloc(PAGE);
+const _ZERO_PAGE = Buffer.alloc(PAGE);
 const FOUR_GIB = 1n << 32n;
 const ZERO_REASONS: ReadonlySet<MissingReason> = new Set(['not-in-core', 'unmapped']);
 
@@ -128,10 +125,7 @@ async function write(input: VmcoreInput, sink: Sink, opts: LongRunOptions): Prom
   const note = input.vmcoreinfo ? readVmcoreinfo(input, layout.codec, warnings) : undefined;
 
   const phnum = 1 + input.segments.length;
-  const extended = phnum >= PN_XNUM;
-  const phoff = BigInt(layout.ehdrSize);
-  const shoff = extended ? phoff + BigInt(phnum * layout.phdrSize) : 0n;
-  const noteOff = extended ? shoff + BigInt(layout.shdrSize) : phoff + BigInt(phnum * layout.phdrSize);
+  const noteOff = coreHeadSize(layout, phnum);
   const noteSize = BigInt(note?.length ?? 0);
   let at = noteOff + noteSize;
   const phdrs: Phdr[] = [
@@ -169,43 +163,7 @@ async function write(input: VmcoreInput, sink: Sink, opts: LongRunOptions): Prom
     );
   }
 
-  const head: Buffer[] = [
-    layout.encodeEhdr({
-      osabi: 0,
-      e_type: ET_CORE,
-      e_machine: a.machine,
-      e_version: EV_CURRENT,
-      e_entry: 0n,
-      e_phoff: phoff,
-      e_shoff: shoff,
-      e_flags: 0,
-      e_ehsize: layout.ehdrSize,
-      e_phentsize: layout.phdrSize,
-      e_phnum: extended ? PN_XNUM : phnum,
-      e_shentsize: layout.shdrSize,
-      e_shnum: extended ? 1 : 0,
-      e_shstrndx: SHN_UNDEF,
-    }),
-    ...phdrs.map((p) => layout.encodePhdr(p)),
-  ];
-  if (extended) {
-    head.push(
-      layout.encodeShdr({
-        sh_name: 0,
-        sh_type: 0,
-        sh_flags: 0n,
-        sh_addr: 0n,
-        sh_offset: 0n,
-        sh_size: 0n,
-        sh_link: 0,
-        sh_info: phnum,
-        sh_addralign: 0n,
-        sh_entsize: 0n,
-      }),
-    );
-  }
-  if (note) head.push(note);
-  sink.write(Buffer.concat(head));
+  sink.write(Buffer.concat([encodeCoreHead(layout, a.machine, phdrs), note ?? Buffer.alloc(0)]));
 
   const total = input.segments.reduce((n, s) => n + s.size, 0n);
   let done = 0n;
@@ -225,7 +183,7 @@ async function write(input: VmcoreInput, sink: Sink, opts: LongRunOptions): Prom
           `guest memory at ${hex(paddr)} (host ${hex(m.start)}) is not available: ${m.reason}`,
         );
       }
-      writeSparse(sink, r.data, Number((off + pos) % BigInt(PAGE)));
+      writeSparse(sink, r.data);
       pos += BigInt(len);
       done += BigInt(len);
       if (Date.now() - lastYield > 100) {
@@ -238,25 +196,6 @@ async function write(input: VmcoreInput, sink: Sink, opts: LongRunOptions): Prom
   }
   opts.onProgress?.({ bytesDone: done, bytesTotal: total, stage: 'done' });
   return { bytes: sink.position, segments: input.segments.length, vmcoreinfo: note !== undefined, warnings };
-}
-
-/** Writes data, turning whole zero pages (by file position) into holes. */
-function writeSparse(sink: Sink, data: Buffer, phase: number): void {
-  let pending = 0; // start of the data not yet written
-  let p = phase === 0 ? 0 : PAGE - phase; // the first page boundary in the file
-  while (p + PAGE <= data.length) {
-    if (data.subarray(p, p + PAGE).equals(ZERO_PAGE)) {
-      if (p > pending) sink.write(data.subarray(pending, p));
-      let q = p + PAGE;
-      while (q + PAGE <= data.length && data.subarray(q, q + PAGE).equals(ZERO_PAGE)) q += PAGE;
-      sink.hole(BigInt(q - p));
-      pending = q;
-      p = q;
-    } else {
-      p += PAGE;
-    }
-  }
-  if (pending < data.length) sink.write(data.subarray(pending));
 }
 
 /**
