@@ -2,7 +2,7 @@ import { readlinkSync } from 'node:fs';
 import type { ProcessInfo, RawNote, RegSet, ThreadState, TimeVal } from '../../model/process-image.js';
 import { ESRCH, SysError } from '../../sys/libc.js';
 import { type ProcStat, readProc, readStat, readStatus } from '../../sys/proc.js';
-import { getRegSet } from '../../sys/ptrace.js';
+import { getRegSet, PTRACE_EVENT_STOP, SIGTRAP } from '../../sys/ptrace.js';
 import type { StoppedThread } from '../../sys/tracee.js';
 import { xstateRegset } from './xstate.js';
 
@@ -65,11 +65,15 @@ export function threadState(pid: number, r: ThreadRegisters): ThreadState {
     stat = { ...readStat(`/proc/${pid}/stat`), utime: 0n, stime: 0n };
     status = new Map();
   }
-  const signo = r.siginfo.readInt32LE(0);
+  // The stop coreshot itself caused (PTRACE_INTERRUPT: SIGTRAP with PTRACE_EVENT_STOP in the
+  // code) is no signal of the process: record none, as gcore does, rather than a ptrace artifact.
+  const ownStop = r.siginfo.readInt32LE(0) === SIGTRAP && r.siginfo.readInt32LE(8) >> 8 === PTRACE_EVENT_STOP;
+  const siginfo = ownStop ? Buffer.alloc(r.siginfo.length) : r.siginfo;
+  const signo = siginfo.readInt32LE(0);
   return {
     tid,
     status: {
-      info: { signo, errno: r.siginfo.readInt32LE(4), code: r.siginfo.readInt32LE(8) },
+      info: { signo, errno: siginfo.readInt32LE(4), code: siginfo.readInt32LE(8) },
       cursig: signo,
       sigpend: hexMask(status.get('SigPnd')),
       sighold: hexMask(status.get('SigBlk')),
@@ -85,7 +89,7 @@ export function threadState(pid: number, r: ThreadRegisters): ThreadState {
     },
     gpRegs: r.gpRegs,
     regsets: r.regsets,
-    siginfo: r.siginfo,
+    siginfo,
   };
 }
 
