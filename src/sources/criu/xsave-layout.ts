@@ -1,88 +1,13 @@
 import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
-import { NT_X86_XSAVE_LAYOUT } from '../../elf/constants.js';
-import type { RawNote } from '../../model/process-image.js';
+import {
+  AMD_XSAVE_LAYOUT,
+  INTEL_XSAVE_LAYOUT,
+  type XsaveComponent,
+  XsaveLayout,
+  xsaveComponent,
+} from '../../elf/xsave.js';
 
-/** Where one XSAVE state component sits in the standard (non-compacted) format. */
-export interface XsaveComponent {
-  bit: number;
-  offset: number;
-  size: number;
-}
-
-/**
- * The standard-format XSAVE layout of a CPU: component offsets and sizes are CPUID facts
- * (leaf 0xD) that differ between vendors (AMD has no MPX holes). Cores store NT_X86_XSTATE in
- * the layout of the CPU the process ran on, as the kernel does.
- */
-export class XsaveLayout {
-  readonly components: readonly XsaveComponent[];
-  readonly source: string;
-
-  constructor(components: XsaveComponent[], source: string) {
-    this.components = components;
-    this.source = source;
-  }
-
-  component(bit: number): XsaveComponent | undefined {
-    return this.components.find((c) => c.bit === bit);
-  }
-
-  /**
-   * The layout to write an area with these components in: this one when it places every
-   * extended component of xcr0, else Intel's (a checkpoint from a CPU with features this one
-   * lacks).
-   */
-  for(xcr0: bigint): XsaveLayout {
-    for (let bit = 2; bit < 64; bit++)
-      if (xcr0 & (1n << BigInt(bit)) && !this.component(bit)) return INTEL_XSAVE_LAYOUT;
-    return this;
-  }
-
-  /**
-   * Size of the area for xcr0. It is never smaller than the architectural (Intel) size for the
-   * same components, the size debuggers expect, so the note always holds what they look for.
-   */
-  areaSize(xcr0: bigint): number {
-    let end = 576;
-    for (const c of this.components) if (xcr0 & (1n << BigInt(c.bit))) end = Math.max(end, c.offset + c.size);
-    if (this !== INTEL_XSAVE_LAYOUT) end = Math.max(end, INTEL_XSAVE_LAYOUT.areaSize(xcr0));
-    return end;
-  }
-
-  /** NT_X86_XSAVE_LAYOUT (struct x86_xfeat_component[]: type, size, offset, flags) for xcr0. */
-  note(xcr0: bigint): RawNote {
-    const used = this.components.filter((c) => xcr0 & (1n << BigInt(c.bit)));
-    const desc = Buffer.alloc(used.length * 16);
-    used.forEach((c, i) => {
-      desc.writeUInt32LE(c.bit, i * 16);
-      desc.writeUInt32LE(c.size, i * 16 + 4);
-      desc.writeUInt32LE(c.offset, i * 16 + 8);
-    });
-    return { owner: 'LINUX', type: NT_X86_XSAVE_LAYOUT, desc };
-  }
-}
-
-const c = (bit: number, offset: number, size: number): XsaveComponent => ({ bit, offset, size });
-
-/** Intel's standard layout (also what debuggers without layout information assume). */
-export const INTEL_XSAVE_LAYOUT = new XsaveLayout(
-  [
-    c(2, 576, 256),
-    c(3, 960, 64),
-    c(4, 1024, 64),
-    c(5, 1088, 64),
-    c(6, 1152, 512),
-    c(7, 1664, 1024),
-    c(9, 2688, 8),
-  ],
-  'Intel standard layout',
-);
-
-/** AMD Zen's standard layout: no MPX, so AVX-512 and PKRU follow AVX directly. */
-export const AMD_XSAVE_LAYOUT = new XsaveLayout(
-  [c(2, 576, 256), c(5, 832, 64), c(6, 896, 512), c(7, 1408, 1024), c(9, 2432, 8)],
-  'AMD standard layout',
-);
+export { AMD_XSAVE_LAYOUT, INTEL_XSAVE_LAYOUT, XsaveLayout } from '../../elf/xsave.js';
 
 const XSAVE_BITS = [2, 3, 4, 5, 6, 7, 9];
 
@@ -102,7 +27,7 @@ export function hostXsaveLayout(): XsaveLayout {
           throw new Error('short cpuid read');
         const size = regs.readUInt32LE(0);
         const offset = regs.readUInt32LE(4);
-        if (size > 0 && offset >= 576) comps.push(c(bit, offset, size));
+        if (size > 0 && offset >= 576) comps.push(xsaveComponent(bit, offset, size));
       }
       return new XsaveLayout(comps, 'CPUID leaf 0xD of this machine');
     } finally {

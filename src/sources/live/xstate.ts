@@ -1,22 +1,10 @@
+import { NT_X86_XSTATE } from '../../elf/constants.js';
+import { XSAVE_XCR0_OFFSET } from '../../elf/notes/x86.js';
+import { INTEL_XSAVE_LAYOUT } from '../../elf/xsave.js';
 import type { RawNote, RegSet } from '../../model/process-image.js';
 
-const NT_X86_XSTATE = 0x202;
-const NT_X86_XSAVE_LAYOUT = 0x205;
 /** The legacy FXSAVE area plus the XSAVE header: components start after it. */
 const LEGACY = 576;
-/** Where the kernel puts XCR0 inside the legacy area's software-reserved bytes. */
-const XCR0_OFFSET = 464;
-
-/** XSAVE components (number, size) with their standard-format offsets on Intel CPUs. */
-const INTEL: ReadonlyArray<{ id: number; size: number; offset: number }> = [
-  { id: 2, size: 256, offset: 576 }, // AVX (upper halves of ymm0-15)
-  { id: 3, size: 64, offset: 960 }, // MPX bound registers
-  { id: 4, size: 64, offset: 1024 }, // MPX bound config/status
-  { id: 5, size: 64, offset: 1088 }, // AVX-512 opmask k0-7
-  { id: 6, size: 512, offset: 1152 }, // AVX-512 upper halves of zmm0-15
-  { id: 7, size: 1024, offset: 1664 }, // AVX-512 zmm16-31
-  { id: 9, size: 8, offset: 2688 }, // PKRU
-];
 
 /**
  * The XSAVE area as the kernel returns it (PTRACE_GETREGSET NT_X86_XSTATE) uses the CPU's
@@ -30,9 +18,9 @@ const INTEL: ReadonlyArray<{ id: number; size: number; offset: number }> = [
 export function xstateRegset(area: Buffer): { regset: RegSet; layout?: RawNote } {
   const keep = { regset: { type: NT_X86_XSTATE, owner: 'LINUX', data: area } };
   if (area.length < LEGACY) return keep;
-  const xcr0 = area.readBigUInt64LE(XCR0_OFFSET);
-  const present = INTEL.filter((c) => (xcr0 & (1n << BigInt(c.id))) !== 0n);
-  const knownMask = INTEL.reduce((m, c) => m | (1n << BigInt(c.id)), 3n);
+  const xcr0 = area.readBigUInt64LE(XSAVE_XCR0_OFFSET);
+  const present = INTEL_XSAVE_LAYOUT.components.filter((c) => (xcr0 & (1n << BigInt(c.bit))) !== 0n);
+  const knownMask = INTEL_XSAVE_LAYOUT.components.reduce((m, c) => m | (1n << BigInt(c.bit)), 3n);
   if ((xcr0 & ~knownMask) !== 0n || present.length === 0) return keep;
   const intelEnd = Math.max(...present.map((c) => c.offset + c.size));
   let packedAt = LEGACY;
@@ -50,14 +38,8 @@ export function xstateRegset(area: Buffer): { regset: RegSet; layout?: RawNote }
       area.copy(data, c.offset, packed[i]!, packed[i]! + c.size);
     });
   }
-  const layout = Buffer.alloc(present.length * 16);
-  present.forEach((c, i) => {
-    layout.writeUInt32LE(c.id, i * 16);
-    layout.writeUInt32LE(c.size, i * 16 + 4);
-    layout.writeUInt32LE(c.offset, i * 16 + 8);
-  });
   return {
     regset: { type: NT_X86_XSTATE, owner: 'LINUX', data },
-    layout: { owner: 'LINUX', type: NT_X86_XSAVE_LAYOUT, desc: layout },
+    layout: INTEL_XSAVE_LAYOUT.note(xcr0),
   };
 }
