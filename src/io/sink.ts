@@ -193,3 +193,15 @@ export function writeSparse(sink: Sink, data: Buffer): void {
   }
   if (pending < data.length) sink.write(data.subarray(pending));
 }
+
+/** Runs `write` on the sink, then commits it; if anything fails, aborts it (no partial file). */
+export async function writeAtomically<T>(sink: Sink, write: () => Promise<T>): Promise<T> {
+  try {
+    const result = await write();
+    sink.commit();
+    return result;
+  } catch (err) {
+    sink.abort();
+    throw err;
+  }
+}

@@ -18,7 +18,7 @@ import { encodeNtFile, type FileMapping } from '../../elf/notes/file.js';
 import { encodeNote } from '../../elf/notes/note.js';
 import { encodePrPsInfo } from '../../elf/notes/prpsinfo.js';
 import { encodePrStatus } from '../../elf/notes/prstatus.js';
-import { type Sink, writeSparse } from '../../io/sink.js';
+import { type Sink, writeAtomically, writeSparse } from '../../io/sink.js';
 import { type AddressSpace, SplicedAddressSpace } from '../../model/address-space.js';
 import type { Mapping, ProcessImage } from '../../model/process-image.js';
 import type { LongRunOptions } from '../../model/progress.js';
@@ -83,14 +83,7 @@ export async function writeElfCore(
   sink: Sink,
   opts: LongRunOptions = {},
 ): Promise<WriteSummary> {
-  try {
-    const summary = await writeBody(image, sink, opts);
-    sink.commit();
-    return summary;
-  } catch (err) {
-    sink.abort();
-    throw err;
-  }
+  return writeAtomically(sink, () => writeBody(image, sink, opts));
 }
 
 async function writeBody(image: ProcessImage, sink: Sink, opts: LongRunOptions): Promise<WriteSummary> {

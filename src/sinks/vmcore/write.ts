@@ -14,7 +14,7 @@ import {
 } from '../../elf/constants.js';
 import { coreHeadSize, encodeCoreHead } from '../../elf/core-head.js';
 import { layoutFor, type Phdr } from '../../elf/layout.js';
-import { type Sink, writeSparse } from '../../io/sink.js';
+import { type Sink, writeAtomically, writeSparse } from '../../io/sink.js';
 import type { AddressSpace, MissingReason } from '../../model/address-space.js';
 import type { LongRunOptions } from '../../model/progress.js';
 
@@ -105,14 +105,7 @@ export async function writeVmcore(
   sink: Sink,
   opts: LongRunOptions = {},
 ): Promise<VmcoreResult> {
-  try {
-    const result = await write(input, sink, opts);
-    sink.commit();
-    return result;
-  } catch (err) {
-    sink.abort();
-    throw err;
-  }
+  return writeAtomically(sink, () => write(input, sink, opts));
 }
 
 async function write(input: VmcoreInput, sink: Sink, opts: LongRunOptions): Promise<VmcoreResult> {
