@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { convertCheckpoint } from '../src/sources/criu/convert.js';
+import { convertCheckpoint } from '../src/pipelines/criu.js';
 
 const ROOT = new URL('..', import.meta.url).pathname;
 const CASE = join(ROOT, '../shared/fixtures/criu/tree');

@@ -8,6 +8,13 @@ export type { AddressSpace, MemoryRead, MissingRange, Region } from './model/add
 export { SplicedAddressSpace } from './model/address-space.js';
 export type * from './model/process-image.js';
 export type { LongRunOptions, Progress } from './model/progress.js';
+export {
+  type ConvertCheckpointOptions,
+  type ConvertedCore,
+  type ConvertResult,
+  convertCheckpoint,
+} from './pipelines/criu.js';
+export { type DumpSummary, dumpProcess } from './pipelines/dump.js';
 export { type WriteSummary, writeElfCore } from './sinks/elfcore/write.js';
 export {
   GuestMemoryMissingError,
@@ -21,10 +28,10 @@ export {
 } from './sinks/vmcore/write.js';
 export { type CoreFile, type OpenCoreOptions, openCore, readCore } from './sources/elfcore/open.js';
 export {
+  type Captured,
   CaptureError,
+  captureProcess,
   type DumpOptions,
-  type DumpSummary,
-  dumpProcess,
   processTree,
 } from './sources/live/index.js';
 export { type GuestRange, NotQemuError, type QemuGuest, type RamBlockInfo } from './sources/qemu/guest.js';

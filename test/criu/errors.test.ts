@@ -13,7 +13,7 @@ import {
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { FormatError } from '../../src/bytes/errors.js';
-import { convertCheckpoint } from '../../src/sources/criu/convert.js';
+import { convertCheckpoint } from '../../src/pipelines/criu.js';
 import { CheckpointError } from '../../src/sources/criu/image.js';
 import { coreshot, tempDir } from '../helpers/proc.js';
 import { CRIU, requireFixtures } from './helpers.js';

@@ -3,8 +3,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { NT_SIGINFO, NT_X86_XSAVE_LAYOUT, NT_X86_XSTATE } from '../../src/elf/constants.js';
+import { convertCheckpoint } from '../../src/pipelines/criu.js';
 import { Checkpoint } from '../../src/sources/criu/checkpoint.js';
-import { convertCheckpoint } from '../../src/sources/criu/convert.js';
 import {
   AMD_XSAVE_LAYOUT,
   hostXsaveLayout,

@@ -9,7 +9,7 @@ import {
   NT_X86_XSTATE,
 } from '../../src/elf/constants.js';
 import { decodeRegisters } from '../../src/elf/regs/index.js';
-import { convertCheckpoint } from '../../src/sources/criu/convert.js';
+import { convertCheckpoint } from '../../src/pipelines/criu.js';
 import { PE_LAZY, PE_PARENT, PE_PRESENT } from '../../src/sources/criu/pagemap.js';
 import { openCore } from '../../src/sources/elfcore/open.js';
 import { coreshot, runOk, tempDir } from '../helpers/proc.js';

@@ -32,7 +32,7 @@ export function registerConvert(program: Command): void {
     .action((imagesDir, opts) =>
       runAction(async () => {
         const pid = opts.pid === undefined ? undefined : Number(parseAddress(opts.pid, '--pid'));
-        const { convertCheckpoint } = await import('../../sources/criu/convert.js');
+        const { convertCheckpoint } = await import('../../pipelines/criu.js');
         const { CheckpointError } = await import('../../sources/criu/image.js');
         const layouts = await import('../../sources/criu/xsave-layout.js');
         const xsaveLayout =

@@ -39,7 +39,8 @@ export function registerDump(program: Command): void {
       runAction(async () => {
         const pid = parsePid(pidText);
         const filter = opts.filter === undefined ? undefined : parseFilter(opts.filter);
-        const { dumpProcess, processTree, CaptureError } = await import('../../sources/live/index.js');
+        const { processTree, CaptureError } = await import('../../sources/live/index.js');
+        const { dumpProcess } = await import('../../pipelines/dump.js');
         const { openSink } = await import('../../io/sink.js');
         const signal = abortOnSignals();
         let pids = [pid];

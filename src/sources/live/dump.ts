@@ -1,9 +1,7 @@
 import { closeSync, openSync, readSync } from 'node:fs';
-import type { Sink } from '../../io/sink.js';
 import { type Region, SplicedAddressSpace } from '../../model/address-space.js';
 import { ARCHES, type AuxvEntry, type Mapping, type ProcessImage } from '../../model/process-image.js';
 import type { LongRunOptions } from '../../model/progress.js';
-import { writeElfCore } from '../../sinks/elfcore/write.js';
 import { EPERM, ESRCH, SysError } from '../../sys/libc.js';
 import { ProcMem } from '../../sys/mem.js';
 import {
@@ -27,16 +25,10 @@ export interface DumpOptions extends LongRunOptions {
   filter?: number;
 }
 
-export interface DumpSummary {
+/** How a capture went: what the consumer returned, and what the target went through. */
+export interface Captured<T> {
+  result: T;
   pid: number;
-  output: string;
-  /** Size of the core written. */
-  bytes: bigint;
-  /** Bytes of memory stored. */
-  memoryBytes: bigint;
-  /** Bytes that could not be read (written as zeros). */
-  unreadableBytes: bigint;
-  segments: number;
   threads: number;
   mappings: number;
   /** How long the target was stopped, in milliseconds. */
@@ -155,12 +147,17 @@ function toMapping(m: ProcMapping, dumped: bigint): Mapping {
 }
 
 /**
- * Captures live process `pid` as an ELF core into `sink`. All threads are seized and their
- * registers read; in snapshot mode (the default) a fork injected into the target keeps a
- * copy-on-write image of its memory and the target runs on at once, otherwise the target stays
- * stopped until the core is written. The sink is committed on success, aborted on failure.
+ * Captures live process `pid` and hands its ProcessImage to `consume` (a sink, such as the ELF
+ * core writer). All threads are seized and their registers read; in snapshot mode (the default)
+ * a fork injected into the target keeps a copy-on-write image of its memory and the target runs
+ * on at once, otherwise the target stays stopped until `consume` is done. The image is only
+ * valid during `consume`: its memory is read from the held target or its snapshot copy.
  */
-export async function dumpProcess(pid: number, sink: Sink, options: DumpOptions = {}): Promise<DumpSummary> {
+export async function captureProcess<T>(
+  pid: number,
+  options: DumpOptions,
+  consume: (image: ProcessImage) => Promise<T>,
+): Promise<Captured<T>> {
   const t0 = performance.now();
   const wantSnapshot = options.snapshot ?? true;
   let tp: TracedProcess | undefined;
@@ -262,15 +259,11 @@ export async function dumpProcess(pid: number, sink: Sink, options: DumpOptions 
       memory: new SplicedAddressSpace([regions]),
       extraNotes: registers[0]?.layout ? [registers[0].layout] : [],
     };
-    const written = await writeElfCore(image, sink, options);
+    const result = await consume(image);
     resume();
     return {
+      result,
       pid,
-      output: sink.name,
-      bytes: written.bytes,
-      memoryBytes: written.memoryBytes,
-      unreadableBytes: written.missingBytes,
-      segments: written.segments,
       threads: threads.length,
       mappings: mappings.length,
       pauseMs,
@@ -281,7 +274,6 @@ export async function dumpProcess(pid: number, sink: Sink, options: DumpOptions 
       noSnapshotReason,
     };
   } catch (err) {
-    sink.abort();
     throw explain(pid, err);
   } finally {
     try {

@@ -1,2 +1,2 @@
-export { CaptureError, type DumpOptions, type DumpSummary, dumpProcess } from './dump.js';
+export { type Captured, CaptureError, captureProcess, type DumpOptions } from './dump.js';
 export { processTree } from './tree.js';

@@ -1,10 +1,10 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { FileSink } from '../../io/sink.js';
-import type { LongRunOptions } from '../../model/progress.js';
-import { writeElfCore } from '../../sinks/elfcore/write.js';
-import { Checkpoint } from './checkpoint.js';
-import type { XsaveLayout } from './xsave-layout.js';
+import type { XsaveLayout } from '../elf/xsave.js';
+import { FileSink } from '../io/sink.js';
+import type { LongRunOptions } from '../model/progress.js';
+import { writeElfCore } from '../sinks/elfcore/write.js';
+import { Checkpoint } from '../sources/criu/checkpoint.js';
 
 export interface ConvertCheckpointOptions extends LongRunOptions {
   /** Directory holding the checkpointed processes' files at their absolute paths (default '/'). */
