@@ -1,9 +1,9 @@
 import type { Sink } from '../io/sink.js';
 import { writeElfCore } from '../sinks/elfcore/write.js';
-import { captureProcess, type DumpOptions } from '../sources/live/index.js';
+import { type Captured, captureProcess, type DumpOptions } from '../sources/live/index.js';
 
-export interface DumpSummary {
-  pid: number;
+/** What a dump did: the capture's account, plus what was written. */
+export interface DumpSummary extends Omit<Captured<unknown>, 'result'> {
   output: string;
   /** Size of the core written. */
   bytes: bigint;
@@ -12,17 +12,6 @@ export interface DumpSummary {
   /** Bytes that could not be read (written as zeros). */
   unreadableBytes: bigint;
   segments: number;
-  threads: number;
-  mappings: number;
-  /** How long the target was stopped, in milliseconds. */
-  pauseMs: number;
-  totalMs: number;
-  snapshot: boolean;
-  /** Areas read from the running target in snapshot mode (MADV_DONTFORK / MADV_WIPEONFORK). */
-  notFrozen: string[];
-  filter: number;
-  /** Why a snapshot was asked for but not taken (the target then stayed stopped throughout). */
-  noSnapshotReason?: string;
 }
 
 /**
