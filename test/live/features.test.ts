@@ -5,17 +5,7 @@ import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from '
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { CLI, coreshot, gdbWarnings, run, runOk, tempDir } from '../helpers/proc.js';
-import { buildProg, eventually, isAlive, sleep, startTarget } from './helpers.js';
-
-function loads(core: string): string[] {
-  return runOk('readelf', ['-lW', core])
-    .stdout.split('\n')
-    .filter((l) => /^\s+LOAD/.test(l))
-    .map((l) => {
-      const f = l.trim().split(/\s+/);
-      return `${f[2]} filesz=${f[4]} memsz=${f[5]}`;
-    });
-}
+import { buildProg, eventually, isAlive, loads, sleep, startTarget } from './helpers.js';
 
 function psinfoPid(core: string): number {
   const m = /PRPSINFO[\s\S]*?\bpid: (\d+)/.exec(runOk('eu-readelf', ['-n', core]).stdout);

@@ -5,7 +5,16 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { CLI, coreshot, gdbWarnings, run, runOk, tempDir } from '../helpers/proc.js';
-import { buildProg, eventually, framesByThread, isAlive, noteList, sleep, startTarget } from './helpers.js';
+import {
+  buildProg,
+  eventually,
+  framesByThread,
+  isAlive,
+  loads,
+  noteList,
+  sleep,
+  startTarget,
+} from './helpers.js';
 
 const GP_REGS = ['rax', 'rbx', 'rcx', 'rdx', 'rsi', 'rdi', 'rbp', 'rsp', 'r8', 'r9', 'r10', 'r11', 'r12'];
 const MORE_REGS = ['r13', 'r14', 'r15', 'rip', 'eflags', 'cs', 'ss'];
@@ -22,16 +31,6 @@ function registers(gdbOut: string): Map<string, string> {
 function gdb(args: string[]): string {
   const res = run('gdb', ['-nx', '-batch', ...args], { timeoutMs: 120_000 });
   return `${res.stdout}\n${res.stderr}`;
-}
-
-function loads(core: string): string[] {
-  return runOk('readelf', ['-lW', core])
-    .stdout.split('\n')
-    .filter((l) => /^\s+LOAD/.test(l))
-    .map((l) => {
-      const f = l.trim().split(/\s+/);
-      return `${f[2]} filesz=${f[4]} memsz=${f[5]}`;
-    });
 }
 
 async function kernelCore(pid: number, dir: string): Promise<string> {

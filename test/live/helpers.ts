@@ -1,6 +1,6 @@
 import { existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
-import { compileC, isAlive, killAndWait, ROOT, run, startDetached } from '../helpers/proc.js';
+import { compileC, isAlive, killAndWait, ROOT, run, runOk, startDetached } from '../helpers/proc.js';
 
 export const PROGS = join(ROOT, 'test/live/progs');
 
@@ -113,6 +113,17 @@ export function framesByThread(gdbOut: string): Map<string, string[]> {
     if (f && cur) cur.push(f[1]!);
   }
   return out;
+}
+
+/** The PT_LOADs of a core as readelf lists them: "VADDR filesz=N memsz=N" each. */
+export function loads(core: string): string[] {
+  return runOk('readelf', ['-lW', core])
+    .stdout.split('\n')
+    .filter((l) => /^\s+LOAD/.test(l))
+    .map((l) => {
+      const f = l.trim().split(/\s+/);
+      return `${f[2]} filesz=${f[4]} memsz=${f[5]}`;
+    });
 }
 
 /** The notes of a core as eu-readelf -n lists them: "OWNER TYPE" per note. */

@@ -4,6 +4,7 @@ import { FormatError } from '../../bytes/errors.js';
 import { readBuildId } from '../../elf/build-id.js';
 import { NT_X86_XSTATE } from '../../elf/constants.js';
 import { psargsFromArgv } from '../../elf/notes/prpsinfo.js';
+import { XSAVE_XCR0_OFFSET } from '../../elf/notes/x86.js';
 import { FileAccess } from '../../io/random-access.js';
 import { type Region, SplicedAddressSpace } from '../../model/address-space.js';
 import type {
@@ -38,7 +39,7 @@ import {
   readSingle,
 } from './image.js';
 import { PageIndex } from './pagemap.js';
-import { threadRegisters, XSAVE_XCR0_OFFSET } from './regs.js';
+import { threadRegisters } from './regs.js';
 import { hostXsaveLayout, type XsaveLayout } from './xsave-layout.js';
 
 /** vma_entry.status bits (what kind of mapping CRIU saw). */

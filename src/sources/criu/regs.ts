@@ -1,6 +1,6 @@
 import { FormatError } from '../../bytes/errors.js';
 import { NT_ARM_TLS, NT_ARM_VFP, NT_FPREGSET, NT_X86_XSTATE } from '../../elf/constants.js';
-import { FXSAVE_SIZE } from '../../elf/notes/x86.js';
+import { FXSAVE_SIZE, XSAVE_XCR0_OFFSET } from '../../elf/notes/x86.js';
 import { encodeRegisters } from '../../elf/regs/index.js';
 import type { AddressSpace } from '../../model/address-space.js';
 import { ARCHES, type ArchInfo, type RegSet } from '../../model/process-image.js';
@@ -46,8 +46,6 @@ const XFEATURE_ZMM_HI256 = 6;
 const XFEATURE_HI16_ZMM = 7;
 const XFEATURE_PKRU = 9;
 
-/** Where the kernel (and gdb) keep XCR0 in the fxsave area's software-reserved bytes. */
-export const XSAVE_XCR0_OFFSET = 464;
 const XCR0_X87_SSE = 0x3n;
 
 /** -ERESTARTSYS, the value rax holds while an interrupted system call waits to be restarted. */
