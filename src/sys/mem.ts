@@ -67,10 +67,14 @@ export class ProcMem {
     return buf.subarray(0, this.readInto(addr, buf));
   }
 
+  /** Writes all of `data` at `addr`; a process that has exited (nothing written) is ESRCH. */
   write(addr: bigint, data: Buffer): void {
     let done = 0;
-    while (done < data.length)
-      done += writeSync(this.fd, data, done, data.length - done, Number(addr) + done);
+    while (done < data.length) {
+      const n = writeSync(this.fd, data, done, data.length - done, Number(addr) + done);
+      if (n === 0) throw new SysError('write', ESRCH, `/proc/${this.pid}/mem`);
+      done += n;
+    }
   }
 
   close(): void {

@@ -1,7 +1,8 @@
 import { EINTR, ESRCH, SysError, sys } from './libc.js';
 
-const PTRACE_SINGLESTEP = 9;
+const PTRACE_CONT = 7;
 const PTRACE_DETACH = 17;
+const PTRACE_SYSCALL = 24;
 const PTRACE_SETOPTIONS = 0x4200;
 const PTRACE_GETEVENTMSG = 0x4201;
 const PTRACE_GETSIGINFO = 0x4202;
@@ -10,7 +11,11 @@ const PTRACE_GETREGSET = 0x4204;
 const PTRACE_SETREGSET = 0x4205;
 const PTRACE_SEIZE = 0x4206;
 const PTRACE_INTERRUPT = 0x4207;
+const PTRACE_GETSIGMASK = 0x420a;
+const PTRACE_SETSIGMASK = 0x420b;
+const PTRACE_GET_SYSCALL_INFO = 0x420e;
 
+export const PTRACE_O_TRACESYSGOOD = 0x1;
 export const PTRACE_O_TRACEFORK = 0x2;
 export const PTRACE_O_EXITKILL = 0x100000;
 
@@ -20,6 +25,8 @@ export const PTRACE_EVENT_CLONE = 3;
 export const PTRACE_EVENT_STOP = 128;
 
 export const SIGTRAP = 5;
+/** The stop signal of a syscall-stop with PTRACE_O_TRACESYSGOOD. */
+export const SIGTRAP_SYSCALL = SIGTRAP | 0x80;
 
 const WNOHANG = 1;
 const WALL = 0x40000000;
@@ -47,8 +54,39 @@ export function setOptions(tid: number, options: number): void {
   req('ptrace(PTRACE_SETOPTIONS)', PTRACE_SETOPTIONS, tid, 0, options);
 }
 
-export function singleStep(tid: number, sig = 0): void {
-  req('ptrace(PTRACE_SINGLESTEP)', PTRACE_SINGLESTEP, tid, 0, sig);
+export function cont(tid: number, sig = 0): void {
+  req('ptrace(PTRACE_CONT)', PTRACE_CONT, tid, 0, sig);
+}
+
+/** Resumes until the next system call entry or exit (PTRACE_SYSCALL). */
+export function syscallStep(tid: number, sig = 0): void {
+  req('ptrace(PTRACE_SYSCALL)', PTRACE_SYSCALL, tid, 0, sig);
+}
+
+/** The blocked-signal mask of a stopped thread (a 64-bit sigset). */
+export function getSigMask(tid: number): bigint {
+  const buf = Buffer.alloc(8);
+  check('ptrace(PTRACE_GETSIGMASK)', tid, sys().ptraceBuf(PTRACE_GETSIGMASK, tid, 8, buf));
+  return buf.readBigUInt64LE(0);
+}
+
+export function setSigMask(tid: number, mask: bigint): void {
+  const buf = Buffer.alloc(8);
+  buf.writeBigUInt64LE(mask);
+  check('ptrace(PTRACE_SETSIGMASK)', tid, sys().ptraceBuf(PTRACE_SETSIGMASK, tid, 8, buf));
+}
+
+/** Where a thread in a syscall-stop is: entering `nr`, or leaving with `rval`. */
+export type SyscallStop = { op: 'entry'; nr: bigint } | { op: 'exit'; rval: bigint } | { op: 'other' };
+
+/** PTRACE_GET_SYSCALL_INFO for a thread in a syscall-stop. */
+export function getSyscallInfo(tid: number): SyscallStop {
+  const buf = Buffer.alloc(88);
+  check('ptrace(PTRACE_GET_SYSCALL_INFO)', tid, sys().ptraceBuf(PTRACE_GET_SYSCALL_INFO, tid, 88, buf));
+  // struct ptrace_syscall_info: u8 op, u8 pad[3], u32 arch, u64 ip, u64 sp, then the union.
+  if (buf[0] === 1) return { op: 'entry', nr: buf.readBigUInt64LE(24) };
+  if (buf[0] === 2) return { op: 'exit', rval: buf.readBigInt64LE(24) };
+  return { op: 'other' };
 }
 
 export function detach(tid: number, sig = 0): void {

@@ -1,10 +1,13 @@
 import { EPERM, ESRCH, SysError } from './libc.js';
 import { listThreads } from './proc.js';
 import {
+  cont,
   detach,
   getEventMsg,
   getRegSet,
   getSigInfo,
+  getSigMask,
+  getSyscallInfo,
   interrupt,
   isGone,
   PTRACE_EVENT_CLONE,
@@ -12,18 +15,33 @@ import {
   PTRACE_EVENT_STOP,
   PTRACE_EVENT_VFORK,
   PTRACE_O_TRACEFORK,
+  PTRACE_O_TRACESYSGOOD,
   SIGTRAP,
+  SIGTRAP_SYSCALL,
   seize,
   setOptions,
   setRegSet,
   setSigInfo,
-  singleStep,
+  setSigMask,
+  syscallStep,
   tgkill,
   type WaitStatus,
   waitThread,
 } from './ptrace.js';
 
 const NT_PRSTATUS = 1;
+const NT_X86_XSTATE = 0x202;
+const SYS_rt_sigreturn = 15n;
+const ALL_SIGNALS = (1n << 64n) - 1n;
+
+/** What a thread must get back after running injected code. */
+export interface SavedState {
+  /** user_regs_struct (PTRACE_GETREGSET NT_PRSTATUS). */
+  regs: Buffer;
+  /** PTRACE_GETREGSET NT_X86_XSTATE. */
+  xstate: Buffer;
+  sigmask: bigint;
+}
 
 /** A signal that arrived while coreshot held a thread, to be delivered again at detach. */
 export interface HeldSignal {
@@ -64,7 +82,11 @@ export function warmUp(): void {
     () => setRegSet(nobody, NT_PRSTATUS, Buffer.alloc(8)),
     () => getSigInfo(nobody),
     () => setSigInfo(nobody, Buffer.alloc(128)),
-    () => singleStep(nobody),
+    () => syscallStep(nobody),
+    () => cont(nobody),
+    () => getSigMask(nobody),
+    () => setSigMask(nobody, 0n),
+    () => getSyscallInfo(nobody),
     () => setOptions(nobody, 0),
     () => getEventMsg(nobody),
     () => detach(nobody),
@@ -80,9 +102,6 @@ export function warmUp(): void {
     }
   }
 }
-
-/** x86_64 offsets in user_regs_struct. */
-const REG = { rax: 80, rip: 128, orig_rax: 120, rdi: 112, rsi: 104, rdx: 96, r10: 56, r8: 72, r9: 64 };
 
 /**
  * A process whose threads are all seized and stopped (PTRACE_SEIZE + PTRACE_INTERRUPT, repeated
@@ -167,66 +186,116 @@ export class TracedProcess {
   }
 
   /**
-   * Runs one system call in stopped thread `tid` by single-stepping a `syscall` instruction found
-   * at `at` (no memory is modified), then restores the thread's registers exactly. With
-   * `traceFork`, a child the call creates is auto-attached (stopped before its first instruction)
-   * and returned. Signals that arrive meanwhile are held and delivered again at detach.
+   * Lets stopped thread `tid` run code coreshot chose, which ends by putting the thread back
+   * itself: an rt_sigreturn through a frame holding the registers it resumes with. So it needs no
+   * help if coreshot dies meanwhile. The thread starts from `run.regs` with every signal blocked
+   * (the frame restores the mask) and is followed from syscall-stop to syscall-stop (with
+   * PTRACE_O_TRACESYSGOOD, a tracer that dies during such a stop leaves no SIGTRAP behind) until
+   * it enters its rt_sigreturn. That call is not let run (it would also cancel the restart of an
+   * interrupted sleep: restart_block): the thread gets its mask back and registers `run.resume`
+   * (what the frame holds) instead, then is stopped again as it was: an interrupt stop with
+   * registers, extended state and mask `saved`, so that an interrupted system call is restarted
+   * (or not) exactly as it would have been. Returns what the system call `run.nr` returned and,
+   * with `traceFork`, the child it created (auto-attached, handed to `onChild` at once).
+   * `onPhase` is called at each step (a place for tests to stop coreshot).
    */
-  injectSyscall(
+  runSelfRestoring(
     tid: number,
-    at: bigint,
-    nr: number,
-    args: readonly bigint[],
-    opts: { traceFork?: boolean } = {},
-  ): { result: bigint; child?: number } {
+    saved: SavedState,
+    run: {
+      regs: Buffer;
+      resume: Buffer;
+      nr: bigint;
+      traceFork?: boolean;
+      onChild?: (pid: number) => void;
+      onPhase?: (phase: string) => void;
+    },
+  ): { result?: bigint; child?: number } {
     const t = this.threads.get(tid);
-    if (!t) throw new Error(`thread ${tid} is not held`);
-    const saved = getRegSet(tid, NT_PRSTATUS);
-    const regs = Buffer.from(saved);
-    regs.writeBigUInt64LE(at, REG.rip);
-    regs.writeBigUInt64LE(BigInt(nr), REG.rax);
-    // orig_rax = -1: the kernel must not apply syscall-restart logic to these registers.
-    regs.writeBigInt64LE(-1n, REG.orig_rax);
-    const argRegs = [REG.rdi, REG.rsi, REG.rdx, REG.r10, REG.r8, REG.r9];
-    args.forEach((v, i) => {
-      regs.writeBigUInt64LE(BigInt.asUintN(64, v), argRegs[i]!);
-    });
-    setRegSet(tid, NT_PRSTATUS, regs);
-    if (opts.traceFork) setOptions(tid, PTRACE_O_TRACEFORK);
+    if (!t || t.stop !== 'event') throw new Error(`thread ${tid} is not held in an interrupt stop`);
+    const phase = run.onPhase ?? (() => {});
     let child: number | undefined;
-    let result: bigint;
+    let result: bigint | undefined;
+    let lastNr = -1n;
+    let stopped = true;
     try {
-      singleStep(tid);
+      setRegSet(tid, NT_PRSTATUS, run.regs);
+      setSigMask(tid, ALL_SIGNALS);
+      setOptions(tid, PTRACE_O_TRACESYSGOOD | (run.traceFork ? PTRACE_O_TRACEFORK : 0));
+      phase('registers-set');
+      syscallStep(tid);
+      stopped = false;
       for (;;) {
         const st: WaitStatus | null = waitThread(tid, 10_000);
-        if (st === null) throw new Error(`injected system call in thread ${tid} did not return`);
+        if (st === null) throw new Error(`thread ${tid} did not come back from the injected code`);
         if (st.kind !== 'stopped') throw processGone(this.pid);
+        stopped = true;
         if (
           st.event === PTRACE_EVENT_FORK ||
           st.event === PTRACE_EVENT_VFORK ||
           st.event === PTRACE_EVENT_CLONE
         ) {
           child = Number(getEventMsg(tid));
+          phase('forked');
+          run.onChild?.(child);
         } else if (st.event === PTRACE_EVENT_STOP) {
           // A group stop (SIGSTOP and friends) began meanwhile: send it again at detach.
           if (st.signal !== SIGTRAP) t.extra.push({ signo: st.signal, siginfo: getSigInfoOrEmpty(tid) });
-        } else if (st.signal === SIGTRAP) {
-          const now = getRegSet(tid, NT_PRSTATUS);
-          if (now.readBigUInt64LE(REG.rip) === at + 2n) {
-            result = now.readBigInt64LE(REG.rax);
+        } else if (st.signal === SIGTRAP_SYSCALL) {
+          const info = getSyscallInfo(tid);
+          if (info.op === 'entry' && info.nr === SYS_rt_sigreturn) {
+            phase('sigreturn-entered');
+            // Skipped (orig_rax -1), it returns to `resume`. In this order, the thread is whole
+            // after either step if coreshot dies in between.
+            setSigMask(tid, saved.sigmask);
+            setRegSet(tid, NT_PRSTATUS, run.resume);
             break;
           }
+          if (info.op === 'entry') lastNr = info.nr;
+          else if (info.op === 'exit' && lastNr === run.nr) {
+            if (result === undefined) phase('syscall-returned');
+            result = info.rval; // the last one counts: the kernel may restart the call
+          }
         } else {
-          t.extra.push({ signo: st.signal, siginfo: getSigInfo(tid) });
+          // Blocking holds back every signal but a fault of the thread's own: the code went wrong.
+          throw new Error(`thread ${tid} got signal ${st.signal} while running injected code`);
         }
-        singleStep(tid);
+        syscallStep(tid);
+        stopped = false;
       }
     } finally {
-      restore(tid, saved, opts.traceFork === true);
+      this.putBack(t, saved, stopped);
     }
-    // The thread now sits in the single-step SIGTRAP's signal-delivery-stop.
-    t.stop = 'signal';
     return { result, child };
+  }
+
+  /**
+   * Brings a thread that ran injected code back to an interrupt stop with its `saved` state. A
+   * thread that does not stop is left to put itself back when coreshot lets it go.
+   */
+  private putBack(t: StoppedThread, saved: SavedState, stopped: boolean): void {
+    const tid = t.tid;
+    try {
+      // Interrupt first, then run on with no syscall-stops: any other ptrace stop would clear
+      // the pending interrupt. It stops on the way back to user mode, before any user code.
+      interrupt(tid);
+      if (stopped) cont(tid);
+      for (;;) {
+        const st = waitThread(tid, 10_000);
+        if (st === null) throw new Error(`thread ${tid} did not stop after the injected code`);
+        if (st.kind !== 'stopped') throw processGone(this.pid);
+        if (st.event === PTRACE_EVENT_STOP && st.signal === SIGTRAP) break;
+        if (st.event === PTRACE_EVENT_STOP)
+          t.extra.push({ signo: st.signal, siginfo: getSigInfoOrEmpty(tid) });
+        syscallStep(tid);
+      }
+      setRegSet(tid, NT_PRSTATUS, saved.regs);
+      if (!getRegSet(tid, NT_X86_XSTATE).equals(saved.xstate)) setRegSet(tid, NT_X86_XSTATE, saved.xstate);
+      if (getSigMask(tid) !== saved.sigmask) setSigMask(tid, saved.sigmask);
+      setOptions(tid, 0);
+    } catch (err) {
+      if (!isGone(err)) throw err;
+    }
   }
 
   /** Lets every thread go: re-delivers held signals, restarts interrupted system calls. */
@@ -248,16 +317,6 @@ export class TracedProcess {
         if (!isGone(err)) throw err;
       }
     }
-  }
-}
-
-/** Puts back the registers (and options) a thread had before an injection; a gone thread is fine. */
-function restore(tid: number, regs: Buffer, resetOptions: boolean): void {
-  try {
-    setRegSet(tid, NT_PRSTATUS, regs);
-    if (resetOptions) setOptions(tid, 0);
-  } catch (err) {
-    if (!isGone(err)) throw err;
   }
 }
 

@@ -2,7 +2,7 @@
 // when coreshot is SIGKILLed in the middle of a dump; no forked copy of it remains.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { CLI, coreshot, runOk, tempDir } from '../helpers/proc.js';
@@ -79,7 +79,7 @@ describe('coreshot dump leaves the target unharmed', () => {
     // A large target (256 MiB) so that dumps last long enough to be killed in the middle.
     const t = await startTarget(prog, ['20000', '256', '500'], dir, { settleMs: 1500 });
     // When to kill: a time after the start, or (snapshot mode) a time after the copy exists.
-    // Not tested: the millisecond in which a fork is being injected (see the README's limits).
+    // The steps of the fork injection itself have a test of their own below.
     const plans: { mode: string; afterCopy: boolean; ms: number }[] = [
       ...[0, 5, 15, 30, 60, 120, 250].map((ms) => ({ mode: 'no-snapshot', afterCopy: false, ms })),
       { mode: 'snapshot', afterCopy: false, ms: 0 },
@@ -119,6 +119,86 @@ describe('coreshot dump leaves the target unharmed', () => {
       const out = readFileSync(t.output, 'utf8');
       assert.match(out, /^done 20000 [0-9a-f]{16} signals 0$/m, out);
       assert.equal(out, runOk(prog, ['20000', '256', '0']).stdout);
+    } finally {
+      await t.stop();
+    }
+  });
+
+  test('SIGKILL of coreshot at each step of the fork injection: the target goes on, the copy ends', async () => {
+    const dir = join(tmp.path, 'steps');
+    const outDir = join(tmp.path, 'steps-out');
+    runOk('mkdir', ['-p', dir, outDir]);
+    const spin = buildProg('spinregs', tmp.path);
+    // The checksum's main thread (the one a fork is injected into) sits in read(): interrupted,
+    // it restarts. spinregs spins in user mode with known values in its registers.
+    const targets = [
+      await startTarget(prog, ['20000', '16', '500'], dir, { ulimitCore: true }),
+      await startTarget(spin, ['600'], dir, { ulimitCore: true, name: 'spinregs' }),
+    ];
+    const steps = ['frames-written', 'registers-set', 'forked', 'syscall-returned', 'sigreturn-entered'];
+    try {
+      for (const step of steps) {
+        for (const t of targets) {
+          const what = `killed at ${step}, target ${t.pid}`;
+          const child = spawn(process.execPath, [CLI, 'dump', String(t.pid), '-o', join(outDir, step)], {
+            stdio: ['ignore', 'ignore', 'pipe'],
+            env: { ...process.env, CORESHOT_TEST_HOLD: step },
+          });
+          const exited = new Promise((r) => child.once('exit', r));
+          let stderr = '';
+          child.stderr.on('data', (d: Buffer) => {
+            stderr += d.toString();
+          });
+          await eventually(
+            () => stderr,
+            (e) => e.includes(`holding at ${step}`),
+            10_000,
+          );
+          assert.match(stderr, new RegExp(`holding at ${step}`), `coreshot never reached ${step}: ${stderr}`);
+          child.kill('SIGKILL');
+          await exited;
+          assert.ok(isAlive(t.pid), `target died (${what})`);
+          const tracer = await eventually(
+            () => tracerOf(t.pid),
+            (v) => v === 0,
+          );
+          assert.equal(tracer, 0, `target still traced (${what})`);
+          const exe = t === targets[0] ? prog : spin;
+          const stray = await eventually(
+            () => strayCopies(t, exe),
+            (s) => s.length === 0,
+          );
+          assert.deepEqual(stray, [], `a forked copy survived (${what})`);
+        }
+      }
+      process.kill(targets[1]!.pid, 'SIGALRM'); // spinregs: stop spinning, report
+      for (const t of targets) await waitExit(t);
+      assert.equal(readFileSync(targets[0]!.output, 'utf8'), runOk(prog, ['20000', '16', '0']).stdout);
+      assert.match(readFileSync(targets[1]!.output, 'utf8'), /^ok \d+\n$/, 'spinregs saw a register change');
+      // A copy that crashed instead of ending cleanly would have left a core file here.
+      assert.deepEqual(
+        readdirSync(dir).filter((f) => f.startsWith('core')),
+        [],
+      );
+    } finally {
+      for (const t of targets) await t.stop();
+    }
+  });
+
+  test('a process asleep in nanosleep: dumps neither cut its sleeps short nor fail them', async () => {
+    const dir = join(tmp.path, 'sleeper');
+    runOk('mkdir', ['-p', dir]);
+    const sleeper = buildProg('sleeper', dir);
+    const t = await startTarget(sleeper, ['12', '400'], dir);
+    try {
+      for (let i = 0; i < 8; i++) {
+        const res = coreshot(['dump', String(t.pid), '-o', join(dir, 'core'), '--force']);
+        assert.equal(res.status, 0, res.stderr);
+        assert.match(res.stderr, /\(snapshot\)/);
+        await sleep(150);
+      }
+      await waitExit(t);
+      assert.equal(readFileSync(t.output, 'utf8'), 'ok 12\n');
     } finally {
       await t.stop();
     }

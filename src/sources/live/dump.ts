@@ -15,7 +15,8 @@ import {
 import { SIGTRAP } from '../../sys/ptrace.js';
 import { TracedProcess, warmUp } from '../../sys/tracee.js';
 import { dumpSize } from './filter.js';
-import { findSyscallInsn, forkSnapshot, type Snapshot } from './snapshot.js';
+import { USER_REGS } from './sigframe.js';
+import { findGadgets, forkSnapshot, type Snapshot } from './snapshot.js';
 import { readProcessInfo, readRegisters, threadState } from './threads.js';
 
 export interface DumpOptions extends LongRunOptions {
@@ -51,6 +52,18 @@ export class CaptureError extends Error {
 }
 
 const ELF_MAGIC = Buffer.from([0x7f, 0x45, 0x4c, 0x46]);
+const ERESTART_RESTARTBLOCK = -516n;
+
+/**
+ * A fault-injection point for the tests: with CORESHOT_TEST_HOLD=PHASE in the environment,
+ * coreshot says so on stderr at that step of the fork injection and waits there for ever (to be
+ * SIGKILLed by the test).
+ */
+function holdForTests(phase: string): void {
+  if (process.env.CORESHOT_TEST_HOLD !== phase) return;
+  process.stderr.write(`coreshot: holding at ${phase}\n`);
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0);
+}
 
 function explain(pid: number, err: unknown): unknown {
   if (!(err instanceof SysError)) return err;
@@ -179,8 +192,9 @@ export async function captureProcess<T>(
     const filter = options.filter ?? readCoredumpFilter(pid);
     const target = new ProcMem(pid, false);
     mems.push(target);
-    // Found before the pause: the vdso and text mappings do not move.
-    const syscallAt = wantSnapshot ? findSyscallInsn(target, readMaps(pid, false)) : undefined;
+    // Found before the pause: the vdso, text and stack mappings do not move.
+    const before = wantSnapshot ? readMaps(pid, false) : [];
+    const gadgets = wantSnapshot ? findGadgets(target, before) : undefined;
     warmUp();
     readStatus(`/proc/${pid}/task/${pid}/status`);
     pauseStart = performance.now();
@@ -192,15 +206,25 @@ export async function captureProcess<T>(
     let source = target;
     const notFrozen: string[] = [];
     const fromTarget = new Set<bigint>();
-    const injector = held.find((t) => t.stop === 'event' && t.stopSignal === SIGTRAP);
+    // The fork runs in a thread held in its interrupt stop, preferably not one in a sleep that
+    // resumes through restart_syscall: if coreshot died mid-way, that thread's own rt_sigreturn
+    // would turn the rest of its sleep into EINTR.
+    const interrupted = held
+      .map((t, i) => ({ t, rax: registers[i]!.gpRegs.readBigInt64LE(USER_REGS.rax) }))
+      .filter(({ t }) => t.stop === 'event' && t.stopSignal === SIGTRAP);
+    const injector = (interrupted.find((c) => c.rax !== ERESTART_RESTARTBLOCK) ?? interrupted[0])?.t;
     let noSnapshotReason: string | undefined;
     if (wantSnapshot && !injector) noSnapshotReason = 'the process is stopped (job control)';
     // A seccomp filter may refuse clone() or kill the process for trying: never inject then.
     if (wantSnapshot && seccomp === '2') noSnapshotReason = 'the process runs under a seccomp filter';
-    if (wantSnapshot && injector && !noSnapshotReason) {
-      if (syscallAt === undefined)
-        throw new CaptureError(`process ${pid}: no syscall instruction found to run a fork`);
-      snap = forkSnapshot(tp, injector.tid, syscallAt);
+    if (wantSnapshot && !gadgets) noSnapshotReason = 'no code to run a fork with was found in it';
+    const forked =
+      wantSnapshot && injector && gadgets && !noSnapshotReason
+        ? forkSnapshot(tp, injector.tid, gadgets, before, holdForTests)
+        : undefined;
+    if (typeof forked === 'string') noSnapshotReason = forked;
+    else snap = forked;
+    if (snap) {
       resume();
       source = new ProcMem(snap.pid, false);
       mems.push(source);

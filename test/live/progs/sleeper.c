@@ -1,0 +1,33 @@
+// A single-threaded process that spends its life in nanosleep (interrupted, it resumes through
+// restart_syscall and the kernel's restart_block). Usage: sleeper ROUNDS MS. Prints "ok ROUNDS",
+// or why a sleep failed or ended early (exit 1).
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static double now(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return t.tv_sec + t.tv_nsec / 1e9;
+}
+
+int main(int argc, char **argv) {
+  int rounds = argc > 1 ? atoi(argv[1]) : 10;
+  long ms = argc > 2 ? atol(argv[2]) : 500;
+  for (int i = 0; i < rounds; i++) {
+    struct timespec t = {ms / 1000, (ms % 1000) * 1000000};
+    double start = now();
+    if (nanosleep(&t, 0) != 0) {
+      printf("nanosleep failed: %s\n", strerror(errno));
+      return 1;
+    }
+    if (now() - start < ms / 1e3) {
+      printf("woke early\n");
+      return 1;
+    }
+  }
+  printf("ok %d\n", rounds);
+  return 0;
+}
