@@ -20,15 +20,29 @@ export class OutputExistsError extends Error {
   }
 }
 
+/**
+ * Gives an open file made with O_TMPFILE the name `path`, failing with code EEXIST if it exists
+ * (linkat(AT_SYMLINK_FOLLOW): see sys/files.ts; io itself makes no FFI calls).
+ */
+export type OpenFileLinker = (fd: number, path: string) => void;
+
 export interface SinkOptions {
   /** Overwrite an existing file. */
   force?: boolean;
+  /**
+   * With a linker the output is written to a file with no name (O_TMPFILE) until `commit()`, so
+   * not even a SIGKILL leaves a partial file behind. Without one (or where the file system has no
+   * O_TMPFILE), to a hidden temporary file beside it, which only a SIGKILL can leave behind.
+   */
+  linker?: OpenFileLinker;
 }
+
+const O_TMPFILE = 0o20200000;
 
 /**
  * Where bytes go. Positional writes; `hole(n)` skips bytes that are zero (sparse on a file, real
- * zeros on a stream). A file sink writes to a temporary file beside the target (mode 0600) and
- * renames it into place on `commit()`; `abort()` removes it, so no partial output is ever left.
+ * zeros on a stream). A file sink writes to a temporary file (mode 0600: see SinkOptions.linker)
+ * and gives it its name on `commit()`; `abort()` removes it, so no partial output is ever left.
  */
 export interface Sink {
   readonly name: string;
@@ -54,6 +68,8 @@ export class FileSink implements Sink {
   private fd: number;
   private readonly tmp: string;
   private readonly force: boolean;
+  /** Set when the file has no name yet (O_TMPFILE). */
+  private readonly linker?: OpenFileLinker;
   private done = false;
 
   constructor(path: string, options: SinkOptions = {}) {
@@ -61,6 +77,16 @@ export class FileSink implements Sink {
     this.force = options.force ?? false;
     if (!this.force) assertAbsent(path);
     this.tmp = join(dirname(path), `.${basename(path)}.coreshot-${process.pid}-${Date.now()}.tmp`);
+    if (options.linker) {
+      try {
+        this.fd = openSync(dirname(path), constants.O_WRONLY | O_TMPFILE, 0o600);
+        this.linker = options.linker;
+        return;
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code !== 'EOPNOTSUPP' && code !== 'EISDIR' && code !== 'EINVAL') throw err;
+      }
+    }
     this.fd = openSync(this.tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
   }
 
@@ -78,25 +104,47 @@ export class FileSink implements Sink {
 
   commit(): void {
     if (this.done) return;
-    // No fsync: the rename already guarantees no partial file if coreshot fails or is killed;
-    // like cp, gcore and the kernel's own cores, durability across an OS crash is left to the OS.
+    // No fsync: naming the file last already guarantees no partial file if coreshot fails or is
+    // killed; like cp, gcore and the kernel's own cores, durability across an OS crash is left
+    // to the OS.
     ftruncateSync(this.fd, Number(this.position));
+    if (this.linker) this.linkOpenFile(this.linker);
+    else this.publishTemporary();
+    this.done = true;
+  }
+
+  private linkOpenFile(linker: OpenFileLinker): void {
+    try {
+      try {
+        linker(this.fd, this.name);
+      } catch (err) {
+        if ((err as { code?: string }).code !== 'EEXIST') throw err;
+        if (!this.force) throw new OutputExistsError(this.name);
+        linker(this.fd, this.tmp);
+        renameSync(this.tmp, this.name);
+      }
+    } finally {
+      closeSync(this.fd);
+      this.fd = -1;
+    }
+  }
+
+  private publishTemporary(): void {
     closeSync(this.fd);
     this.fd = -1;
     if (this.force) {
       renameSync(this.tmp, this.name);
-    } else {
-      // link() fails if the target appeared meanwhile: never clobber without --force.
-      try {
-        linkSync(this.tmp, this.name);
-      } catch (err) {
-        unlinkSync(this.tmp);
-        if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw new OutputExistsError(this.name);
-        throw err;
-      }
-      unlinkSync(this.tmp);
+      return;
     }
-    this.done = true;
+    // link() fails if the target appeared meanwhile: never clobber without --force.
+    try {
+      linkSync(this.tmp, this.name);
+    } catch (err) {
+      unlinkSync(this.tmp);
+      if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw new OutputExistsError(this.name);
+      throw err;
+    }
+    unlinkSync(this.tmp);
   }
 
   abort(): void {
@@ -104,6 +152,7 @@ export class FileSink implements Sink {
     this.done = true;
     if (this.fd >= 0) closeSync(this.fd);
     this.fd = -1;
+    if (this.linker) return; // a file without a name is gone once closed
     try {
       unlinkSync(this.tmp);
     } catch {

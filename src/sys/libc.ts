@@ -32,7 +32,9 @@ const ERRNO_NAMES: Record<number, string> = {
   13: 'EACCES',
   14: 'EFAULT',
   16: 'EBUSY',
+  17: 'EEXIST',
   22: 'EINVAL',
+  28: 'ENOSPC',
 };
 
 const ERRNO_TEXT: Record<number, string> = {
@@ -45,7 +47,9 @@ const ERRNO_TEXT: Record<number, string> = {
   13: 'permission denied',
   14: 'bad address',
   16: 'device or resource busy',
+  17: 'file exists',
   22: 'invalid argument',
+  28: 'no space left on device',
 };
 
 interface Libc {
@@ -67,6 +71,7 @@ interface Libc {
     nremote: number,
     flags: number,
   ): number | bigint;
+  linkat(olddirfd: number, oldpath: string, newdirfd: number, newpath: string, flags: number): number;
   errno(): number;
 }
 
@@ -91,6 +96,9 @@ export function sys(): Libc {
     processVmReadv: lib.func(
       'long process_vm_readv(int pid, coreshot_iovec *local, unsigned long nlocal, ' +
         'coreshot_remote_iovec *remote, unsigned long nremote, unsigned long flags)',
+    ),
+    linkat: lib.func(
+      'int linkat(int olddirfd, const char *oldpath, int newdirfd, const char *newpath, int flags)',
     ),
     errno: () => koffi.errno(),
   };

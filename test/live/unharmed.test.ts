@@ -115,6 +115,11 @@ describe('coreshot dump leaves the target unharmed', () => {
         );
         assert.deepEqual(stray, [], `a forked copy survived coreshot (${what})`);
       }
+      // The output is a file without a name (O_TMPFILE) until it is complete: none is left.
+      assert.deepEqual(
+        readdirSync(dir).filter((f) => f.includes('.coreshot-')),
+        [],
+      );
       await waitExit(t);
       const out = readFileSync(t.output, 'utf8');
       assert.match(out, /^done 20000 [0-9a-f]{16} signals 0$/m, out);

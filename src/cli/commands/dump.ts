@@ -42,6 +42,7 @@ export function registerDump(program: Command): void {
         const { processTree, CaptureError } = await import('../../sources/live/index.js');
         const { dumpProcess } = await import('../../pipelines/dump.js');
         const { openSink } = await import('../../io/sink.js');
+        const { linkOpenFile } = await import('../../sys/files.js');
         const signal = abortOnSignals();
         let pids = [pid];
         if (opts.tree) {
@@ -55,7 +56,7 @@ export function registerDump(program: Command): void {
           const out = opts.tree ? `${opts.output ?? 'core'}.${p}` : (opts.output ?? `core.${p}`);
           const bar = await progressBar(`dump ${p}`);
           try {
-            const sink = openSink(out, { force: opts.force });
+            const sink = openSink(out, { force: opts.force, linker: linkOpenFile });
             const s = await dumpProcess(p, sink, {
               snapshot: opts.snapshot,
               filter,

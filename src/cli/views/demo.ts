@@ -6,6 +6,7 @@ import { join, resolve } from 'node:path';
 import { FileSink } from '../../io/sink.js';
 import { dumpProcess } from '../../pipelines/dump.js';
 import { openCore } from '../../sources/elfcore/open.js';
+import { linkOpenFile } from '../../sys/files.js';
 import { UserError } from '../errors.js';
 import { hex, size } from '../format.js';
 import { progressBar } from '../progress.js';
@@ -73,7 +74,10 @@ export async function demo(opts: { dir?: string }): Promise<void> {
     const before = beats(beatFile);
     let summary: Awaited<ReturnType<typeof dumpProcess>>;
     try {
-      summary = await dumpProcess(pid, new FileSink(corePath), { snapshot: true, onProgress: bar.update });
+      summary = await dumpProcess(pid, new FileSink(corePath, { linker: linkOpenFile }), {
+        snapshot: true,
+        onProgress: bar.update,
+      });
     } finally {
       bar.stop();
     }

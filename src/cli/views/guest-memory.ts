@@ -2,6 +2,7 @@ import { openSink } from '../../io/sink.js';
 import { VMCORE_ARCHES, type VmcoreArch, vmcoreArchOfBinary, writeVmcore } from '../../sinks/vmcore/write.js';
 import { NotQemuError } from '../../sources/qemu/guest.js';
 import { openQemuCore, type QemuCore } from '../../sources/qemu/open.js';
+import { linkOpenFile } from '../../sys/files.js';
 import { abortOnSignals, UserError } from '../errors.js';
 import { hex, size, table, toJson } from '../format.js';
 import { progressBar } from '../progress.js';
@@ -104,7 +105,7 @@ async function extract(path: string, q: QemuCore, opts: GuestMemoryOptions): Pro
     (opts.arch as VmcoreArch | undefined) ?? (q.executable ? vmcoreArchOfBinary(q.executable) : undefined);
   if (!arch)
     throw new UserError(`cannot tell the guest architecture from ${q.executable ?? 'the core'}: give --arch`);
-  const sink = openSink(opts.output!, { force: opts.force === true });
+  const sink = openSink(opts.output!, { force: opts.force === true, linker: linkOpenFile });
   const bar = await progressBar('guest-memory');
   try {
     const res = await writeVmcore(
