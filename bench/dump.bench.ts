@@ -1,7 +1,9 @@
 // coreshot dump vs gcore on a process with 1 GiB of touched memory, both writing to the same
 // tmpfs (/dev/shm): total dump time in both modes, the ratio to a plain copy of the same memory
 // out of /proc/PID/mem (the physical limit), the pause the target itself measures (its largest
-// gap between loop iterations), and coreshot's peak RSS. Usage: npm run bench -- dump
+// gap between loop iterations), and coreshot's peak RSS. Two floors are measured too: writing the
+// same amount of zeros to that tmpfs (no reading at all), and the target's own fork() (timed
+// inside it), which a fork snapshot cannot pause for less than. Usage: npm run bench -- dump
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -18,14 +20,18 @@ const TARGET_C = `
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-static volatile sig_atomic_t report;
+#include <sys/wait.h>
+#include <unistd.h>
+static volatile sig_atomic_t report, forkreq;
 static void on_usr1(int s) { (void)s; report = 1; }
+static void on_usr2(int s) { (void)s; forkreq = 1; }
 static uint64_t now_ns(void) { struct timespec t; clock_gettime(CLOCK_MONOTONIC, &t); return t.tv_sec * 1000000000ull + t.tv_nsec; }
 int main(int argc, char **argv) {
   size_t size = (size_t)atol(argv[1]) << 20;
   uint64_t *mem = malloc(size);
   for (size_t i = 0; i < size / 8; i++) mem[i] = i * 0x9e3779b97f4a7c15ull;
   signal(SIGUSR1, on_usr1);
+  signal(SIGUSR2, on_usr2);
   printf("ready %p\\n", (void *)mem); fflush(stdout);
   uint64_t last = now_ns(), worst = 0, i = 0;
   for (;;) {
@@ -34,6 +40,15 @@ int main(int argc, char **argv) {
     if (t - last > worst) worst = t - last;
     last = t;
     if (report) { report = 0; printf("gap %.3f\\n", worst / 1e6); fflush(stdout); worst = 0; last = now_ns(); }
+    if (forkreq) {
+      forkreq = 0;
+      uint64_t a = now_ns();
+      pid_t c = fork();
+      if (c == 0) _exit(0);
+      uint64_t d = now_ns() - a;
+      waitpid(c, 0, 0);
+      printf("fork %.3f\\n", d / 1e6); fflush(stdout); worst = 0; last = now_ns();
+    }
   }
 }`;
 
@@ -97,6 +112,13 @@ try {
       `skip=${addr}`,
       `count=${SIZE_MIB << 20}`,
     ],
+    'write-only floor (dd from /dev/zero)': [
+      'dd',
+      'if=/dev/zero',
+      `of=${core}`,
+      'bs=4M',
+      `count=${SIZE_MIB / 4}`,
+    ],
     gcore: ['gcore', '-o', core, String(pid)],
     'coreshot dump (snapshot)': [process.execPath, CLI, 'dump', String(pid), '-o', core, '--force'],
     'coreshot dump --no-snapshot': [
@@ -130,6 +152,26 @@ try {
       else b.pauseMs = Math.max(b.pauseMs, m.pauseMs);
     }
   }
+  const forks: number[] = [];
+  for (let r = 0; r < RUNS; r++) {
+    const mark = lines().length;
+    process.kill(pid, 'SIGUSR2');
+    waitFor(
+      () =>
+        lines()
+          .slice(mark)
+          .some((l) => l.startsWith('fork ')),
+      'target fork',
+    );
+    forks.push(
+      Number(
+        lines()
+          .slice(mark)
+          .find((l) => l.startsWith('fork '))!
+          .split(' ')[1],
+      ),
+    );
+  }
   const pad = (s: string, n: number) => s.padEnd(n);
   console.log(
     `${pad('tool', 34)} ${pad('time s', 8)} ${pad('pause ms', 10)} ${pad('peak RSS MiB', 13)} core MiB`,
@@ -149,6 +191,12 @@ try {
         `vs gcore's ${g.pauseMs.toFixed(0)} ms, peak RSS ${m.rssMiB.toFixed(0)} MiB`,
     );
   }
+  const zeros = best['write-only floor (dd from /dev/zero)']!;
+  console.log(
+    `floors: writing ${SIZE_MIB} MiB to the tmpfs takes ${zeros.seconds.toFixed(3)} s ` +
+      `(${(zeros.seconds / g.seconds).toFixed(2)}x gcore's time); the target's own fork() takes ` +
+      `${Math.min(...forks).toFixed(1)}-${Math.max(...forks).toFixed(1)} ms`,
+  );
   console.log('(pause = the largest gap the target saw between two loop iterations during the dump)');
 } finally {
   try {

@@ -18,6 +18,7 @@ import { dumpSize } from './filter.js';
 import { USER_REGS } from './sigframe.js';
 import { findGadgets, forkSnapshot, type Snapshot } from './snapshot.js';
 import { readProcessInfo, readRegisters, threadState } from './threads.js';
+import { xstateRegset } from './xstate.js';
 
 export interface DumpOptions extends LongRunOptions {
   /** Fork a copy-on-write snapshot and let the target go at once (default true). */
@@ -190,7 +191,8 @@ export async function captureProcess<T>(
     const info = readProcessInfo(pid);
     const auxv = readAuxv(pid);
     const filter = options.filter ?? readCoredumpFilter(pid);
-    const target = new ProcMem(pid, false);
+    // Writable in snapshot mode: the injection's frames go on a thread's stack.
+    const target = new ProcMem(pid, wantSnapshot);
     mems.push(target);
     // Found before the pause: the vdso, text and stack mappings do not move.
     const before = wantSnapshot ? readMaps(pid, false) : [];
@@ -209,10 +211,12 @@ export async function captureProcess<T>(
     // The fork runs in a thread held in its interrupt stop, preferably not one in a sleep that
     // resumes through restart_syscall: if coreshot died mid-way, that thread's own rt_sigreturn
     // would turn the rest of its sleep into EINTR.
-    const interrupted = held
-      .map((t, i) => ({ t, rax: registers[i]!.gpRegs.readBigInt64LE(USER_REGS.rax) }))
-      .filter(({ t }) => t.stop === 'event' && t.stopSignal === SIGTRAP);
-    const injector = (interrupted.find((c) => c.rax !== ERESTART_RESTARTBLOCK) ?? interrupted[0])?.t;
+    const interrupted = registers.filter(
+      (_r, i) => held[i]!.stop === 'event' && held[i]!.stopSignal === SIGTRAP,
+    );
+    const injector =
+      interrupted.find((r) => r.gpRegs.readBigInt64LE(USER_REGS.rax) !== ERESTART_RESTARTBLOCK) ??
+      interrupted[0];
     let noSnapshotReason: string | undefined;
     if (wantSnapshot && !injector) noSnapshotReason = 'the process is stopped (job control)';
     // A seccomp filter may refuse clone() or kill the process for trying: never inject then.
@@ -220,14 +224,15 @@ export async function captureProcess<T>(
     if (wantSnapshot && !gadgets) noSnapshotReason = 'no code to run a fork with was found in it';
     const forked =
       wantSnapshot && injector && gadgets && !noSnapshotReason
-        ? forkSnapshot(tp, injector.tid, gadgets, before, holdForTests)
+        ? forkSnapshot(tp, injector, gadgets, before, target, holdForTests)
         : undefined;
     if (typeof forked === 'string') noSnapshotReason = forked;
     else snap = forked;
     if (snap) {
       resume();
-      source = new ProcMem(snap.pid, false);
+      source = new ProcMem(snap.pid, true);
       mems.push(source);
+      source.write(snap.frames.at, snap.frames.original);
       // MADV_DONTFORK areas are absent from the copy, MADV_WIPEONFORK ones zeroed: those come
       // from the running target, which is then no longer frozen.
       const own = readMaps(pid, true).filter((m) => m.vmFlags.has('dc') || m.vmFlags.has('wf'));
@@ -241,6 +246,7 @@ export async function captureProcess<T>(
     }
 
     const threads = registers.map((r) => threadState(pid, r));
+    const layout = registers[0] && xstateRegset(registers[0].xstate).layout;
     const ctx = {
       fileMode: (m: ProcMapping) => mappedFileMode(pid, m),
       startsWithElfMagic: (m: ProcMapping) => source.read(m.start, 4).equals(ELF_MAGIC),
@@ -281,7 +287,7 @@ export async function captureProcess<T>(
       mappings,
       auxv,
       memory: new SplicedAddressSpace([regions]),
-      extraNotes: registers[0]?.layout ? [registers[0].layout] : [],
+      extraNotes: layout ? [layout] : [],
     };
     const result = await consume(image);
     resume();

@@ -1,7 +1,7 @@
 import { SysError } from '../../sys/libc.js';
-import { ProcMem } from '../../sys/mem.js';
+import type { ProcMem } from '../../sys/mem.js';
 import type { ProcMapping } from '../../sys/proc.js';
-import { getRegSet, getSigMask, PTRACE_O_EXITKILL, setOptions, waitThread } from '../../sys/ptrace.js';
+import { getSigMask, PTRACE_O_EXITKILL, setOptions, waitThread } from '../../sys/ptrace.js';
 import { processGone, type SavedState, type TracedProcess } from '../../sys/tracee.js';
 import {
   FPSTATE_ALIGN,
@@ -11,9 +11,8 @@ import {
   sigframeFpstate,
   USER_REGS,
 } from './sigframe.js';
+import type { ThreadRegisters } from './threads.js';
 
-const NT_PRSTATUS = 1;
-const NT_X86_XSTATE = 0x202;
 const SYS_clone = 56n;
 const SYS_exit_group = 231n;
 const CLONE_PARENT = 0x8000n;
@@ -96,6 +95,11 @@ export interface Snapshot {
   sibling: boolean;
   /** SIGKILLs the copy and collects its exit. */
   kill(): void;
+  /**
+   * The stack bytes the injection's frames covered, as they were: already put back in the
+   * target, to be put back in the copy (which is held, so that can wait until the target runs).
+   */
+  frames: { at: bigint; original: Buffer };
 }
 
 function alignDown(v: bigint, to: bigint): bigint {
@@ -165,32 +169,22 @@ function layOut(saved: SavedState, gadgets: Gadgets, cloneFlags: bigint) {
  */
 export function forkSnapshot(
   tp: TracedProcess,
-  tid: number,
+  thread: ThreadRegisters,
   gadgets: Gadgets,
   maps: readonly ProcMapping[],
+  mem: ProcMem,
   onPhase: (phase: string) => void,
 ): Snapshot | string {
-  const saved: SavedState = {
-    regs: getRegSet(tid, NT_PRSTATUS, 1024),
-    xstate: getRegSet(tid, NT_X86_XSTATE),
-    sigmask: getSigMask(tid),
-  };
+  const tid = thread.tid;
+  const saved: SavedState = { regs: thread.gpRegs, xstate: thread.xstate, sigmask: getSigMask(tid) };
   let plan = layOut(saved, gadgets, CLONE_PARENT | SIGCHLD);
   const end = plan.at + BigInt(plan.bytes.length);
   const stack = maps.find((m) => m.start <= plan.at && end <= m.end);
   if (!stack || !stack.perms.startsWith('rw-p')) {
     return `thread ${tid}'s stack pointer is not in a private writable mapping with room below it`;
   }
-  const mem = new ProcMem(tp.pid, true);
-  let original: Buffer;
-  try {
-    original = mem.read(plan.at, plan.bytes.length);
-  } catch (err) {
-    mem.close();
-    throw err;
-  }
+  const original = mem.read(plan.at, plan.bytes.length);
   if (original.length !== plan.bytes.length) {
-    mem.close();
     return `thread ${tid}'s stack below its stack pointer cannot be read`;
   }
   let pid: number | undefined;
@@ -254,20 +248,12 @@ export function forkSnapshot(
     if (result === undefined) throw new Error(`the fork injected into thread ${tid} did not run`);
     if (result < 0n) throw new SysError('clone (injected into the target)', Number(-result));
     if (pid === undefined) throw processGone(tp.pid);
-    // The frames lie in dead stack, but leave the bytes as they were, in the target (held again
-    // in its interrupt stop) and in its copy. After a failure they stay: the thread may be running.
+    // The frames lie in dead stack, but leave the bytes as they were (the thread is held again
+    // in its interrupt stop). After a failure they stay: the thread may be running.
     mem.write(plan.at, original);
-    const copyMem = new ProcMem(pid, true);
-    try {
-      copyMem.write(plan.at, original);
-    } finally {
-      copyMem.close();
-    }
-    return { pid, sibling, kill };
+    return { pid, sibling, kill, frames: { at: plan.at, original } };
   } catch (err) {
     kill();
     throw err;
-  } finally {
-    mem.close();
   }
 }

@@ -1,5 +1,5 @@
 import { readlinkSync } from 'node:fs';
-import type { ProcessInfo, RawNote, RegSet, ThreadState, TimeVal } from '../../model/process-image.js';
+import type { ProcessInfo, ThreadState, TimeVal } from '../../model/process-image.js';
 import { ESRCH, SysError } from '../../sys/libc.js';
 import { type ProcStat, readProc, readStat, readStatus } from '../../sys/proc.js';
 import { getRegSet, PTRACE_EVENT_STOP, SIGTRAP } from '../../sys/ptrace.js';
@@ -20,37 +20,36 @@ function hexMask(text: string | undefined): bigint {
   return text ? BigInt(`0x${text}`) : 0n;
 }
 
-/** What must be read while a thread is stopped: its registers and the siginfo of its stop. */
+/**
+ * What must be read while a thread is stopped: its registers as ptrace returns them, and the
+ * siginfo of its stop. Nothing is converted yet, to keep the pause short.
+ */
 export interface ThreadRegisters {
   tid: number;
+  /** user_regs_struct (NT_PRSTATUS regset). */
   gpRegs: Buffer;
-  regsets: RegSet[];
+  fpRegs: Buffer;
+  /** The XSAVE area in the CPU's standard format (NT_X86_XSTATE regset). */
+  xstate: Buffer;
   siginfo: Buffer;
-  /** NT_X86_XSAVE_LAYOUT for the XSAVE area, when its layout is known. */
-  layout?: RawNote;
 }
 
-/**
- * The registers of one stopped thread as the kernel puts them in a core: general registers
- * (NT_PRSTATUS regset), NT_PRFPREG and NT_X86_XSTATE (see xstate.ts for its layout).
- */
 export function readRegisters(t: StoppedThread): ThreadRegisters {
-  const gpRegs = getRegSet(t.tid, NT_PRSTATUS, 1024);
-  const fp = getRegSet(t.tid, NT_PRFPREG, 1024);
-  const xstate = xstateRegset(getRegSet(t.tid, NT_X86_XSTATE));
   return {
     tid: t.tid,
-    gpRegs,
-    regsets: [{ type: NT_PRFPREG, owner: 'CORE', data: fp }, xstate.regset],
+    gpRegs: getRegSet(t.tid, NT_PRSTATUS, 1024),
+    fpRegs: getRegSet(t.tid, NT_PRFPREG, 1024),
+    xstate: getRegSet(t.tid, NT_X86_XSTATE),
     siginfo: t.siginfo,
-    layout: xstate.layout,
   };
 }
 
 /**
  * A thread's NT_PRSTATUS content: its registers plus the fields the kernel takes from the task
  * (signal masks, ids, times; the thread group leader carries the group's times), read from
- * /proc. In snapshot mode this runs after the target resumed, to keep the pause short.
+ * /proc, and its register sets as the kernel puts them in a core: NT_PRFPREG and NT_X86_XSTATE
+ * (see xstate.ts for its layout). In snapshot mode this runs after the target resumed, to keep
+ * the pause short.
  */
 export function threadState(pid: number, r: ThreadRegisters): ThreadState {
   const tid = r.tid;
@@ -88,7 +87,7 @@ export function threadState(pid: number, r: ThreadRegisters): ThreadState {
       fpvalid: 1,
     },
     gpRegs: r.gpRegs,
-    regsets: r.regsets,
+    regsets: [{ type: NT_PRFPREG, owner: 'CORE', data: r.fpRegs }, xstateRegset(r.xstate).regset],
     siginfo,
   };
 }
