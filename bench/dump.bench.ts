@@ -174,11 +174,11 @@ try {
   }
   const pad = (s: string, n: number) => s.padEnd(n);
   console.log(
-    `${pad('tool', 34)} ${pad('time s', 8)} ${pad('pause ms', 10)} ${pad('peak RSS MiB', 13)} core MiB`,
+    `${pad('tool', 38)} ${pad('time s', 8)} ${pad('pause ms', 10)} ${pad('peak RSS MiB', 13)} core MiB`,
   );
   for (const [name, m] of Object.entries(best)) {
     console.log(
-      `${pad(name, 34)} ${pad(m.seconds.toFixed(3), 8)} ${pad(m.pauseMs.toFixed(1), 10)} ${pad(m.rssMiB.toFixed(0), 13)} ${(m.size / 2 ** 20).toFixed(0)}`,
+      `${pad(name, 38)} ${pad(m.seconds.toFixed(3), 8)} ${pad(m.pauseMs.toFixed(1), 10)} ${pad(m.rssMiB.toFixed(0), 13)} ${(m.size / 2 ** 20).toFixed(0)}`,
     );
   }
   const g = best.gcore!;

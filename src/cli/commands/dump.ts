@@ -31,7 +31,8 @@ export function registerDump(program: Command): void {
     .addHelpText(
       'after',
       '\nBy default the target is stopped only while its registers are read and a fork is run inside\n' +
-        'it; the copy-on-write copy is dumped while the target runs on, then killed.\n' +
+        'it; the copy-on-write copy is dumped while the target runs on, then killed. Even if coreshot\n' +
+        'is killed at any moment, the target runs on as before, the copy ends and no file is left.\n' +
         '\nLimits: MAP_SHARED memory is not frozen by the snapshot; MADV_DONTFORK and MADV_WIPEONFORK\n' +
         'areas are read from the running target (listed in the summary). x86_64 only.',
     )
