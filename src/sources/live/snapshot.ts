@@ -220,30 +220,19 @@ export function forkSnapshot(
     if (st === null || st.kind !== 'stopped') throw new Error(`the snapshot copy ${child} did not start`);
     setOptions(child, PTRACE_O_EXITKILL);
   };
-  try {
-    let sibling = true;
+  const run = (flags: bigint) => {
+    plan = layOut(saved, gadgets, flags);
     mem.write(plan.at, plan.bytes);
     onPhase('frames-written');
-    let { result } = tp.runSelfRestoring(tid, saved, {
-      regs: plan.regs,
-      resume: plan.resume,
-      nr: SYS_clone,
-      traceFork: true,
-      onChild,
-      onPhase,
-    });
+    const opts = { regs: plan.regs, resume: plan.resume, nr: SYS_clone, traceFork: true, onChild, onPhase };
+    return tp.runSelfRestoring(tid, saved, opts).result;
+  };
+  try {
+    let sibling = true;
+    let result = run(CLONE_PARENT | SIGCHLD);
     if (result === -EINVAL && pid === undefined) {
       sibling = false;
-      plan = layOut(saved, gadgets, SIGCHLD);
-      mem.write(plan.at, plan.bytes);
-      ({ result } = tp.runSelfRestoring(tid, saved, {
-        regs: plan.regs,
-        resume: plan.resume,
-        nr: SYS_clone,
-        traceFork: true,
-        onChild,
-        onPhase,
-      }));
+      result = run(SIGCHLD);
     }
     if (result === undefined) throw new Error(`the fork injected into thread ${tid} did not run`);
     if (result < 0n) throw new SysError('clone (injected into the target)', Number(-result));
