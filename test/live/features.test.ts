@@ -138,6 +138,33 @@ describe('coreshot dump options', () => {
     }
   });
 
+  test('the init process of a PID namespace (no CLONE_PARENT): snapshot, target unharmed', async () => {
+    const dir = join(tmp.path, 'pidns');
+    runOk('mkdir', ['-p', dir]);
+    const sleeper = buildProg('sleeper', dir);
+    const t = await startTarget('unshare', ['--pid', '--fork', '--mount-proc', sleeper, '10', '300'], dir);
+    try {
+      const init = await eventually(
+        () => readFileSync(`/proc/${t.pid}/task/${t.pid}/children`, 'utf8').trim(),
+        (c) => c !== '',
+      );
+      assert.match(readFileSync(`/proc/${init}/status`, 'utf8'), /^NSpid:\s+\d+\s+1$/m, 'pid 1 inside');
+      for (let i = 0; i < 3; i++) {
+        const res = coreshot(['dump', init, '-o', join(dir, 'init.core'), '--force']);
+        assert.equal(res.status, 0, res.stderr);
+        assert.match(res.stderr, /\(snapshot\)/);
+      }
+      await eventually(
+        () => isAlive(t.pid),
+        (alive) => !alive,
+        10_000,
+      );
+      assert.equal(readFileSync(t.output, 'utf8'), 'ok 10\n');
+    } finally {
+      await t.stop();
+    }
+  });
+
   test('threads that appear and exit while coreshot seizes the process', async () => {
     const dir = join(tmp.path, 'churn');
     runOk('mkdir', ['-p', dir]);
