@@ -32,7 +32,8 @@ import {
 const NT_PRSTATUS = 1;
 const NT_X86_XSTATE = 0x202;
 const SYS_rt_sigreturn = 15n;
-const ALL_SIGNALS = (1n << 64n) - 1n;
+/** A blocked-signal mask with every signal in it. */
+export const ALL_SIGNALS = (1n << 64n) - 1n;
 
 /** What a thread must get back after running injected code. */
 export interface SavedState {

@@ -15,7 +15,7 @@ import {
 import { SIGTRAP } from '../../sys/ptrace.js';
 import { TracedProcess, warmUp } from '../../sys/tracee.js';
 import { dumpSize } from './filter.js';
-import { USER_REGS } from './sigframe.js';
+import { ERESTART_RESTARTBLOCK, USER_REGS } from './sigframe.js';
 import { findGadgets, forkSnapshot, type Snapshot } from './snapshot.js';
 import { readProcessInfo, readRegisters, threadState } from './threads.js';
 import { xstateRegset } from './xstate.js';
@@ -53,7 +53,6 @@ export class CaptureError extends Error {
 }
 
 const ELF_MAGIC = Buffer.from([0x7f, 0x45, 0x4c, 0x46]);
-const ERESTART_RESTARTBLOCK = -516n;
 
 /**
  * A fault-injection point for the tests: with CORESHOT_TEST_HOLD=PHASE in the environment,

@@ -126,7 +126,8 @@ export function sigframeFpstate(xstate: Buffer): Buffer {
 const ERESTARTSYS = -512n;
 const ERESTARTNOINTR = -513n;
 const ERESTARTNOHAND = -514n;
-const ERESTART_RESTARTBLOCK = -516n;
+/** An interrupted sleep that resumes through restart_syscall and the thread's restart_block. */
+export const ERESTART_RESTARTBLOCK = -516n;
 const SYS_restart_syscall = 219n;
 
 /**

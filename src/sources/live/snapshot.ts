@@ -2,7 +2,7 @@ import { SysError } from '../../sys/libc.js';
 import type { ProcMem } from '../../sys/mem.js';
 import type { ProcMapping } from '../../sys/proc.js';
 import { getSigMask, PTRACE_O_EXITKILL, setOptions, waitThread } from '../../sys/ptrace.js';
-import { processGone, type SavedState, type TracedProcess } from '../../sys/tracee.js';
+import { ALL_SIGNALS, processGone, type SavedState, type TracedProcess } from '../../sys/tracee.js';
 import {
   FPSTATE_ALIGN,
   resumeRegisters,
@@ -18,7 +18,6 @@ const SYS_exit_group = 231n;
 const CLONE_PARENT = 0x8000n;
 const SIGCHLD = 17n;
 const EINVAL = 22n;
-const ALL_SIGNALS = (1n << 64n) - 1n;
 /** The x86_64 red zone: the 128 bytes below the stack pointer a function may still use. */
 const RED_ZONE = 128n;
 
@@ -115,8 +114,9 @@ function alignDown(v: bigint, to: bigint): bigint {
  * resumes: see resumeRegisters); the copy's makes it call exit_group(0) at once. So if coreshot
  * dies at any moment, the target goes on as before and the copy ends by itself (while coreshot
  * lives, the copy never runs: it is held from its first instruction and killed after the dump).
+ * `regs` runs the clone but for its flags (rdi), set by the caller.
  */
-function layOut(saved: SavedState, gadgets: Gadgets, cloneFlags: bigint) {
+function layOut(saved: SavedState, gadgets: Gadgets) {
   const fpstate = sigframeFpstate(saved.xstate);
   const top = saved.regs.readBigUInt64LE(USER_REGS.rsp) - RED_ZONE;
   const fpAt = alignDown(top - BigInt(fpstate.length), FPSTATE_ALIGN);
@@ -149,7 +149,6 @@ function layOut(saved: SavedState, gadgets: Gadgets, cloneFlags: bigint) {
   const regs = Buffer.from(resume);
   regs.writeBigUInt64LE(gadgets.syscallRet, USER_REGS.rip);
   regs.writeBigUInt64LE(SYS_clone, USER_REGS.rax);
-  regs.writeBigUInt64LE(cloneFlags, USER_REGS.rdi);
   regs.writeBigUInt64LE(copyFrameAt, USER_REGS.rsi); // the copy's stack pointer
   regs.writeBigUInt64LE(0n, USER_REGS.rdx);
   regs.writeBigUInt64LE(0n, USER_REGS.r10);
@@ -177,7 +176,7 @@ export function forkSnapshot(
 ): Snapshot | string {
   const tid = thread.tid;
   const saved: SavedState = { regs: thread.gpRegs, xstate: thread.xstate, sigmask: getSigMask(tid) };
-  let plan = layOut(saved, gadgets, CLONE_PARENT | SIGCHLD);
+  const plan = layOut(saved, gadgets);
   const end = plan.at + BigInt(plan.bytes.length);
   const stack = maps.find((m) => m.start <= plan.at && end <= m.end);
   if (!stack || !stack.perms.startsWith('rw-p')) {
@@ -221,13 +220,14 @@ export function forkSnapshot(
     setOptions(child, PTRACE_O_EXITKILL);
   };
   const run = (flags: bigint) => {
-    plan = layOut(saved, gadgets, flags);
-    mem.write(plan.at, plan.bytes);
-    onPhase('frames-written');
+    plan.regs.writeBigUInt64LE(flags, USER_REGS.rdi);
     const opts = { regs: plan.regs, resume: plan.resume, nr: SYS_clone, traceFork: true, onChild, onPhase };
     return tp.runSelfRestoring(tid, saved, opts).result;
   };
   try {
+    // Written once: rt_sigreturn only reads the frames, and a failed clone leaves them as they are.
+    mem.write(plan.at, plan.bytes);
+    onPhase('frames-written');
     let sibling = true;
     let result = run(CLONE_PARENT | SIGCHLD);
     if (result === -EINVAL && pid === undefined) {
