@@ -1,4 +1,7 @@
-import { EPERM, ESRCH, SysError } from './libc.js';
+import { EPERM, ESRCH } from '../abi/errno.js';
+import { NT_PRSTATUS, NT_X86_XSTATE } from '../abi/notes.js';
+import { ALL_SIGNALS, SIGTRAP } from '../abi/signals.js';
+import { SysError } from './libc.js';
 import { listThreads } from './proc.js';
 import {
   cont,
@@ -16,7 +19,6 @@ import {
   PTRACE_EVENT_VFORK,
   PTRACE_O_TRACEFORK,
   PTRACE_O_TRACESYSGOOD,
-  SIGTRAP,
   SIGTRAP_SYSCALL,
   seize,
   setOptions,
@@ -29,11 +31,7 @@ import {
   waitThread,
 } from './ptrace.js';
 
-const NT_PRSTATUS = 1;
-const NT_X86_XSTATE = 0x202;
 const SYS_rt_sigreturn = 15n;
-/** A blocked-signal mask with every signal in it. */
-export const ALL_SIGNALS = (1n << 64n) - 1n;
 
 /** What a thread must get back after running injected code. */
 export interface SavedState {

@@ -1,7 +1,8 @@
-import { NT_PRPSINFO } from '../../elf/constants.js';
-import { auxvName } from '../../elf/notes/auxv.js';
+import { AT } from '../../abi/auxv.js';
+import { NT_PRPSINFO } from '../../abi/notes.js';
+import { signalName } from '../../abi/signals.js';
 import { describeNote } from '../../elf/notes/describe.js';
-import { decodeSigInfo, signalName } from '../../elf/notes/siginfo.js';
+import { decodeSigInfo } from '../../elf/notes/siginfo.js';
 import { decodeRegisters, registerTable } from '../../elf/regs/index.js';
 import type { MissingRange } from '../../model/address-space.js';
 import type { Mapping } from '../../model/process-image.js';
@@ -39,11 +40,11 @@ function producer(core: CoreFile): string {
 /** The executable: the file mapped at AT_ENTRY, else the AT_EXECFN string in memory. */
 function executable(core: CoreFile): string | undefined {
   const { image } = core;
-  const entry = image.auxv.find((e) => auxvName(e.type) === 'AT_ENTRY')?.value;
+  const entry = image.auxv.find((e) => e.type === BigInt(AT.ENTRY))?.value;
   const mapped =
     entry === undefined ? undefined : image.mappings.find((m) => m.start <= entry && entry < m.end)?.path;
   if (mapped) return mapped;
-  const execfn = image.auxv.find((e) => auxvName(e.type) === 'AT_EXECFN');
+  const execfn = image.auxv.find((e) => e.type === BigInt(AT.EXECFN));
   if (!execfn) return undefined;
   const r = image.memory.read(execfn.value, 4096);
   const end = r.data.indexOf(0);

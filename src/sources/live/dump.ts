@@ -1,8 +1,11 @@
 import { closeSync, openSync, readSync } from 'node:fs';
+import { EPERM, ERESTART_RESTARTBLOCK, ESRCH } from '../../abi/errno.js';
+import { SIGTRAP } from '../../abi/signals.js';
+import { ELFMAG } from '../../elf/constants.js';
 import { type Region, SplicedAddressSpace } from '../../model/address-space.js';
 import { ARCHES, type AuxvEntry, type Mapping, type ProcessImage } from '../../model/process-image.js';
 import type { LongRunOptions } from '../../model/progress.js';
-import { EPERM, ESRCH, SysError } from '../../sys/libc.js';
+import { SysError } from '../../sys/libc.js';
 import { ProcMem } from '../../sys/mem.js';
 import {
   mappedFileMode,
@@ -12,10 +15,9 @@ import {
   readProc,
   readStatus,
 } from '../../sys/proc.js';
-import { SIGTRAP } from '../../sys/ptrace.js';
 import { TracedProcess, warmUp } from '../../sys/tracee.js';
 import { dumpSize } from './filter.js';
-import { ERESTART_RESTARTBLOCK, USER_REGS } from './sigframe.js';
+import { USER_REGS } from './sigframe.js';
 import { findGadgets, forkSnapshot, type Snapshot } from './snapshot.js';
 import { readProcessInfo, readRegisters, threadState } from './threads.js';
 import { xstateRegset } from './xstate.js';
@@ -51,8 +53,6 @@ export class CaptureError extends Error {
     this.name = 'CaptureError';
   }
 }
-
-const ELF_MAGIC = Buffer.from([0x7f, 0x45, 0x4c, 0x46]);
 
 /**
  * A fault-injection point for the tests: with CORESHOT_TEST_HOLD=PHASE in the environment,
@@ -248,7 +248,7 @@ export async function captureProcess<T>(
     const layout = registers[0] && xstateRegset(registers[0].xstate).layout;
     const ctx = {
       fileMode: (m: ProcMapping) => mappedFileMode(pid, m),
-      startsWithElfMagic: (m: ProcMapping) => source.read(m.start, 4).equals(ELF_MAGIC),
+      startsWithElfMagic: (m: ProcMapping) => source.read(m.start, 4).equals(ELFMAG),
     };
     const mappings: Mapping[] = [];
     const regions: Region[] = [];

@@ -1,3 +1,5 @@
+import { ERESTART_RESTARTBLOCK, ERESTARTNOHAND, ERESTARTNOINTR, ERESTARTSYS } from '../../abi/errno.js';
+import { SYSCALLS } from '../../abi/syscalls.js';
 // x86_64 signal frames built by hand, so that a thread coreshot borrows can put itself back with
 // rt_sigreturn (arch/x86/kernel/signal_64.c reads the frame at the stack pointer minus 8).
 // Layouts: struct rt_sigframe, struct ucontext and struct sigcontext of the x86_64 uapi headers;
@@ -123,13 +125,6 @@ export function sigframeFpstate(xstate: Buffer): Buffer {
   return out;
 }
 
-const ERESTARTSYS = -512n;
-const ERESTARTNOINTR = -513n;
-const ERESTARTNOHAND = -514n;
-/** An interrupted sleep that resumes through restart_syscall and the thread's restart_block. */
-export const ERESTART_RESTARTBLOCK = -516n;
-const SYS_restart_syscall = 219n;
-
 /**
  * The registers a thread stopped by PTRACE_INTERRUPT goes on with when it resumes without a
  * signal: an interrupted system call is restarted the way the kernel does it (instruction
@@ -145,7 +140,7 @@ export function resumeRegisters(regs: Buffer): Buffer {
       out.writeBigInt64LE(nr, USER_REGS.rax);
       out.writeBigUInt64LE(regs.readBigUInt64LE(USER_REGS.rip) - 2n, USER_REGS.rip);
     } else if (rax === ERESTART_RESTARTBLOCK) {
-      out.writeBigInt64LE(SYS_restart_syscall, USER_REGS.rax);
+      out.writeBigInt64LE(BigInt(SYSCALLS.x86_64.restart_syscall), USER_REGS.rax);
       out.writeBigUInt64LE(regs.readBigUInt64LE(USER_REGS.rip) - 2n, USER_REGS.rip);
     }
   }

@@ -1,8 +1,11 @@
+import { EINVAL } from '../../abi/errno.js';
+import { ALL_SIGNALS, SIGCHLD } from '../../abi/signals.js';
+import { CLONE_PARENT, SYSCALLS } from '../../abi/syscalls.js';
 import { SysError } from '../../sys/libc.js';
 import type { ProcMem } from '../../sys/mem.js';
 import type { ProcMapping } from '../../sys/proc.js';
 import { getSigMask, PTRACE_O_EXITKILL, setOptions, waitThread } from '../../sys/ptrace.js';
-import { ALL_SIGNALS, processGone, type SavedState, type TracedProcess } from '../../sys/tracee.js';
+import { processGone, type SavedState, type TracedProcess } from '../../sys/tracee.js';
 import {
   FPSTATE_ALIGN,
   resumeRegisters,
@@ -13,13 +16,9 @@ import {
 } from './sigframe.js';
 import type { ThreadRegisters } from './threads.js';
 
-const SYS_clone = 56n;
-const SYS_exit_group = 231n;
-const CLONE_PARENT = 0x8000n;
-const SIGCHLD = 17n;
-const EINVAL = 22n;
 /** The x86_64 red zone: the 128 bytes below the stack pointer a function may still use. */
 const RED_ZONE = 128n;
+const NR = SYSCALLS.x86_64;
 
 /** Code of the target's that the injection runs (nothing is written into its text). */
 export interface Gadgets {
@@ -126,7 +125,7 @@ function layOut(saved: SavedState, gadgets: Gadgets) {
 
   const exit = Buffer.from(resume);
   exit.writeBigUInt64LE(gadgets.syscallRet, USER_REGS.rip);
-  exit.writeBigUInt64LE(SYS_exit_group, USER_REGS.rax);
+  exit.writeBigUInt64LE(BigInt(NR.exit_group), USER_REGS.rax);
   exit.writeBigUInt64LE(0n, USER_REGS.rdi);
   exit.writeBigUInt64LE(copyFrameAt, USER_REGS.rsp);
   const frame = rtSigframe({
@@ -148,7 +147,7 @@ function layOut(saved: SavedState, gadgets: Gadgets) {
 
   const regs = Buffer.from(resume);
   regs.writeBigUInt64LE(gadgets.syscallRet, USER_REGS.rip);
-  regs.writeBigUInt64LE(SYS_clone, USER_REGS.rax);
+  regs.writeBigUInt64LE(BigInt(NR.clone), USER_REGS.rax);
   regs.writeBigUInt64LE(copyFrameAt, USER_REGS.rsi); // the copy's stack pointer
   regs.writeBigUInt64LE(0n, USER_REGS.rdx);
   regs.writeBigUInt64LE(0n, USER_REGS.r10);
@@ -221,7 +220,14 @@ export function forkSnapshot(
   };
   const run = (flags: bigint) => {
     plan.regs.writeBigUInt64LE(flags, USER_REGS.rdi);
-    const opts = { regs: plan.regs, resume: plan.resume, nr: SYS_clone, traceFork: true, onChild, onPhase };
+    const opts = {
+      regs: plan.regs,
+      resume: plan.resume,
+      nr: BigInt(NR.clone),
+      traceFork: true,
+      onChild,
+      onPhase,
+    };
     return tp.runSelfRestoring(tid, saved, opts).result;
   };
   try {
@@ -229,10 +235,10 @@ export function forkSnapshot(
     mem.write(plan.at, plan.bytes);
     onPhase('frames-written');
     let sibling = true;
-    let result = run(CLONE_PARENT | SIGCHLD);
-    if (result === -EINVAL && pid === undefined) {
+    let result = run(BigInt(CLONE_PARENT | SIGCHLD));
+    if (result === BigInt(-EINVAL) && pid === undefined) {
       sibling = false;
-      result = run(SIGCHLD);
+      result = run(BigInt(SIGCHLD));
     }
     if (result === undefined) throw new Error(`the fork injected into thread ${tid} did not run`);
     if (result < 0n) throw new SysError('clone (injected into the target)', Number(-result));
