@@ -8,7 +8,7 @@ import type { MissingRange } from '../../model/address-space.js';
 import type { Mapping } from '../../model/process-image.js';
 import { type CoreFile, openCore } from '../../sources/elfcore/open.js';
 import { describeError, UserError } from '../errors.js';
-import { hex, pretty, size, table, toJson } from '../format.js';
+import { dumpLines, hex, pretty, size, table, toJson } from '../format.js';
 
 export interface InspectOptions {
   root?: string;
@@ -279,24 +279,6 @@ function addMissing(all: MissingRange[], more: readonly MissingRange[]): void {
     if (last && last.end === m.start && last.reason === m.reason) last.end = m.end;
     else all.push({ ...m });
   }
-}
-
-/** Hexdump lines of `data` read at `at`; missing bytes are shown as ??. */
-function dumpLines(at: bigint, data: Buffer, missing: readonly MissingRange[]): string {
-  const gone = new Uint8Array(data.length);
-  for (const m of missing) gone.fill(1, Number(m.start - at), Number(m.end - at));
-  let text = '';
-  for (let off = 0; off < data.length; off += 16) {
-    const bytes: string[] = [];
-    let ascii = '';
-    for (let i = off; i < Math.min(off + 16, data.length); i++) {
-      const b = data[i]!;
-      bytes.push(gone[i] ? '??' : b.toString(16).padStart(2, '0'));
-      ascii += gone[i] ? ' ' : b >= 0x20 && b < 0x7f ? String.fromCharCode(b) : '.';
-    }
-    text += `${hex(at + BigInt(off), 12)}  ${bytes.join(' ').padEnd(47)}  |${ascii}|\n`;
-  }
-  return text;
 }
 
 /**
