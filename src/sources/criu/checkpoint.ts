@@ -1,13 +1,12 @@
 import { closeSync, existsSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { AT } from '../../abi/auxv.js';
 import { MAP_SHARED, PROT_EXEC, PROT_READ, PROT_WRITE } from '../../abi/mman.js';
 import { NT_X86_XSTATE } from '../../abi/notes.js';
 import { FormatError } from '../../bytes/errors.js';
-import { readBuildId } from '../../elf/build-id.js';
 import { psargsFromArgv } from '../../elf/notes/prpsinfo.js';
 import { XSAVE_XCR0_OFFSET } from '../../elf/notes/x86.js';
-import { FileAccess } from '../../io/random-access.js';
+import { type RefusedFile, resolveMappedFile } from '../../host/resolve.js';
 import { type Region, SplicedAddressSpace } from '../../model/address-space.js';
 import type {
   AuxvEntry,
@@ -368,29 +367,11 @@ export class Checkpoint {
         0,
         `files.img: no file with id ${vma.shmid} (mapped at 0x${vma.start.toString(16)})`,
       );
-    const found = openUnderRoot(this.root, info.path, info.size);
-    if (!found) {
-      throw new CheckpointError(
-        `mapped file ${info.path} (at 0x${vma.start.toString(16)}) not found under ${this.root}: ` +
-          'pass --root DIR, a directory holding the checkpointed files at their absolute paths',
-      );
-    }
+    const expected = { buildId: info.buildId, size: info.size };
+    const found = resolveMappedFile(info.path, expected, { root: this.root });
+    if (!found.ok) throw new CheckpointError(refusalMessage(info.path, vma.start, this.root, found));
     const fa = found.file;
-    const path = fa.path;
     opened.push(fa);
-    const onDisk = info.buildId ? readBuildId((off, n) => fa.read(off, n)) : undefined;
-    if (info.buildId && onDisk && onDisk !== info.buildId) {
-      throw new CheckpointError(
-        `mapped file ${path} has build-id ${onDisk}, the checkpointed one had ${info.buildId}: ` +
-          'pass --root DIR with the files as they were at checkpoint time',
-      );
-    }
-    if (info.size !== undefined && fa.size !== info.size) {
-      throw new CheckpointError(
-        `mapped file ${path} has ${fa.size} bytes, the checkpointed one had ${info.size}: ` +
-          'pass --root DIR with the files as they were at checkpoint time',
-      );
-    }
     const avail = fa.size > vma.pgoff ? fa.size - vma.pgoff : 0n;
     const region: Region = {
       start: vma.start,
@@ -447,40 +428,23 @@ export class Checkpoint {
   }
 }
 
-/** Top-level directories that merged-/usr systems alias into /usr (/lib → /usr/lib). */
-const USR_MERGED = /^\/(bin|sbin|lib|lib32|lib64|libx32)\//;
+const AS_AT_CHECKPOINT = 'pass --root DIR with the files as they were at checkpoint time';
 
-/**
- * Opens a checkpointed file under the root, like a debugger's sysroot. The kernel names files by
- * their canonical path (/usr/lib/x86_64-linux-gnu/...), while a root copied by the paths the
- * dynamic loader used may hold them under an alias (/lib/..., /lib64/ld-linux...): the
- * merged-/usr spelling is tried, then the library directories, accepting only a file of the
- * checkpointed size.
- */
-function openUnderRoot(
-  root: string,
-  path: string,
-  size: bigint | undefined,
-): { file: FileAccess; path: string } | undefined {
-  const candidates = [path];
-  if (path.startsWith('/usr/') && USR_MERGED.test(path.slice(4))) candidates.push(path.slice(4));
-  else if (USR_MERGED.test(path)) candidates.push(`/usr${path}`);
-  const base = basename(path);
-  if (/\/lib[^/]*\//.test(path)) {
-    for (const dir of ['/lib64', '/lib', '/usr/lib64', '/usr/lib', dirname(candidates.at(-1)!)])
-      candidates.push(join(dir, base));
+/** Why a checkpointed file cannot be used, as one line that says what to do. */
+function refusalMessage(path: string, at: bigint, root: string, r: RefusedFile): string {
+  switch (r.reason) {
+    case 'missing':
+      return (
+        `mapped file ${path} (at 0x${at.toString(16)}) not found under ${root}: ` +
+        'pass --root DIR, a directory holding the checkpointed files at their absolute paths'
+      );
+    case 'not-a-regular-file':
+      return `mapped file ${r.hostPath} is not a regular file: ${AS_AT_CHECKPOINT}`;
+    case 'build-id-mismatch':
+      return `mapped file ${r.hostPath} has build-id ${r.found.buildId ?? 'none'}, the checkpointed one had ${r.expected.buildId}: ${AS_AT_CHECKPOINT}`;
+    case 'size-mismatch':
+      return `mapped file ${r.hostPath} has ${r.found.size} bytes, the checkpointed one had ${r.expected.size}: ${AS_AT_CHECKPOINT}`;
   }
-  for (const c of new Set(candidates)) {
-    let fa: FileAccess;
-    try {
-      fa = new FileAccess(join(root, c));
-    } catch {
-      continue;
-    }
-    if (size === undefined || fa.size === size || c === path) return { file: fa, path: c };
-    fa.close();
-  }
-  return undefined;
 }
 
 /** CRIU keeps a build-id as 32-bit words in host (little-endian) order. */

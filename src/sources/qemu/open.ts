@@ -1,10 +1,8 @@
-import { join } from 'node:path';
 import { AT } from '../../abi/auxv.js';
-import { readBuildId } from '../../elf/build-id.js';
 import { PT_LOAD } from '../../elf/constants.js';
 import { ElfFile } from '../../elf/reader.js';
 import { findDynamicSymbols } from '../../elf/symbols.js';
-import { FileAccess } from '../../io/random-access.js';
+import { resolveMappedFile } from '../../host/resolve.js';
 import type { ProcessImage } from '../../model/process-image.js';
 import { type CoreFile, openCore } from '../elfcore/open.js';
 import { findGuest, type QemuGuest, type QemuSymbols } from './guest.js';
@@ -56,23 +54,18 @@ function loadSymbols(
   root: string | undefined,
   notes: string[],
 ): QemuSymbols | undefined {
-  const hostPath = root ? join(root, executable) : executable;
-  let ra: FileAccess;
-  try {
-    ra = new FileAccess(hostPath);
-  } catch {
-    notes.push(`${hostPath} is not readable: scanning for QEMU structures instead of using its symbols`);
+  const coreId = core.fileStatus.find((s) => s.path === executable)?.coreBuildId;
+  const found = resolveMappedFile(executable, coreId ? { buildId: coreId } : {}, root ? { root } : {});
+  if (!found.ok) {
+    notes.push(
+      found.reason === 'build-id-mismatch'
+        ? `${found.hostPath} has build-id ${found.found.buildId ?? 'none'}, the core's executable ${coreId}: not using its symbols`
+        : `${found.hostPath} is not readable: scanning for QEMU structures instead of using its symbols`,
+    );
     return undefined;
   }
+  const { file: ra, hostPath } = found;
   try {
-    const coreId = core.fileStatus.find((s) => s.path === executable)?.coreBuildId;
-    const fileId = readBuildId((off, len) => ra.read(off, len));
-    if (coreId && fileId !== coreId) {
-      notes.push(
-        `${hostPath} has build-id ${fileId ?? 'none'}, the core's executable ${coreId}: not using its symbols`,
-      );
-      return undefined;
-    }
     const elf = ElfFile.open(ra);
     const syms = findDynamicSymbols(elf, ['ram_list', 'address_space_memory', 'current_machine']);
     const ramList = syms.get('ram_list');
