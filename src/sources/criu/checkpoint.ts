@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { AT } from '../../abi/auxv.js';
 import { MAP_SHARED, PROT_EXEC, PROT_READ, PROT_WRITE } from '../../abi/mman.js';
 import { NT_X86_XSTATE } from '../../abi/notes.js';
-import { FormatError } from '../../bytes/errors.js';
+import { type Finding, FormatError } from '../../bytes/errors.js';
 import { psargsFromArgv } from '../../elf/notes/prpsinfo.js';
 import { XSAVE_XCR0_OFFSET } from '../../elf/notes/x86.js';
 import { type RefusedFile, resolveMappedFile } from '../../host/resolve.js';
@@ -84,8 +84,8 @@ export interface OpenCheckpointOptions {
 /** A process image built from a checkpoint, with what could not be supplied. */
 export interface CheckpointImage {
   image: ProcessImage;
-  /** Human-readable notes about data that is missing or was substituted. */
-  problems: string[];
+  /** Data that is missing or was substituted. */
+  problems: Finding[];
   /** Releases the open page and file handles. */
   close(): void;
 }
@@ -123,7 +123,7 @@ export class Checkpoint {
       throw new CheckpointError(`${dir} is not a CRIU checkpoint (it has no inventory.img)`);
     const inv = readSingle(inventory, INVENTORY_MAGIC, inventory_entrySchema);
     if (inv.imgVersion !== 2)
-      throw new FormatError(0, 'inventory.img: unsupported CRIU image version', inv.imgVersion);
+      throw new FormatError(undefined, 'unsupported CRIU image version', inv.imgVersion, 'inventory.img');
     this.processes = readAll(join(dir, 'pstree.img'), PSTREE_MAGIC, pstree_entrySchema).map((p) => ({
       pid: p.pid,
       ppid: p.ppid,
@@ -131,7 +131,8 @@ export class Checkpoint {
       sid: p.sid,
       threads: p.threads.length > 0 ? [...p.threads] : [p.pid],
     }));
-    if (this.processes.length === 0) throw new FormatError(8, 'pstree.img: no processes');
+    if (this.processes.length === 0)
+      throw new FormatError(undefined, 'no processes', undefined, 'pstree.img');
   }
 
   static open(dir: string, options: OpenCheckpointOptions = {}): Checkpoint {
@@ -152,14 +153,14 @@ export class Checkpoint {
       const pids = this.processes.map((p) => p.pid).join(', ');
       throw new CheckpointError(`process ${pid} is not in the checkpoint (it holds ${pids})`);
     }
-    const problems: string[] = [];
+    const problems: Finding[] = [];
     const cores = proc.threads.map((tid) => ({
       tid,
       core: readSingle(join(this.dir, `core-${tid}.img`), CORE_MAGIC, core_entrySchema),
     }));
     const main = cores.find((c) => c.tid === pid) ?? cores[0]!;
     const tc = main.core.tc;
-    if (!tc) throw new FormatError(0, `core-${main.tid}.img: no task state (tc)`);
+    if (!tc) throw new FormatError(undefined, 'no task state (tc)', undefined, `core-${main.tid}.img`);
     const gone = GONE_STATES[tc.taskState];
     if (gone)
       throw new CheckpointError(`process ${pid} is ${gone}: it has no memory or registers to convert`);
@@ -173,7 +174,7 @@ export class Checkpoint {
     }
     const pageSize = auxv.find((a) => a.type === BigInt(AT.PAGESZ))?.value ?? 4096n;
     if (pageSize < 4096n || pageSize > 1n << 20n || (pageSize & (pageSize - 1n)) !== 0n)
-      throw new FormatError(0, `mm-${pid}.img: bad page size in saved auxv`, pageSize);
+      throw new FormatError(undefined, 'bad page size in saved auxv', pageSize, `mm-${pid}.img`);
 
     const opened: { close(): void }[] = [];
     const close = () => {
@@ -186,9 +187,11 @@ export class Checkpoint {
       opened.push(pages);
       const lazy = pages.lazyBytes;
       if (lazy > 0n)
-        problems.push(
-          `${lazy / pageSize} pages of process ${pid} were left for lazy restore (PE_LAZY) and are not in the images; the core holds zeros there`,
-        );
+        problems.push({
+          kind: 'missing',
+          file: pagemapName,
+          what: `${lazy / pageSize} pages of process ${pid} were left for lazy restore (PE_LAZY) and are not in the images; the core holds zeros there`,
+        });
 
       const mappings: Mapping[] = [];
       const core: Region[] = [];
@@ -199,8 +202,9 @@ export class Checkpoint {
       let prevEnd = 0n;
       for (const vma of vmas) {
         if (vma.end <= vma.start || vma.start % pageSize !== 0n || vma.end % pageSize !== 0n)
-          throw new FormatError(0, `mm-${pid}.img: VMA with a bad range`, vma.start);
-        if (vma.start < prevEnd) throw new FormatError(0, `mm-${pid}.img: overlapping VMAs`, vma.start);
+          throw new FormatError(undefined, 'VMA with a bad range', vma.start, `mm-${pid}.img`);
+        if (vma.start < prevEnd)
+          throw new FormatError(undefined, 'overlapping VMAs', vma.start, `mm-${pid}.img`);
         prevEnd = vma.end;
         const mapping = this.mapping(vma, mm.mmStartStack);
         mappings.push(mapping);
@@ -222,7 +226,11 @@ export class Checkpoint {
           if (idx)
             core.push(...idx.regions(vma.pgoff, vma.pgoff + (vma.end - vma.start), vma.start - vma.pgoff));
           else
-            problems.push(`${name} is missing: shared memory at 0x${vma.start.toString(16)} reads as zero`);
+            problems.push({
+              kind: 'missing',
+              file: name,
+              what: `${name} is missing: shared memory at 0x${vma.start.toString(16)} reads as zero`,
+            });
         } else {
           core.push(...pages.regions(vma.start, vma.end, 0n));
         }
@@ -237,9 +245,15 @@ export class Checkpoint {
           const vdso = runningVdso(vma.end - vma.start);
           if (vdso) {
             fileTier.push(bufferRegion(vma.start, vdso));
-            problems.push('[vdso] is not in the images: taken from the running kernel');
+            problems.push({
+              kind: 'substituted',
+              what: '[vdso] is not in the images: taken from the running kernel',
+            });
           } else {
-            problems.push('[vdso] is not in the images and the running kernel has another one');
+            problems.push({
+              kind: 'missing',
+              what: '[vdso] is not in the images and the running kernel has another one',
+            });
           }
         }
         zero.push({ start: vma.start, end: vma.end, kind: 'zero' });
@@ -364,8 +378,10 @@ export class Checkpoint {
     const info = this.fileInfo(Number(vma.shmid));
     if (!info)
       throw new FormatError(
-        0,
-        `files.img: no file with id ${vma.shmid} (mapped at 0x${vma.start.toString(16)})`,
+        undefined,
+        `no file with id ${vma.shmid} (mapped at 0x${vma.start.toString(16)})`,
+        undefined,
+        'files.img',
       );
     const expected = { buildId: info.buildId, size: info.size };
     const found = resolveMappedFile(info.path, expected, { root: this.root });

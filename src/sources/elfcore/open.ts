@@ -7,7 +7,7 @@ import {
   NT_PRXFPREG,
   NT_SIGINFO,
 } from '../../abi/notes.js';
-import { FormatError } from '../../bytes/errors.js';
+import { type Finding, FormatError, naming } from '../../bytes/errors.js';
 import { archFromElf } from '../../elf/arch.js';
 import { readBuildId } from '../../elf/build-id.js';
 import { ET_CORE, PF_R, PF_W, PF_X, PT_LOAD } from '../../elf/constants.js';
@@ -17,7 +17,7 @@ import { decodeNtFile, type FileMapping } from '../../elf/notes/file.js';
 import type { ElfNote } from '../../elf/notes/note.js';
 import { decodePrPsInfo } from '../../elf/notes/prpsinfo.js';
 import { decodePrStatus } from '../../elf/notes/prstatus.js';
-import { ElfFile, type Problem } from '../../elf/reader.js';
+import { ElfFile } from '../../elf/reader.js';
 import { type Refusal, resolveMappedFile, underRoot } from '../../host/resolve.js';
 import { FileAccess, type RandomAccess } from '../../io/random-access.js';
 import { type Region, SplicedAddressSpace } from '../../model/address-space.js';
@@ -61,7 +61,7 @@ export interface CoreFile {
   readonly files: readonly FileMapping[];
   readonly fileStatus: readonly MappedFileStatus[];
   /** Truncation and other survivable defects. */
-  readonly problems: readonly Problem[];
+  readonly problems: readonly Finding[];
   close(): void;
 }
 
@@ -69,7 +69,7 @@ export interface CoreFile {
 export function openCore(path: string, options: OpenCoreOptions = {}): CoreFile {
   const ra = new FileAccess(path);
   try {
-    return readCore(path, ra, options);
+    return naming(path, () => readCore(path, ra, options));
   } catch (err) {
     ra.close();
     throw err;
@@ -82,7 +82,7 @@ export function readCore(path: string, ra: RandomAccess, options: OpenCoreOption
   const h = elf.header;
   if (h.e_type !== ET_CORE) {
     throw new FormatError(
-      16,
+      undefined,
       `not a core file: e_type is ${ET_NAMES[h.e_type] ?? h.e_type}, expected ET_CORE`,
     );
   }
@@ -131,7 +131,7 @@ export function readCore(path: string, ra: RandomAccess, options: OpenCoreOption
     memory,
     extraNotes,
   };
-  if (!process) problems.push({ what: 'no NT_PRPSINFO note: process details unknown' });
+  if (!process) problems.push({ kind: 'missing', what: 'no NT_PRPSINFO note: process details unknown' });
   const close = () => {
     ra.close();
     for (const f of mappedFiles.splice(0)) f.close();
@@ -239,7 +239,7 @@ function buildMemory(
   loads: readonly Phdr[],
   mappings: readonly Mapping[],
   options: OpenCoreOptions,
-  problems: Problem[],
+  problems: Finding[],
   opened: FileAccess[],
 ): { memory: SplicedAddressSpace; fileStatus: MappedFileStatus[] } {
   const ra = elf.ra;
@@ -270,6 +270,7 @@ function buildMemory(
   }
   if (truncatedSegments > 0) {
     problems.push({
+      kind: 'truncated',
       what: `core file is truncated: ${truncatedSegments} segment(s) end past the end of the file`,
     });
   }
@@ -304,6 +305,8 @@ function buildMemory(
         st.status = found.reason;
         if (found.reason === 'build-id-mismatch')
           problems.push({
+            kind: 'mismatch',
+            file: found.hostPath,
             what: `${found.hostPath}: build-id ${found.found.buildId ?? 'none'} does not match the core's ${coreBuildId}; its pages are not used`,
           });
         continue;
