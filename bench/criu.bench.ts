@@ -1,7 +1,7 @@
 // Converting the `tree` checkpoint (three processes) with `coreshot convert criu`, side by side
 // with `cp -r` of the same image directory and the files it references (the case's root/), the
 // least any converter has to do: read every byte once and write it once. Also shown: cp -r
-// followed by sync of the copies, since coreshot fsyncs each core before renaming it into place.
+// followed by sync of the copies (durable copies; coreshot names its cores complete, without fsync).
 // Prints medians, the ratios and coreshot's peak RSS; also the conversion through the API in a
 // warm process, which leaves out Node's start-up and module loading.
 import { spawnSync } from 'node:child_process';

@@ -1,5 +1,5 @@
 // coreshot's public API: sources produce a ProcessImage, sinks consume one.
-export { FormatError } from './bytes/errors.js';
+export { type Finding, type FindingKind, FormatError } from './bytes/errors.js';
 export { describeNote, noteTypeName } from './elf/notes/describe.js';
 export { decodeRegisters, encodeRegisters, registerTable } from './elf/regs/index.js';
 export { BufferAccess, FileAccess, type RandomAccess } from './io/random-access.js';
@@ -26,6 +26,8 @@ export {
   vmcoreArchOfBinary,
   writeVmcore,
 } from './sinks/vmcore/write.js';
+export { Checkpoint, type CheckpointImage, type OpenCheckpointOptions } from './sources/criu/checkpoint.js';
+export { CheckpointError } from './sources/criu/image.js';
 export { type CoreFile, type OpenCoreOptions, openCore, readCore } from './sources/elfcore/open.js';
 export {
   type Captured,

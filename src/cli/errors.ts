@@ -55,13 +55,32 @@ export function parseAddress(text: string, what: string): bigint {
   return BigInt(t);
 }
 
-/** Turns SIGINT/SIGTERM into an abort, so writers can remove their temporary files. */
-export function abortOnSignals(): AbortSignal {
-  const controller = new AbortController();
+const interrupt = new AbortController();
+let abortWatched = false;
+
+/**
+ * Installs the SIGINT/SIGTERM handlers; main.ts calls it before any work starts, so a signal
+ * never meets Node's default action (death by signal, exit status null) halfway through a
+ * command. Until a command takes the abort signal (abortOnSignals), a signal ends the process
+ * at once with status 130; afterwards it aborts the work, so writers remove what they began.
+ * A second signal gets the default action.
+ */
+export function handleSignals(): void {
   const onSignal = (sig: NodeJS.Signals) => {
-    controller.abort(new UserError(`interrupted by ${sig}`, 130));
+    const err = new UserError(`interrupted by ${sig}`, 130);
+    if (abortWatched) {
+      interrupt.abort(err);
+      return;
+    }
+    process.stderr.write(`coreshot: ${describeError(err)}\n`);
+    process.exit(err.exitCode);
   };
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
-  return controller.signal;
+}
+
+/** The abort signal SIGINT/SIGTERM trigger (see handleSignals), for long operations to watch. */
+export function abortOnSignals(): AbortSignal {
+  abortWatched = true;
+  return interrupt.signal;
 }

@@ -1,6 +1,9 @@
 #!/usr/bin/env node
 import { Command } from '@commander-js/extra-typings';
 import { registerCommands } from './commands/index.js';
+import { handleSignals } from './errors.js';
+
+handleSignals();
 
 const program = new Command()
   .name('coreshot')

@@ -35,6 +35,7 @@ export async function progressBar(label: string): Promise<ProgressDisplay> {
     },
     stop() {
       if (started) bar.stop();
+      started = false;
     },
   };
 }

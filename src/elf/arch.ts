@@ -38,7 +38,7 @@ export function archFromElf(e_machine: number, elfClass: 32 | 64, endian: 'le' |
   });
   if (!match) {
     throw new FormatError(
-      18,
+      undefined,
       `unsupported architecture (e_machine ${e_machine}, ELFCLASS${elfClass}, ${endian})`,
     );
   }

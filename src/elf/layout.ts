@@ -235,8 +235,9 @@ export function layoutFor(elfClass: 32 | 64, endian: Endian): ElfLayout {
 
 /** Reads e_ident and returns the layout it announces; throws FormatError if it is not ELF. */
 export function layoutFromIdent(ident: Buffer): ElfLayout {
-  if (ident.length < EI_NIDENT) throw new FormatError(0, 'file too short for an ELF header', ident.length);
-  if (!ident.subarray(0, 4).equals(ELFMAG)) throw new FormatError(0, 'not an ELF file (bad magic)');
+  if (ident.length < EI_NIDENT)
+    throw new FormatError(undefined, 'file too short for an ELF header', ident.length);
+  if (!ident.subarray(0, 4).equals(ELFMAG)) throw new FormatError(undefined, 'not an ELF file (bad magic)');
   const cls = ident[EI_CLASS];
   const data = ident[EI_DATA];
   if (cls !== ELFCLASS32 && cls !== ELFCLASS64) throw new FormatError(EI_CLASS, 'unknown ELF class', cls);

@@ -1,14 +1,8 @@
-import { FormatError } from '../bytes/errors.js';
+import { type Finding, FormatError } from '../bytes/errors.js';
 import type { RandomAccess } from '../io/random-access.js';
 import { EI_NIDENT, PN_XNUM, PT_NOTE } from './constants.js';
 import { type Ehdr, type ElfLayout, layoutFromIdent, type Phdr, type Shdr } from './layout.js';
 import { type ElfNote, MAX_NOTES, parseNotes } from './notes/note.js';
-
-/** Something wrong but survivable in a file: the rest stays readable. */
-export interface Problem {
-  what: string;
-  offset?: bigint;
-}
 
 /** Notes larger than this in one segment are refused (a real core's notes are a few MiB). */
 const MAX_NOTE_SEGMENT = 256n << 20n;
@@ -30,10 +24,10 @@ export class ElfFile {
   readonly header: Ehdr;
   readonly programHeaders: readonly Phdr[];
   /** Survivable defects found so far (truncation). */
-  readonly problems: Problem[] = [];
+  readonly problems: Finding[] = [];
   private sectionCache?: Shdr[];
 
-  private constructor(ra: RandomAccess, layout: ElfLayout, header: Ehdr, phdrs: Phdr[], problems: Problem[]) {
+  private constructor(ra: RandomAccess, layout: ElfLayout, header: Ehdr, phdrs: Phdr[], problems: Finding[]) {
     this.ra = ra;
     this.layout = layout;
     this.header = header;
@@ -45,9 +39,9 @@ export class ElfFile {
     const ident = ra.read(0n, 64);
     const layout = layoutFromIdent(ident.subarray(0, Math.max(EI_NIDENT, Math.min(ident.length, 64))));
     if (ident.length < layout.ehdrSize)
-      throw new FormatError(0, 'file too short for an ELF header', ident.length);
+      throw new FormatError(undefined, 'file too short for an ELF header', ident.length);
     const header = layout.decodeEhdr(ident);
-    const problems: Problem[] = [];
+    const problems: Finding[] = [];
     let phnum = header.e_phnum;
     if (phnum === PN_XNUM) {
       const s0 = readSection0(ra, layout, header);
@@ -62,7 +56,7 @@ export class ElfFile {
       }
       const tableSize = BigInt(phnum) * BigInt(layout.phdrSize);
       if (header.e_phoff < BigInt(layout.ehdrSize) && header.e_phoff !== 0n) {
-        throw new FormatError(0, 'e_phoff overlaps the ELF header', header.e_phoff);
+        throw new FormatError(undefined, 'e_phoff overlaps the ELF header', header.e_phoff);
       }
       if (header.e_phoff + tableSize > ra.size) {
         throw new FormatError(
@@ -111,6 +105,7 @@ export class ElfFile {
       if (!truncated) parsed = parseNotes(data, this.layout.codec, p.p_offset, p.p_align === 8n ? 8 : 4);
       else {
         this.problems.push({
+          kind: 'truncated',
           what: `note segment truncated: ${data.length} of ${p.p_filesz} bytes present`,
           offset: p.p_offset,
         });

@@ -119,5 +119,5 @@ function fileOffset(elf: ElfFile, vaddr: bigint): bigint {
       return p.p_offset + (vaddr - p.p_vaddr);
     }
   }
-  throw new FormatError(0, 'dynamic table address is outside every PT_LOAD', vaddr);
+  throw new FormatError(undefined, 'dynamic table address is outside every PT_LOAD', vaddr);
 }

@@ -1,4 +1,4 @@
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readSync, statSync } from 'node:fs';
 
 /** Positional, synchronous read access to some bytes (a file, a buffer). */
 export interface RandomAccess {
@@ -15,10 +15,23 @@ export class FileAccess implements RandomAccess {
   readonly size: bigint;
   private fd: number;
 
-  constructor(path: string) {
+  constructor(path: string, fd: number = openSync(path, 'r')) {
     this.path = path;
-    this.fd = openSync(path, 'r');
+    this.fd = fd;
     this.size = fstatSync(this.fd, { bigint: true }).size;
+  }
+
+  /**
+   * Opens `path` only if it is a regular file: a FIFO or a device named by an image must be
+   * neither blocked on nor read. Undefined when it is something else; throws as openSync does.
+   */
+  static openRegular(path: string): FileAccess | undefined {
+    if (!statSync(path).isFile()) return undefined;
+    // O_NONBLOCK: should the path have become a FIFO since the stat, the open does not wait.
+    const fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY);
+    if (fstatSync(fd).isFile()) return new FileAccess(path, fd);
+    closeSync(fd);
+    return undefined;
   }
 
   read(offset: bigint, length: number): Buffer {

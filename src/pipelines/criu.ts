@@ -1,5 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import type { Finding } from '../bytes/errors.js';
 import type { XsaveLayout } from '../elf/xsave.js';
 import { FileSink } from '../io/sink.js';
 import type { LongRunOptions } from '../model/progress.js';
@@ -24,7 +25,7 @@ export interface ConvertedCore {
   segments: number;
   threads: number;
   /** Data the checkpoint could not supply, or that was substituted. */
-  problems: string[];
+  problems: Finding[];
 }
 
 export interface ConvertResult {

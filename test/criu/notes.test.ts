@@ -57,7 +57,9 @@ describe('convert criu: notes and substitutes', () => {
     const {
       cores: [res],
     } = await convertCheckpoint(images, join(tmp.path, 'vdso', 'out'));
-    assert.deepEqual(res!.problems, ['[vdso] is not in the images: taken from the running kernel']);
+    assert.deepEqual(res!.problems, [
+      { kind: 'substituted', what: '[vdso] is not in the images: taken from the running kernel' },
+    ]);
     const core = openCore(res!.path);
     try {
       const got = core.image.memory.read(VDSO, Number(hi! - lo!));

@@ -152,7 +152,7 @@ describe('convert criu: synthetic checkpoints', () => {
     const { core, res, images } = await convert({ arch: 'x86_64', run: { flags: PE_LAZY } });
     try {
       assert.equal(res.problems.length, 1);
-      assert.match(res.problems[0]!, /2 pages .* lazy restore/);
+      assert.match(res.problems[0]!.what, /2 pages .* lazy restore/);
       const r = page(core, 1);
       assert.ok(
         r.data.every((b) => b === 0),

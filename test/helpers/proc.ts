@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -45,6 +45,29 @@ export function runOk(cmd: string, args: string[], opts: Parameters<typeof run>[
 /** Runs the built coreshot CLI (`npm run build` must have run; `npm test` does). */
 export function coreshot(args: string[], opts: Parameters<typeof run>[2] = {}): RunResult {
   return run(process.execPath, [CLI, ...args], opts);
+}
+
+/**
+ * A copy of the bundled CLI (dist/bin) and of the packages it loads at run time, made readable by
+ * every user, in `dir`: a test that runs coreshot as another user cannot assume that user may
+ * read the clone (it may lie under a private home directory). Returns the copy's entry point.
+ */
+export function cliForOtherUsers(dir: string): string {
+  cpSync(join(ROOT, 'dist/bin'), join(dir, 'dist/bin'), { recursive: true });
+  const deps = (pkgDir: string): string[] =>
+    Object.keys(JSON.parse(readFileSync(join(pkgDir, 'package.json'), 'utf8')).dependencies ?? {});
+  const pending = deps(ROOT);
+  const copied = new Set<string>();
+  for (let name = pending.pop(); name !== undefined; name = pending.pop()) {
+    if (copied.has(name)) continue;
+    copied.add(name);
+    const from = join(ROOT, 'node_modules', name);
+    mkdirSync(join(dir, 'node_modules', name, '..'), { recursive: true });
+    cpSync(from, join(dir, 'node_modules', name), { recursive: true });
+    pending.push(...deps(from));
+  }
+  runOk('chmod', ['-R', 'a+rX', dir]);
+  return join(dir, 'dist/bin/coreshot.mjs');
 }
 
 /** A fresh temporary directory, removed by the returned cleanup function. */

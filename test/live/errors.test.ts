@@ -4,7 +4,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { chmodSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { CLI, coreshot, run, runOk, startDetached, tempDir } from '../helpers/proc.js';
+import { CLI, cliForOtherUsers, coreshot, run, runOk, startDetached, tempDir } from '../helpers/proc.js';
 import {
   buildProg,
   eventually,
@@ -91,11 +91,19 @@ describe('coreshot dump errors', () => {
     const t = await freshTarget('eperm');
     const dir = emptyDir('eperm');
     chmodSync(dir, 0o777);
-    const res = run(
-      'setpriv',
-      ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, CLI, 'dump', String(t.pid)],
-      { cwd: dir },
-    );
+    // Not under tmp (mode 0700): the other user must reach the copy.
+    const copy = tempDir('coreshot-cli-');
+    let res: ReturnType<typeof run>;
+    try {
+      const cli = cliForOtherUsers(copy.path);
+      res = run(
+        'setpriv',
+        ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, cli, 'dump', String(t.pid)],
+        { cwd: dir },
+      );
+    } finally {
+      copy.cleanup();
+    }
     assert.notEqual(res.status, 0);
     oneLineError(res.stderr, new RegExp(`not permitted to trace process ${t.pid}`));
     assert.deepEqual(readdirSync(dir), []);

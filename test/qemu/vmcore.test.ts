@@ -122,7 +122,7 @@ describe('vmcore writer', () => {
       { paddr: 0x1000n, size: 4096 },
     );
     assert.equal(res.vmcoreinfo, false);
-    assert.match(res.warnings.join('\n'), /not a VMCOREINFO note/);
+    assert.match(res.warnings.map((w) => w.what).join('\n'), /not a VMCOREINFO note/);
     assert.doesNotMatch(runOk('eu-readelf', ['-n', out]).stdout, /VMCOREINFO/);
   });
 

@@ -1,5 +1,5 @@
 import { type Command, Option } from '@commander-js/extra-typings';
-import { abortOnSignals, parseAddress, runAction, UserError } from '../errors.js';
+import { abortOnSignals, parseAddress, runAction } from '../errors.js';
 import { progressBar } from '../progress.js';
 
 /** `coreshot convert criu IMAGES_DIR -o OUTDIR`: CRIU checkpoint → one ELF core per process. */
@@ -33,7 +33,6 @@ export function registerConvert(program: Command): void {
       runAction(async () => {
         const pid = opts.pid === undefined ? undefined : Number(parseAddress(opts.pid, '--pid'));
         const { convertCheckpoint } = await import('../../pipelines/criu.js');
-        const { CheckpointError } = await import('../../sources/criu/image.js');
         const layouts = await import('../../sources/criu/xsave-layout.js');
         const xsaveLayout =
           opts.xsaveLayout === 'intel'
@@ -53,9 +52,11 @@ export function registerConvert(program: Command): void {
           });
           bar.stop();
           if (opts.json) {
+            // The JSON keeps problems as lines of text, as before findings had a kind.
             const shown = cores.map((c) => ({
               ...c,
               bytes: Number(c.bytes),
+              problems: c.problems.map((p) => p.what),
             }));
             process.stdout.write(`${JSON.stringify({ cores: shown, skipped }, null, 2)}\n`);
           } else {
@@ -63,14 +64,12 @@ export function registerConvert(program: Command): void {
               process.stdout.write(
                 `${c.path}: process ${c.pid}, ${c.threads} threads, ${c.segments} segments, ${c.bytes} bytes\n`,
               );
-              for (const p of c.problems) process.stdout.write(`  note: ${p}\n`);
+              for (const p of c.problems) process.stdout.write(`  note: ${p.what}\n`);
             }
             for (const s of skipped) process.stdout.write(`skipped: ${s.reason}\n`);
           }
-        } catch (err) {
+        } finally {
           bar.stop();
-          if (err instanceof CheckpointError) throw new UserError(err.message);
-          throw err;
         }
       }),
     );

@@ -40,7 +40,7 @@ export function registerDump(program: Command): void {
       runAction(async () => {
         const pid = parsePid(pidText);
         const filter = opts.filter === undefined ? undefined : parseFilter(opts.filter);
-        const { processTree, CaptureError } = await import('../../sources/live/index.js');
+        const { processTree } = await import('../../sources/live/index.js');
         const { dumpProcess } = await import('../../pipelines/dump.js');
         const { openSink } = await import('../../io/sink.js');
         const { linkOpenFile } = await import('../../sys/files.js');
@@ -65,9 +65,6 @@ export function registerDump(program: Command): void {
               onProgress: bar.update,
             });
             results.push(s);
-          } catch (err) {
-            if (err instanceof CaptureError) throw new UserError(err.message);
-            throw err;
           } finally {
             bar.stop();
           }

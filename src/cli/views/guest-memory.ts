@@ -40,7 +40,9 @@ export async function guestMemory(path: string, opts: GuestMemoryOptions): Promi
 function list(path: string, q: QemuCore, json: boolean): void {
   const g = q.guest;
   if (json) {
-    process.stdout.write(`${toJson({ core: path, executable: q.executable, ...g })}\n`);
+    // JSON keeps the notes as lines of text.
+    const notes = g.notes.map((n) => n.what);
+    process.stdout.write(`${toJson({ core: path, executable: q.executable, ...g, notes })}\n`);
     return;
   }
   const lines = [
@@ -79,7 +81,7 @@ function list(path: string, q: QemuCore, json: boolean): void {
     g.vmcoreinfo
       ? `VMCOREINFO: registered by the guest at ${hex(g.vmcoreinfo.paddr)} (${g.vmcoreinfo.size} bytes)`
       : 'VMCOREINFO: not registered',
-    ...g.notes.map((n) => `note: ${n}`),
+    ...g.notes.map((n) => `note: ${n.what}`),
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
 }
@@ -121,9 +123,10 @@ async function extract(path: string, q: QemuCore, opts: GuestMemoryOptions): Pro
       { signal: abortOnSignals(), onProgress: bar.update },
     );
     bar.stop();
-    for (const w of [...g.notes, ...res.warnings]) process.stderr.write(`coreshot: note: ${w}\n`);
+    for (const w of [...g.notes, ...res.warnings]) process.stderr.write(`coreshot: note: ${w.what}\n`);
     if (opts.json) {
-      process.stdout.write(`${toJson({ output: opts.output, arch, ...res })}\n`);
+      const warnings = res.warnings.map((w) => w.what);
+      process.stdout.write(`${toJson({ output: opts.output, arch, ...res, warnings })}\n`);
     } else if (opts.output !== '-') {
       const info = res.vmcoreinfo ? ', with VMCOREINFO' : '';
       process.stderr.write(`wrote ${opts.output}: ${res.segments} segments, ${size(res.bytes)}${info}\n`);

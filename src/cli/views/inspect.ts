@@ -124,7 +124,10 @@ export function info(path: string, opts: InspectOptions): void {
       mappedFiles: {
         total: files.length,
         used: files.filter((f) => f.status === 'used').length,
-        missing: files.filter((f) => f.status === 'missing').map((f) => f.hostPath),
+        // A FIFO or device where a file should be is missing as far as the pages are concerned.
+        missing: files
+          .filter((f) => f.status === 'missing' || f.status === 'not-a-regular-file')
+          .map((f) => f.hostPath),
         buildIdMismatch: files.filter((f) => f.status === 'build-id-mismatch').map((f) => f.hostPath),
       },
       problems: core.problems.map((pr) => pr.what),

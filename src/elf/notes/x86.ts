@@ -122,7 +122,8 @@ export interface XSaveComponent {
 
 export function decodeXSaveLayout(c: IntCodec, b: Buffer): XSaveComponent[] {
   // XCR0 has 64 bits: at most 64 components.
-  if (b.length > 64 * 16) throw new FormatError(0, 'NT_X86_XSAVE_LAYOUT is implausibly large', b.length);
+  if (b.length > 64 * 16)
+    throw new FormatError(undefined, 'NT_X86_XSAVE_LAYOUT is implausibly large', b.length);
   const out: XSaveComponent[] = [];
   for (let o = 0; o + 16 <= b.length; o += 16) {
     const type = c.u32(b, o);

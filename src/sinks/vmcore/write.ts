@@ -1,5 +1,6 @@
 import { basename } from 'node:path';
 import type { Endian, IntCodec } from '../../bytes/endian.js';
+import type { Finding } from '../../bytes/errors.js';
 import {
   EM_386,
   EM_AARCH64,
@@ -73,7 +74,7 @@ export interface VmcoreResult {
   segments: number;
   /** Whether a VMCOREINFO note was copied. */
   vmcoreinfo: boolean;
-  warnings: string[];
+  warnings: Finding[];
 }
 
 /** Guest memory the source cannot supply: the dump would be wrong, so it is refused. */
@@ -114,7 +115,7 @@ async function write(input: VmcoreInput, sink: Sink, opts: LongRunOptions): Prom
   // Like QEMU: a 32-bit guest whose memory reaches past 4 GiB gets ELFCLASS64.
   const elfClass = a.elfClass === 32 && top > FOUR_GIB ? 64 : a.elfClass;
   const layout = layoutFor(elfClass, a.endian);
-  const warnings: string[] = [];
+  const warnings: Finding[] = [];
   const note = input.vmcoreinfo ? readVmcoreinfo(input, layout.codec, warnings) : undefined;
 
   const phnum = 1 + input.segments.length;
@@ -195,16 +196,22 @@ async function write(input: VmcoreInput, sink: Sink, opts: LongRunOptions): Prom
  * The guest's VMCOREINFO note, read from guest memory and trimmed to its real size, as QEMU
  * does; undefined (with a warning) when what the guest registered is not such a note.
  */
-function readVmcoreinfo(input: VmcoreInput, codec: IntCodec, warnings: string[]): Buffer | undefined {
+function readVmcoreinfo(input: VmcoreInput, codec: IntCodec, warnings: Finding[]): Buffer | undefined {
   const { paddr, size } = input.vmcoreinfo!;
   const seg = input.segments.find((s) => s.start <= paddr && paddr + BigInt(size) <= s.start + s.size);
   if (!seg) {
-    warnings.push(`the guest's VMCOREINFO note at ${hex(paddr)} is outside guest RAM; not copied`);
+    warnings.push({
+      kind: 'skipped',
+      what: `the guest's VMCOREINFO note at ${hex(paddr)} is outside guest RAM; not copied`,
+    });
     return undefined;
   }
   const r = input.memory.read(seg.host + (paddr - seg.start), size);
   if (r.missing.length > 0 || size < 12) {
-    warnings.push(`the guest's VMCOREINFO note at ${hex(paddr)} is unreadable; not copied`);
+    warnings.push({
+      kind: 'skipped',
+      what: `the guest's VMCOREINFO note at ${hex(paddr)} is unreadable; not copied`,
+    });
     return undefined;
   }
   const namesz = codec.u32(r.data, 0);
@@ -212,7 +219,10 @@ function readVmcoreinfo(input: VmcoreInput, codec: IntCodec, warnings: string[])
   const full = 12 + ((namesz + 3) & ~3) + ((descsz + 3) & ~3);
   const name = r.data.toString('latin1', 12, 12 + Math.min(namesz, size - 12));
   if (full > size || namesz !== 11 || name !== 'VMCOREINFO\0') {
-    warnings.push(`the guest's note at ${hex(paddr)} is not a VMCOREINFO note; not copied`);
+    warnings.push({
+      kind: 'skipped',
+      what: `the guest's note at ${hex(paddr)} is not a VMCOREINFO note; not copied`,
+    });
     return undefined;
   }
   return Buffer.from(r.data.subarray(0, full));

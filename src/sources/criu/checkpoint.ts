@@ -1,13 +1,12 @@
 import { closeSync, existsSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { AT } from '../../abi/auxv.js';
 import { MAP_SHARED, PROT_EXEC, PROT_READ, PROT_WRITE } from '../../abi/mman.js';
 import { NT_X86_XSTATE } from '../../abi/notes.js';
-import { FormatError } from '../../bytes/errors.js';
-import { readBuildId } from '../../elf/build-id.js';
+import { type Finding, FormatError } from '../../bytes/errors.js';
 import { psargsFromArgv } from '../../elf/notes/prpsinfo.js';
 import { XSAVE_XCR0_OFFSET } from '../../elf/notes/x86.js';
-import { FileAccess } from '../../io/random-access.js';
+import { type RefusedFile, resolveMappedFile } from '../../host/resolve.js';
 import { type Region, SplicedAddressSpace } from '../../model/address-space.js';
 import type {
   AuxvEntry,
@@ -85,8 +84,8 @@ export interface OpenCheckpointOptions {
 /** A process image built from a checkpoint, with what could not be supplied. */
 export interface CheckpointImage {
   image: ProcessImage;
-  /** Human-readable notes about data that is missing or was substituted. */
-  problems: string[];
+  /** Data that is missing or was substituted. */
+  problems: Finding[];
   /** Releases the open page and file handles. */
   close(): void;
 }
@@ -124,7 +123,7 @@ export class Checkpoint {
       throw new CheckpointError(`${dir} is not a CRIU checkpoint (it has no inventory.img)`);
     const inv = readSingle(inventory, INVENTORY_MAGIC, inventory_entrySchema);
     if (inv.imgVersion !== 2)
-      throw new FormatError(0, 'inventory.img: unsupported CRIU image version', inv.imgVersion);
+      throw new FormatError(undefined, 'unsupported CRIU image version', inv.imgVersion, 'inventory.img');
     this.processes = readAll(join(dir, 'pstree.img'), PSTREE_MAGIC, pstree_entrySchema).map((p) => ({
       pid: p.pid,
       ppid: p.ppid,
@@ -132,7 +131,8 @@ export class Checkpoint {
       sid: p.sid,
       threads: p.threads.length > 0 ? [...p.threads] : [p.pid],
     }));
-    if (this.processes.length === 0) throw new FormatError(8, 'pstree.img: no processes');
+    if (this.processes.length === 0)
+      throw new FormatError(undefined, 'no processes', undefined, 'pstree.img');
   }
 
   static open(dir: string, options: OpenCheckpointOptions = {}): Checkpoint {
@@ -153,14 +153,14 @@ export class Checkpoint {
       const pids = this.processes.map((p) => p.pid).join(', ');
       throw new CheckpointError(`process ${pid} is not in the checkpoint (it holds ${pids})`);
     }
-    const problems: string[] = [];
+    const problems: Finding[] = [];
     const cores = proc.threads.map((tid) => ({
       tid,
       core: readSingle(join(this.dir, `core-${tid}.img`), CORE_MAGIC, core_entrySchema),
     }));
     const main = cores.find((c) => c.tid === pid) ?? cores[0]!;
     const tc = main.core.tc;
-    if (!tc) throw new FormatError(0, `core-${main.tid}.img: no task state (tc)`);
+    if (!tc) throw new FormatError(undefined, 'no task state (tc)', undefined, `core-${main.tid}.img`);
     const gone = GONE_STATES[tc.taskState];
     if (gone)
       throw new CheckpointError(`process ${pid} is ${gone}: it has no memory or registers to convert`);
@@ -174,7 +174,7 @@ export class Checkpoint {
     }
     const pageSize = auxv.find((a) => a.type === BigInt(AT.PAGESZ))?.value ?? 4096n;
     if (pageSize < 4096n || pageSize > 1n << 20n || (pageSize & (pageSize - 1n)) !== 0n)
-      throw new FormatError(0, `mm-${pid}.img: bad page size in saved auxv`, pageSize);
+      throw new FormatError(undefined, 'bad page size in saved auxv', pageSize, `mm-${pid}.img`);
 
     const opened: { close(): void }[] = [];
     const close = () => {
@@ -187,9 +187,11 @@ export class Checkpoint {
       opened.push(pages);
       const lazy = pages.lazyBytes;
       if (lazy > 0n)
-        problems.push(
-          `${lazy / pageSize} pages of process ${pid} were left for lazy restore (PE_LAZY) and are not in the images; the core holds zeros there`,
-        );
+        problems.push({
+          kind: 'missing',
+          file: pagemapName,
+          what: `${lazy / pageSize} pages of process ${pid} were left for lazy restore (PE_LAZY) and are not in the images; the core holds zeros there`,
+        });
 
       const mappings: Mapping[] = [];
       const core: Region[] = [];
@@ -200,8 +202,9 @@ export class Checkpoint {
       let prevEnd = 0n;
       for (const vma of vmas) {
         if (vma.end <= vma.start || vma.start % pageSize !== 0n || vma.end % pageSize !== 0n)
-          throw new FormatError(0, `mm-${pid}.img: VMA with a bad range`, vma.start);
-        if (vma.start < prevEnd) throw new FormatError(0, `mm-${pid}.img: overlapping VMAs`, vma.start);
+          throw new FormatError(undefined, 'VMA with a bad range', vma.start, `mm-${pid}.img`);
+        if (vma.start < prevEnd)
+          throw new FormatError(undefined, 'overlapping VMAs', vma.start, `mm-${pid}.img`);
         prevEnd = vma.end;
         const mapping = this.mapping(vma, mm.mmStartStack);
         mappings.push(mapping);
@@ -223,7 +226,11 @@ export class Checkpoint {
           if (idx)
             core.push(...idx.regions(vma.pgoff, vma.pgoff + (vma.end - vma.start), vma.start - vma.pgoff));
           else
-            problems.push(`${name} is missing: shared memory at 0x${vma.start.toString(16)} reads as zero`);
+            problems.push({
+              kind: 'missing',
+              file: name,
+              what: `${name} is missing: shared memory at 0x${vma.start.toString(16)} reads as zero`,
+            });
         } else {
           core.push(...pages.regions(vma.start, vma.end, 0n));
         }
@@ -238,9 +245,15 @@ export class Checkpoint {
           const vdso = runningVdso(vma.end - vma.start);
           if (vdso) {
             fileTier.push(bufferRegion(vma.start, vdso));
-            problems.push('[vdso] is not in the images: taken from the running kernel');
+            problems.push({
+              kind: 'substituted',
+              what: '[vdso] is not in the images: taken from the running kernel',
+            });
           } else {
-            problems.push('[vdso] is not in the images and the running kernel has another one');
+            problems.push({
+              kind: 'missing',
+              what: '[vdso] is not in the images and the running kernel has another one',
+            });
           }
         }
         zero.push({ start: vma.start, end: vma.end, kind: 'zero' });
@@ -365,32 +378,16 @@ export class Checkpoint {
     const info = this.fileInfo(Number(vma.shmid));
     if (!info)
       throw new FormatError(
-        0,
-        `files.img: no file with id ${vma.shmid} (mapped at 0x${vma.start.toString(16)})`,
+        undefined,
+        `no file with id ${vma.shmid} (mapped at 0x${vma.start.toString(16)})`,
+        undefined,
+        'files.img',
       );
-    const found = openUnderRoot(this.root, info.path, info.size);
-    if (!found) {
-      throw new CheckpointError(
-        `mapped file ${info.path} (at 0x${vma.start.toString(16)}) not found under ${this.root}: ` +
-          'pass --root DIR, a directory holding the checkpointed files at their absolute paths',
-      );
-    }
+    const expected = { buildId: info.buildId, size: info.size };
+    const found = resolveMappedFile(info.path, expected, { root: this.root });
+    if (!found.ok) throw new CheckpointError(refusalMessage(info.path, vma.start, this.root, found));
     const fa = found.file;
-    const path = fa.path;
     opened.push(fa);
-    const onDisk = info.buildId ? readBuildId((off, n) => fa.read(off, n)) : undefined;
-    if (info.buildId && onDisk && onDisk !== info.buildId) {
-      throw new CheckpointError(
-        `mapped file ${path} has build-id ${onDisk}, the checkpointed one had ${info.buildId}: ` +
-          'pass --root DIR with the files as they were at checkpoint time',
-      );
-    }
-    if (info.size !== undefined && fa.size !== info.size) {
-      throw new CheckpointError(
-        `mapped file ${path} has ${fa.size} bytes, the checkpointed one had ${info.size}: ` +
-          'pass --root DIR with the files as they were at checkpoint time',
-      );
-    }
     const avail = fa.size > vma.pgoff ? fa.size - vma.pgoff : 0n;
     const region: Region = {
       start: vma.start,
@@ -447,40 +444,23 @@ export class Checkpoint {
   }
 }
 
-/** Top-level directories that merged-/usr systems alias into /usr (/lib → /usr/lib). */
-const USR_MERGED = /^\/(bin|sbin|lib|lib32|lib64|libx32)\//;
+const AS_AT_CHECKPOINT = 'pass --root DIR with the files as they were at checkpoint time';
 
-/**
- * Opens a checkpointed file under the root, like a debugger's sysroot. The kernel names files by
- * their canonical path (/usr/lib/x86_64-linux-gnu/...), while a root copied by the paths the
- * dynamic loader used may hold them under an alias (/lib/..., /lib64/ld-linux...): the
- * merged-/usr spelling is tried, then the library directories, accepting only a file of the
- * checkpointed size.
- */
-function openUnderRoot(
-  root: string,
-  path: string,
-  size: bigint | undefined,
-): { file: FileAccess; path: string } | undefined {
-  const candidates = [path];
-  if (path.startsWith('/usr/') && USR_MERGED.test(path.slice(4))) candidates.push(path.slice(4));
-  else if (USR_MERGED.test(path)) candidates.push(`/usr${path}`);
-  const base = basename(path);
-  if (/\/lib[^/]*\//.test(path)) {
-    for (const dir of ['/lib64', '/lib', '/usr/lib64', '/usr/lib', dirname(candidates.at(-1)!)])
-      candidates.push(join(dir, base));
+/** Why a checkpointed file cannot be used, as one line that says what to do. */
+function refusalMessage(path: string, at: bigint, root: string, r: RefusedFile): string {
+  switch (r.reason) {
+    case 'missing':
+      return (
+        `mapped file ${path} (at 0x${at.toString(16)}) not found under ${root}: ` +
+        'pass --root DIR, a directory holding the checkpointed files at their absolute paths'
+      );
+    case 'not-a-regular-file':
+      return `mapped file ${r.hostPath} is not a regular file: ${AS_AT_CHECKPOINT}`;
+    case 'build-id-mismatch':
+      return `mapped file ${r.hostPath} has build-id ${r.found.buildId ?? 'none'}, the checkpointed one had ${r.expected.buildId}: ${AS_AT_CHECKPOINT}`;
+    case 'size-mismatch':
+      return `mapped file ${r.hostPath} has ${r.found.size} bytes, the checkpointed one had ${r.expected.size}: ${AS_AT_CHECKPOINT}`;
   }
-  for (const c of new Set(candidates)) {
-    let fa: FileAccess;
-    try {
-      fa = new FileAccess(join(root, c));
-    } catch {
-      continue;
-    }
-    if (size === undefined || fa.size === size || c === path) return { file: fa, path: c };
-    fa.close();
-  }
-  return undefined;
 }
 
 /** CRIU keeps a build-id as 32-bit words in host (little-endian) order. */

@@ -42,7 +42,7 @@ export function readEntries(path: string, magic: number): RawEntry[] {
   const name = basename(path);
   let pos = 0;
   const u32 = (what: string): number => {
-    if (pos + 4 > data.length) throw new FormatError(pos, `${name}: truncated ${what}`);
+    if (pos + 4 > data.length) throw new FormatError(pos, `truncated ${what}`, undefined, name);
     const v = data.readUInt32LE(pos);
     pos += 4;
     return v;
@@ -50,15 +50,20 @@ export function readEntries(path: string, magic: number): RawEntry[] {
   if (magic !== INVENTORY_MAGIC) {
     const head = u32('image magic');
     if (head !== IMG_COMMON_MAGIC && head !== IMG_SERVICE_MAGIC)
-      throw new FormatError(0, `${name}: not a CRIU image (bad magic)`, head);
+      throw new FormatError(undefined, `not a CRIU image (bad magic)`, head, name);
   }
   const own = u32('image magic');
-  if (own !== magic) throw new FormatError(pos - 4, `${name}: unexpected image magic`, own);
+  if (own !== magic) throw new FormatError(pos - 4, `unexpected image magic`, own, name);
   const out: RawEntry[] = [];
   while (pos < data.length) {
     const len = u32('entry length');
     if (len > data.length - pos)
-      throw new FormatError(pos - 4, `${name}: truncated entry (length ${len}, ${data.length - pos} left)`);
+      throw new FormatError(
+        pos - 4,
+        `truncated entry (length ${len}, ${data.length - pos} left)`,
+        undefined,
+        name,
+      );
     out.push({ offset: pos, bytes: data.subarray(pos, pos + len) });
     pos += len;
   }
@@ -77,12 +82,19 @@ export function decodeEntry<Desc extends DescMessage>(
   } catch (err) {
     throw new FormatError(
       entry.offset,
-      `${basename(file)}: bad ${schema.name} entry (${(err as Error).message})`,
+      `bad ${schema.name} entry (${(err as Error).message})`,
+      undefined,
+      basename(file),
     );
   }
   const missing = missingRequired(schema, msg as MessageShape<DescMessage>);
   if (missing)
-    throw new FormatError(entry.offset, `${basename(file)}: ${schema.name} lacks required field ${missing}`);
+    throw new FormatError(
+      entry.offset,
+      `${schema.name} lacks required field ${missing}`,
+      undefined,
+      basename(file),
+    );
   return msg;
 }
 
@@ -90,7 +102,8 @@ export function decodeEntry<Desc extends DescMessage>(
 export function readSingle<Desc extends DescMessage>(path: string, magic: number, schema: Desc) {
   const entries = readEntries(path, magic);
   const first = entries[0];
-  if (!first) throw new FormatError(8, `${basename(path)}: image holds no ${schema.name} entry`);
+  if (!first)
+    throw new FormatError(undefined, `image holds no ${schema.name} entry`, undefined, basename(path));
   return decodeEntry(schema, first, path);
 }
 
@@ -129,7 +142,7 @@ function readWhole(path: string): Buffer {
   }
   try {
     const size = fstatSync(fd, { bigint: true }).size;
-    if (size > MAX_IMAGE_BYTES) throw new FormatError(0, `${basename(path)}: image too large`, size);
+    if (size > MAX_IMAGE_BYTES) throw new FormatError(undefined, `image too large`, size, basename(path));
     const buf = Buffer.allocUnsafe(Number(size));
     let done = 0;
     while (done < buf.length) {

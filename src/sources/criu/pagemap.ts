@@ -42,7 +42,7 @@ export class PageIndex {
     this.pageSize = pageSize;
     const entries = readEntries(this.file, PAGEMAP_MAGIC);
     const headEntry = entries[0];
-    if (!headEntry) throw new FormatError(8, `${name}: pagemap image has no head entry`);
+    if (!headEntry) throw new FormatError(undefined, `pagemap image has no head entry`, undefined, name);
     const head = decodeEntry(pagemap_headSchema, headEntry, this.file);
     this.pagesPath = join(dir, `pages-${head.pagesId}.img`);
     const runs: PageRun[] = [];
@@ -54,7 +54,7 @@ export class PageIndex {
       const flags = e.flags !== 0 || e.inParent ? e.flags : PE_PRESENT;
       const end = e.vaddr + count * pageSize;
       if (e.vaddr % pageSize !== 0n || end > 1n << 64n)
-        throw new FormatError(raw.offset, `${name}: bad pagemap entry`, e.vaddr);
+        throw new FormatError(raw.offset, `bad pagemap entry`, e.vaddr, name);
       if (count === 0n) continue;
       const source: RunSource =
         flags & PE_PARENT || e.inParent ? 'parent' : flags & PE_PRESENT ? 'pages' : 'lazy';
@@ -64,7 +64,7 @@ export class PageIndex {
     runs.sort((a, b) => (a.vaddr < b.vaddr ? -1 : a.vaddr > b.vaddr ? 1 : 0));
     for (let i = 1; i < runs.length; i++) {
       if (runs[i]!.vaddr < runs[i - 1]!.end)
-        throw new FormatError(0, `${name}: overlapping pagemap entries`, runs[i]!.vaddr);
+        throw new FormatError(undefined, `overlapping pagemap entries`, runs[i]!.vaddr, name);
     }
     this.runs = runs;
     if (runs.some((r) => r.source === 'parent')) {
@@ -86,7 +86,9 @@ export class PageIndex {
         this.close();
         throw new FormatError(
           size,
-          `${basename(this.pagesPath)}: truncated: ${name} needs ${fileOffset} bytes of pages, the file has ${size}`,
+          `truncated: ${name} needs ${fileOffset} bytes of pages, the file has ${size}`,
+          undefined,
+          basename(this.pagesPath),
         );
       }
     }

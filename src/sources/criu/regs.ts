@@ -33,7 +33,7 @@ export function threadRegisters(core: core_entry, what: string, ctx: RegisterCon
   if (core.mtype === MARCH_X86_64 && core.threadInfo) return x86Registers(core.threadInfo, what, ctx);
   if (core.mtype === MARCH_AARCH64 && core.tiAarch64) return aarch64Registers(core.tiAarch64);
   if (core.mtype === MARCH_ARM && core.tiArm) return armRegisters(core.tiArm);
-  throw new FormatError(0, `${what}: unsupported or missing thread state for machine type`, core.mtype);
+  throw new FormatError(undefined, `unsupported or missing thread state for machine type`, core.mtype, what);
 }
 
 // --- x86_64 ---------------------------------------------------------------------------------
@@ -51,7 +51,8 @@ const XCR0_X87_SSE = 0x3n;
 
 function x86Registers(ti: thread_info_x86, what: string, ctx: RegisterContext): ThreadRegisters {
   const g = ti.gpregs!;
-  if (g.mode === 2) throw new FormatError(0, `${what}: 32-bit (compat) x86 tasks are not supported`);
+  if (g.mode === 2)
+    throw new FormatError(undefined, `32-bit (compat) x86 tasks are not supported`, undefined, what);
   const arch = ARCHES.x86_64;
   // CRIU rewinds a thread caught inside a restartable system call to the `syscall` instruction
   // (ip - 2, ax = orig_ax) so that restore re-issues it. The kernel, ptrace and gdb see the

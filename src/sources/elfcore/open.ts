@@ -1,5 +1,3 @@
-import { statSync } from 'node:fs';
-import { join } from 'node:path';
 import {
   NT_AUXV,
   NT_FILE,
@@ -9,7 +7,7 @@ import {
   NT_PRXFPREG,
   NT_SIGINFO,
 } from '../../abi/notes.js';
-import { FormatError } from '../../bytes/errors.js';
+import { type Finding, FormatError, naming } from '../../bytes/errors.js';
 import { archFromElf } from '../../elf/arch.js';
 import { readBuildId } from '../../elf/build-id.js';
 import { ET_CORE, PF_R, PF_W, PF_X, PT_LOAD } from '../../elf/constants.js';
@@ -19,7 +17,8 @@ import { decodeNtFile, type FileMapping } from '../../elf/notes/file.js';
 import type { ElfNote } from '../../elf/notes/note.js';
 import { decodePrPsInfo } from '../../elf/notes/prpsinfo.js';
 import { decodePrStatus } from '../../elf/notes/prstatus.js';
-import { ElfFile, type Problem } from '../../elf/reader.js';
+import { ElfFile } from '../../elf/reader.js';
+import { type Refusal, resolveMappedFile, underRoot } from '../../host/resolve.js';
 import { FileAccess, type RandomAccess } from '../../io/random-access.js';
 import { type Region, SplicedAddressSpace } from '../../model/address-space.js';
 import type {
@@ -47,7 +46,7 @@ export interface MappedFileStatus {
   coreBuildId?: string;
   /** Build-id of the file found on disk, if any. */
   fileBuildId?: string;
-  status: 'used' | 'missing' | 'build-id-mismatch' | 'not-needed';
+  status: 'used' | 'not-needed' | Refusal;
 }
 
 export interface CoreFile {
@@ -62,7 +61,7 @@ export interface CoreFile {
   readonly files: readonly FileMapping[];
   readonly fileStatus: readonly MappedFileStatus[];
   /** Truncation and other survivable defects. */
-  readonly problems: readonly Problem[];
+  readonly problems: readonly Finding[];
   close(): void;
 }
 
@@ -70,7 +69,7 @@ export interface CoreFile {
 export function openCore(path: string, options: OpenCoreOptions = {}): CoreFile {
   const ra = new FileAccess(path);
   try {
-    return readCore(path, ra, options);
+    return naming(path, () => readCore(path, ra, options));
   } catch (err) {
     ra.close();
     throw err;
@@ -83,7 +82,7 @@ export function readCore(path: string, ra: RandomAccess, options: OpenCoreOption
   const h = elf.header;
   if (h.e_type !== ET_CORE) {
     throw new FormatError(
-      16,
+      undefined,
       `not a core file: e_type is ${ET_NAMES[h.e_type] ?? h.e_type}, expected ET_CORE`,
     );
   }
@@ -117,7 +116,7 @@ export function readCore(path: string, ra: RandomAccess, options: OpenCoreOption
   const problems = elf.problems;
   const loads = elf.programHeaders.filter((p) => p.p_type === PT_LOAD);
   const mappings = buildMappings(loads, files);
-  const mappedFiles = new FileCache();
+  const mappedFiles: FileAccess[] = [];
   const { memory, fileStatus } = buildMemory(elf, loads, mappings, options, problems, mappedFiles);
   for (const m of mappings) {
     const st = fileStatus.find((f) => f.path === m.path);
@@ -132,10 +131,10 @@ export function readCore(path: string, ra: RandomAccess, options: OpenCoreOption
     memory,
     extraNotes,
   };
-  if (!process) problems.push({ what: 'no NT_PRPSINFO note: process details unknown' });
+  if (!process) problems.push({ kind: 'missing', what: 'no NT_PRPSINFO note: process details unknown' });
   const close = () => {
     ra.close();
-    mappedFiles.close();
+    for (const f of mappedFiles.splice(0)) f.close();
   };
   return { path, elf, image, notes, loads, files, fileStatus, problems, close };
 }
@@ -235,36 +234,13 @@ function loadMappings(sorted: readonly Phdr[], byStart: readonly FileMapping[]):
   });
 }
 
-/** Opened host files, shared by all regions that read them; closed with the core. */
-class FileCache {
-  private readonly open = new Map<string, FileAccess | null>();
-  close(): void {
-    for (const fa of this.open.values()) fa?.close();
-    this.open.clear();
-  }
-
-  get(hostPath: string): FileAccess | null {
-    let fa = this.open.get(hostPath);
-    if (fa === undefined) {
-      try {
-        // Regular files only: a core that names a FIFO or a device must not block or read it.
-        fa = statSync(hostPath).isFile() ? new FileAccess(hostPath) : null;
-      } catch {
-        fa = null;
-      }
-      this.open.set(hostPath, fa);
-    }
-    return fa;
-  }
-}
-
 function buildMemory(
   elf: ElfFile,
   loads: readonly Phdr[],
   mappings: readonly Mapping[],
   options: OpenCoreOptions,
-  problems: Problem[],
-  cache: FileCache,
+  problems: Finding[],
+  opened: FileAccess[],
 ): { memory: SplicedAddressSpace; fileStatus: MappedFileStatus[] } {
   const ra = elf.ra;
   const coreTier: Region[] = [];
@@ -294,6 +270,7 @@ function buildMemory(
   }
   if (truncatedSegments > 0) {
     problems.push({
+      kind: 'truncated',
       what: `core file is truncated: ${truncatedSegments} segment(s) end past the end of the file`,
     });
   }
@@ -309,7 +286,6 @@ function buildMemory(
       byPath.set(m.path, list);
     }
     for (const [path, maps] of byPath) {
-      const hostPath = options.root ? join(options.root, path) : path;
       const head = maps.find((m) => m.offset === 0n);
       const coreBuildId = head
         ? readBuildId((off, len) => {
@@ -318,24 +294,25 @@ function buildMemory(
           })
         : undefined;
       const needed = maps.some((m) => m.dumped < m.end - m.start);
-      const st: MappedFileStatus = { path, hostPath, status: 'not-needed' };
+      const st: MappedFileStatus = { path, hostPath: underRoot(path, options.root), status: 'not-needed' };
       if (coreBuildId) st.coreBuildId = coreBuildId;
       fileStatus.push(st);
       if (!needed) continue;
-      const fa = cache.get(hostPath);
-      if (!fa) {
-        st.status = 'missing';
+      const found = resolveMappedFile(path, coreBuildId ? { buildId: coreBuildId } : {}, options);
+      st.hostPath = found.hostPath;
+      if (found.found.buildId) st.fileBuildId = found.found.buildId;
+      if (!found.ok) {
+        st.status = found.reason;
+        if (found.reason === 'build-id-mismatch')
+          problems.push({
+            kind: 'mismatch',
+            file: found.hostPath,
+            what: `${found.hostPath}: build-id ${found.found.buildId ?? 'none'} does not match the core's ${coreBuildId}; its pages are not used`,
+          });
         continue;
       }
-      const fileBuildId = readBuildId((off, len) => fa.read(off, len));
-      if (fileBuildId) st.fileBuildId = fileBuildId;
-      if (coreBuildId && fileBuildId !== coreBuildId) {
-        st.status = 'build-id-mismatch';
-        problems.push({
-          what: `${hostPath}: build-id ${fileBuildId ?? 'none'} does not match the core's ${coreBuildId}; its pages are not used`,
-        });
-        continue;
-      }
+      const fa = found.file;
+      opened.push(fa);
       st.status = 'used';
       for (const m of maps) {
         if (m.dumped >= m.end - m.start) continue;
@@ -353,7 +330,7 @@ function buildMemory(
   }
   // Pages a mapped file should supply but cannot are reported as such, not as "not in core".
   const unavailable: Region[] = fileStatus
-    .filter((s) => s.status === 'missing' || s.status === 'build-id-mismatch')
+    .filter((s) => s.status !== 'used' && s.status !== 'not-needed')
     .flatMap((s) => mappings.filter((m) => m.path === s.path && m.dumped < m.end - m.start))
     .map((m) => ({
       start: m.start + m.dumped,

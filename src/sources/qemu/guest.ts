@@ -1,4 +1,5 @@
 import { codecFor } from '../../bytes/endian.js';
+import type { Finding } from '../../bytes/errors.js';
 import type { ProcessImage } from '../../model/process-image.js';
 import { type RamBlockInfo, readBlock, regionName } from './blocks.js';
 import type { QemuLayout } from './layout.js';
@@ -41,7 +42,7 @@ export interface QemuGuest {
   /** From current_machine, when its symbol is known. */
   machine?: MachineInfo;
   /** Things worth telling the user (symbols not usable, vmcoreinfo not registered, ...). */
-  notes: string[];
+  notes: Finding[];
 }
 
 /** Addresses of QEMU's globals, from its dynamic symbols plus the load bias. */
@@ -79,7 +80,7 @@ const MAX_RANGES = 1 << 20;
 export function findGuest(
   image: ProcessImage,
   symbols: QemuSymbols | undefined,
-  notes: string[] = [],
+  notes: Finding[] = [],
 ): QemuGuest {
   if (image.arch.elfClass !== 64) {
     throw new NotQemuError(
@@ -104,7 +105,9 @@ export function findGuest(
     try {
       const walked = scanWalk(mem, layout, notes);
       if (walked) {
-        notes.push(...failures.map((f) => `${f}; found by scanning instead`));
+        notes.push(
+          ...failures.map((f): Finding => ({ kind: 'fallback', what: `${f}; found by scanning instead` })),
+        );
         return finish(walked, mem, layout, 'scan', notes, undefined);
       }
       failures.push(`QEMU ${layout.versions} layout by scanning: no address space "memory" found`);
@@ -126,7 +129,7 @@ function finish(
   mem: HostMemory,
   layout: QemuLayout,
   method: 'symbols' | 'scan',
-  notes: string[],
+  notes: Finding[],
   machine: MachineInfo | undefined,
 ): QemuGuest {
   const guest: QemuGuest = { layout: layout.versions, method, ...walked, notes };
@@ -140,7 +143,7 @@ function finish(
  * Without symbols: the AddressSpace named "memory" found by scanning, its RAM blocks, and the
  * ram_list they hang on (found through their back-pointers), walked as with symbols.
  */
-function scanWalk(mem: HostMemory, L: QemuLayout, notes: string[]): Walked | undefined {
+function scanWalk(mem: HostMemory, L: QemuLayout, notes: Finding[]): Walked | undefined {
   const errors: string[] = [];
   let empty: Walked | undefined;
   for (const as of scanForAddressSpaces(mem, L)) {
@@ -158,9 +161,10 @@ function scanWalk(mem: HostMemory, L: QemuLayout, notes: string[]): Walked | und
         });
       } catch (err) {
         if (!(err instanceof Invalid)) throw err;
-        notes.push(
-          `the RAMBlock list does not validate (${err.message}): using the blocks the memory map names`,
-        );
+        notes.push({
+          kind: 'fallback',
+          what: `the RAMBlock list does not validate (${err.message}): using the blocks the memory map names`,
+        });
         return first;
       }
     } catch (err) {
@@ -178,13 +182,13 @@ function tryMachine(
   L: QemuLayout,
   currentMachine: bigint,
   walked: Walked,
-  notes: string[],
+  notes: Finding[],
 ): MachineInfo | undefined {
   try {
     return readMachine(mem, L, currentMachine, walked);
   } catch (err) {
     if (!(err instanceof Invalid)) throw err;
-    notes.push(`current_machine not usable: ${err.message}`);
+    notes.push({ kind: 'fallback', what: `current_machine not usable: ${err.message}` });
     return undefined;
   }
 }
@@ -334,7 +338,10 @@ function findVmcoreinfo(mem: HostMemory, L: QemuLayout, guest: QemuGuest): Vmcor
     const paddr = c.u64(raw, V.paddr);
     const size = c.u32(raw, V.noteSize);
     if (c.u16(raw, V.guestFormat) !== FW_CFG_VMCOREINFO_FORMAT_ELF || size < 12 || size > MAX_GUEST_NOTE) {
-      guest.notes.push('the guest registered a VMCOREINFO note QEMU would not use; it is left out');
+      guest.notes.push({
+        kind: 'skipped',
+        what: 'the guest registered a VMCOREINFO note QEMU would not use; it is left out',
+      });
       continue;
     }
     return { device: dev, paddr, size };

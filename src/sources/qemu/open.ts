@@ -1,10 +1,9 @@
-import { join } from 'node:path';
 import { AT } from '../../abi/auxv.js';
-import { readBuildId } from '../../elf/build-id.js';
+import type { Finding } from '../../bytes/errors.js';
 import { PT_LOAD } from '../../elf/constants.js';
 import { ElfFile } from '../../elf/reader.js';
 import { findDynamicSymbols } from '../../elf/symbols.js';
-import { FileAccess } from '../../io/random-access.js';
+import { resolveMappedFile } from '../../host/resolve.js';
 import type { ProcessImage } from '../../model/process-image.js';
 import { type CoreFile, openCore } from '../elfcore/open.js';
 import { findGuest, type QemuGuest, type QemuSymbols } from './guest.js';
@@ -30,10 +29,14 @@ export interface OpenQemuOptions {
 export function openQemuCore(path: string, options: OpenQemuOptions = {}): QemuCore {
   const core = openCore(path, options.root ? { root: options.root } : {});
   try {
-    const notes: string[] = [];
+    const notes: Finding[] = [];
     const executable = executablePath(core.image);
     const symbols = executable ? loadSymbols(core, executable, options.root, notes) : undefined;
-    if (!executable) notes.push('the core does not name its executable: scanning for QEMU structures');
+    if (!executable)
+      notes.push({
+        kind: 'fallback',
+        what: 'the core does not name its executable: scanning for QEMU structures',
+      });
     const guest = findGuest(core.image, symbols, notes);
     return { core, ...(executable ? { executable } : {}), guest, close: () => core.close() };
   } catch (err) {
@@ -54,36 +57,41 @@ function loadSymbols(
   core: CoreFile,
   executable: string,
   root: string | undefined,
-  notes: string[],
+  notes: Finding[],
 ): QemuSymbols | undefined {
-  const hostPath = root ? join(root, executable) : executable;
-  let ra: FileAccess;
-  try {
-    ra = new FileAccess(hostPath);
-  } catch {
-    notes.push(`${hostPath} is not readable: scanning for QEMU structures instead of using its symbols`);
+  const coreId = core.fileStatus.find((s) => s.path === executable)?.coreBuildId;
+  const found = resolveMappedFile(executable, coreId ? { buildId: coreId } : {}, root ? { root } : {});
+  if (!found.ok) {
+    notes.push({
+      kind: 'fallback',
+      file: found.hostPath,
+      what:
+        found.reason === 'build-id-mismatch'
+          ? `${found.hostPath} has build-id ${found.found.buildId ?? 'none'}, the core's executable ${coreId}: not using its symbols`
+          : `${found.hostPath} is not readable: scanning for QEMU structures instead of using its symbols`,
+    });
     return undefined;
   }
+  const { file: ra, hostPath } = found;
   try {
-    const coreId = core.fileStatus.find((s) => s.path === executable)?.coreBuildId;
-    const fileId = readBuildId((off, len) => ra.read(off, len));
-    if (coreId && fileId !== coreId) {
-      notes.push(
-        `${hostPath} has build-id ${fileId ?? 'none'}, the core's executable ${coreId}: not using its symbols`,
-      );
-      return undefined;
-    }
     const elf = ElfFile.open(ra);
     const syms = findDynamicSymbols(elf, ['ram_list', 'address_space_memory', 'current_machine']);
     const ramList = syms.get('ram_list');
     const asm = syms.get('address_space_memory');
     if (!ramList || !asm) {
-      notes.push(`${hostPath} does not export ram_list and address_space_memory: scanning instead`);
+      notes.push({
+        kind: 'fallback',
+        file: hostPath,
+        what: `${hostPath} does not export ram_list and address_space_memory: scanning instead`,
+      });
       return undefined;
     }
     const bias = loadBias(core.image, executable, elf);
     if (bias === undefined) {
-      notes.push(`the core does not show where ${executable} was loaded: scanning instead`);
+      notes.push({
+        kind: 'fallback',
+        what: `the core does not show where ${executable} was loaded: scanning instead`,
+      });
       return undefined;
     }
     const machine = syms.get('current_machine');
