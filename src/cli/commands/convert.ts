@@ -35,6 +35,7 @@ export function registerConvert(program: Command): void {
         const { convertCheckpoint } = await import('../../pipelines/criu.js');
         const { CheckpointError } = await import('../../sources/criu/image.js');
         const layouts = await import('../../sources/criu/xsave-layout.js');
+        const { linkOpenFile } = await import('../../sys/files.js');
         const xsaveLayout =
           opts.xsaveLayout === 'intel'
             ? layouts.INTEL_XSAVE_LAYOUT
@@ -47,6 +48,7 @@ export function registerConvert(program: Command): void {
             root: opts.root,
             pid,
             force: opts.force,
+            linker: linkOpenFile,
             xsaveLayout,
             signal: abortOnSignals(),
             onProgress: bar.update,
