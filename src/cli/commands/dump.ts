@@ -1,4 +1,5 @@
 import type { Command } from '@commander-js/extra-typings';
+import type { LeftZombie } from '../../sources/live/index.js';
 import { abortOnSignals, parseAddress, runAction, UserError } from '../errors.js';
 import { progressBar } from '../progress.js';
 
@@ -40,9 +41,9 @@ export function registerDump(program: Command): void {
       runAction(async () => {
         const pid = parsePid(pidText);
         const filter = opts.filter === undefined ? undefined : parseFilter(opts.filter);
-        const { processTree, CaptureError } = await import('../../sources/live/index.js');
+        const { processTree, CaptureError, leftZombie } = await import('../../sources/live/index.js');
         const { dumpProcess } = await import('../../pipelines/dump.js');
-        const { openSink } = await import('../../io/sink.js');
+        const { checkOutput, openSink } = await import('../../io/sink.js');
         const { linkOpenFile } = await import('../../sys/files.js');
         const signal = abortOnSignals();
         let pids = [pid];
@@ -52,12 +53,17 @@ export function registerDump(program: Command): void {
           pids = processTree(pid);
         }
         const toStdout = opts.output === '-';
+        const sinkOptions = { force: opts.force, linker: linkOpenFile };
+        const outputs = pids.map((p) =>
+          opts.tree ? `${opts.output ?? 'core'}.${p}` : (opts.output ?? `core.${p}`),
+        );
+        // Every name is checked before the first process is touched.
+        for (const out of outputs) checkOutput(out, sinkOptions);
         const results = [];
-        for (const p of pids) {
-          const out = opts.tree ? `${opts.output ?? 'core'}.${p}` : (opts.output ?? `core.${p}`);
+        for (const [i, p] of pids.entries()) {
           const bar = await progressBar(`dump ${p}`);
           try {
-            const sink = openSink(out, { force: opts.force, linker: linkOpenFile });
+            const sink = openSink(outputs[i]!, sinkOptions);
             const s = await dumpProcess(p, sink, {
               snapshot: opts.snapshot,
               filter,
@@ -72,7 +78,8 @@ export function registerDump(program: Command): void {
             bar.stop();
           }
         }
-        for (const s of results) {
+        const zombies = await Promise.all(results.map((s) => (s.copy ? leftZombie(s.copy) : undefined)));
+        for (const [i, s] of results.entries()) {
           if (opts.json) continue;
           const mode = s.snapshot ? 'snapshot' : 'stopped throughout';
           const line =
@@ -84,10 +91,13 @@ export function registerDump(program: Command): void {
             process.stderr.write(`  read from the running target, not frozen: ${a}\n`);
           if (s.unreadableBytes > 0n)
             process.stderr.write(`  ${formatSize(s.unreadableBytes)} unreadable (written as zeros)\n`);
+          const z = zombies[i];
+          if (z) process.stderr.write(`  ${zombieNote(z)}\n`);
         }
         if (opts.json) {
-          const json = results.map((s) => ({
+          const json = results.map((s, i) => ({
             ...s,
+            zombie: zombies[i],
             bytes: Number(s.bytes),
             memoryBytes: Number(s.memoryBytes),
             unreadableBytes: Number(s.unreadableBytes),
@@ -98,6 +108,14 @@ export function registerDump(program: Command): void {
         }
       }),
     );
+}
+
+/** The summary's line for a snapshot copy its parent leaves a zombie. */
+function zombieNote(z: LeftZombie): string {
+  const why = z.parentStopped
+    ? 'the parent is stopped'
+    : 'the parent does not ignore SIGCHLD and had not reaped it 0.5 s after the dump';
+  return `the snapshot copy ${z.pid} stays a zombie until its parent ${z.parent} (${z.comm}) waits for it or exits: ${why}`;
 }
 
 function parseFilter(text: string): number {
