@@ -5,27 +5,18 @@
 // held before (no temporary file).
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { lstatSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { CLI, coreshot, run, runOk, tempDir } from '../helpers/proc.js';
 import { buildProg, isAlive, startTarget, type Target, tracerOf } from '../live/helpers.js';
+import { listing } from './listing.js';
 
 function oneLineError(stderr: string, pattern: RegExp): void {
   const lines = stderr.trim().split('\n');
   assert.equal(lines.length, 1, stderr);
   assert.match(lines[0]!, /^coreshot: /);
   assert.match(lines[0]!, pattern);
-}
-
-/** Every entry of `dir`, hidden ones included, with its type. */
-function listing(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true })
-    .map(
-      (e) =>
-        `${e.name} ${e.isFile() ? 'file' : e.isDirectory() ? 'dir' : e.isFIFO() ? 'fifo' : e.isCharacterDevice() ? 'chr' : 'other'}`,
-    )
-    .sort();
 }
 
 /** The notes eu-readelf finds in a core: it must parse as an ELF core with a thread. */
@@ -111,6 +102,23 @@ describe('coreshot dump output targets', () => {
     assert.match(summary.output, /^\/dev\/fd\/\d+$/);
     assert.equal(statSync(out).size, summary.bytes);
     assertCore(out);
+    assert.deepEqual(listing(dir), ['core file']);
+    targetUnharmed();
+  });
+
+  test('/dev/stdout redirected to a file is written into that file, never replaced', () => {
+    const dir = freshDir('stdout');
+    const out = join(dir, 'core');
+    for (const force of ['', '--force']) {
+      writeFileSync(out, '');
+      const inode = statSync(out).ino;
+      const script = `${q(process.execPath)} ${q(CLI)} dump ${target.pid} -o /dev/stdout ${force} > ${q(out)}`;
+      const res = run('sh', ['-c', script]);
+      assert.equal(res.status, 0, res.stderr);
+      assert.equal(statSync(out).ino, inode, 'the same file');
+      assertCore(out);
+      assert.ok(lstatSync('/dev/stdout').isSymbolicLink());
+    }
     assert.deepEqual(listing(dir), ['core file']);
     targetUnharmed();
   });
