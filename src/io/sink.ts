@@ -1,3 +1,5 @@
+// Where output bytes go: files (complete or absent, never partial, never replacing anything but a
+// regular file) and streams (stdout, pipes, FIFOs, character devices), behind one Sink interface.
 import {
   closeSync,
   constants,
@@ -21,13 +23,14 @@ import { basename, dirname, join, resolve } from 'node:path';
  */
 export type OutputErrorKind = 'exists' | 'directory' | 'special' | 'dangling-link' | 'closed' | 'full';
 
+/** What follows the path in each kind's message. */
 const OUTPUT_PROBLEMS: Record<OutputErrorKind, string> = {
-  exists: 'already exists (use --force to overwrite)',
-  directory: 'is a directory: give a file name',
-  special: 'is neither a file, a pipe nor a character device: coreshot does not write there',
-  'dangling-link': 'is a symbolic link to nothing: give the file name itself',
-  closed: 'the reader closed the pipe before the output was complete',
-  full: 'no space left on device',
+  exists: ' already exists (use --force to overwrite)',
+  directory: ' is a directory: give a file name',
+  special: ' is neither a file, a pipe nor a character device: coreshot does not write there',
+  'dangling-link': ' is a symbolic link to nothing: give the file name itself',
+  closed: ': the reader closed the pipe before the output was complete',
+  full: ': no space left on device',
 };
 
 /** An output that cannot be (or could not be fully) written, with the kind of problem. */
@@ -35,8 +38,7 @@ export class OutputError extends Error {
   readonly kind: OutputErrorKind;
   readonly path: string;
   constructor(kind: OutputErrorKind, path: string) {
-    const sep = kind === 'closed' || kind === 'full' ? ':' : '';
-    super(`${path}${sep} ${OUTPUT_PROBLEMS[kind]}`);
+    super(`${path}${OUTPUT_PROBLEMS[kind]}`);
     this.name = 'OutputError';
     this.kind = kind;
     this.path = path;

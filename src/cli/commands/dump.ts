@@ -22,7 +22,7 @@ export function registerDump(program: Command): void {
     .argument('<pid>', 'process to dump')
     .option(
       '-o, --output <file>',
-      'core file to write, - for stdout (default: core.PID; with --tree a prefix)',
+      'core file to write, - for stdout; a device, FIFO or /dev/fd/N is written into as a stream (default: core.PID; with --tree a prefix)',
     )
     .option('-f, --force', 'overwrite an existing output file')
     .option('--no-snapshot', 'keep the target stopped for the whole dump instead of forking a snapshot')
