@@ -12,7 +12,7 @@ import type { AddressSpace, MissingRange } from '../src/model/address-space.js';
 import type { Mapping } from '../src/model/process-image.js';
 import { writeElfCore } from '../src/sinks/elfcore/write.js';
 import { openCore } from '../src/sources/elfcore/open.js';
-import { gib, kernelCore, measure, peakRss, RUNS, type Timing } from './lib.js';
+import { CLI, gib, kernelCore, measure, peakRss, RUNS, type Timing } from './lib.js';
 
 const MIB = Number(process.env.BENCH_CORE_MIB ?? 1024);
 

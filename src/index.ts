@@ -3,7 +3,16 @@ export { type Finding, type FindingKind, FormatError } from './bytes/errors.js';
 export { describeNote, noteTypeName } from './elf/notes/describe.js';
 export { decodeRegisters, encodeRegisters, registerTable } from './elf/regs/index.js';
 export { BufferAccess, FileAccess, type RandomAccess } from './io/random-access.js';
-export { FileSink, OutputExistsError, openSink, type Sink, StreamSink } from './io/sink.js';
+export {
+  checkOutput,
+  FileSink,
+  OutputError,
+  type OutputErrorKind,
+  OutputExistsError,
+  openSink,
+  type Sink,
+  StreamSink,
+} from './io/sink.js';
 export type { AddressSpace, MemoryRead, MissingRange, Region } from './model/address-space.js';
 export { SplicedAddressSpace } from './model/address-space.js';
 export type * from './model/process-image.js';

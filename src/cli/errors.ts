@@ -1,5 +1,5 @@
 import { FormatError } from '../bytes/errors.js';
-import { OutputExistsError } from '../io/sink.js';
+import { OutputError } from '../io/sink.js';
 
 /** An error whose message is meant for the user as is (bad arguments, unsupported input). */
 export class UserError extends Error {
@@ -26,7 +26,7 @@ const NODE_CODES: Record<string, string> = {
 /** One line describing `err` for the user; never a stack trace. */
 export function describeError(err: unknown): string {
   if (err instanceof FormatError) return `malformed input: ${err.message}`;
-  if (err instanceof UserError || err instanceof OutputExistsError) return err.message;
+  if (err instanceof UserError || err instanceof OutputError) return err.message;
   const e = err as NodeJS.ErrnoException;
   if (e && typeof e.code === 'string' && NODE_CODES[e.code]) {
     const where = e.path ? `${e.path}: ` : '';

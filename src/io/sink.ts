@@ -1,22 +1,55 @@
+// Where output bytes go: files (complete or absent, never partial, never replacing anything but a
+// regular file) and streams (stdout, pipes, FIFOs, character devices), behind one Sink interface.
 import {
   closeSync,
   constants,
   ftruncateSync,
   linkSync,
+  lstatSync,
   openSync,
+  readlinkSync,
+  realpathSync,
   renameSync,
+  statSync,
   unlinkSync,
   writeSync,
 } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
+
+/**
+ * What went wrong with an output: `exists` (not replaced without --force), `directory`, `special`
+ * (a block device or socket: neither replaced nor written into), `dangling-link` (a symbolic link
+ * to nothing), `closed` (the reader of a pipe went away), `full` (no space left).
+ */
+export type OutputErrorKind = 'exists' | 'directory' | 'special' | 'dangling-link' | 'closed' | 'full';
+
+/** What follows the path in each kind's message. */
+const OUTPUT_PROBLEMS: Record<OutputErrorKind, string> = {
+  exists: ' already exists (use --force to overwrite)',
+  directory: ' is a directory: give a file name',
+  special: ' is neither a file, a pipe nor a character device: coreshot does not write there',
+  'dangling-link': ' is a symbolic link to nothing: give the file name itself',
+  closed: ': the reader closed the pipe before the output was complete',
+  full: ': no space left on device',
+};
+
+/** An output that cannot be (or could not be fully) written, with the kind of problem. */
+export class OutputError extends Error {
+  readonly kind: OutputErrorKind;
+  readonly path: string;
+  constructor(kind: OutputErrorKind, path: string) {
+    super(`${path}${OUTPUT_PROBLEMS[kind]}`);
+    this.name = 'OutputError';
+    this.kind = kind;
+    this.path = path;
+  }
+}
 
 /** The output file already exists and `force` was not given. */
-export class OutputExistsError extends Error {
-  readonly path: string;
+export class OutputExistsError extends OutputError {
   constructor(path: string) {
-    super(`${path} already exists (use --force to overwrite)`);
+    super('exists', path);
     this.name = 'OutputExistsError';
-    this.path = path;
   }
 }
 
@@ -27,7 +60,7 @@ export class OutputExistsError extends Error {
 export type OpenFileLinker = (fd: number, path: string) => void;
 
 export interface SinkOptions {
-  /** Overwrite an existing file. */
+  /** Overwrite an existing regular file (never anything else). */
   force?: boolean;
   /**
    * With a linker the output is written to a file with no name (O_TMPFILE) until `commit()`, so
@@ -38,6 +71,60 @@ export interface SinkOptions {
 }
 
 const O_TMPFILE = 0o20200000;
+
+/**
+ * What stands at an output path: nothing, a regular file (replaced only with force), a `stream`
+ * (a character device, a FIFO or pipe, or any file named through an open descriptor such as
+ * /dev/fd/N or /dev/stdout: written into as it is), or something never written.
+ */
+type Entry = 'absent' | 'file' | 'stream' | 'directory' | 'special' | 'dangling-link';
+
+/** A descriptor's link in /proc: /proc/self/fd/N, /proc/PID/task/TID/fd/N (what /dev/fd/N is). */
+const FD_LINK = /^\/proc\/[0-9]+(\/task\/[0-9]+)?\/fd\/[0-9]+$/;
+
+/** Whether `path`, or a symbolic link on the way to what it names, is an open descriptor's link. */
+function namesDescriptor(path: string): boolean {
+  let p = resolve(path);
+  for (let hops = 0; hops < 40; hops++) {
+    if (FD_LINK.test(join(realpathSync(dirname(p)), basename(p)))) return true;
+    if (!lstatSync(p, { throwIfNoEntry: false })?.isSymbolicLink()) return false;
+    p = resolve(dirname(p), readlinkSync(p));
+  }
+  return false;
+}
+
+function entryAt(path: string): Entry {
+  const st = statSync(path, { throwIfNoEntry: false });
+  if (!st) return lstatSync(path, { throwIfNoEntry: false }) ? 'dangling-link' : 'absent';
+  if (st.isDirectory()) return 'directory';
+  if (st.isCharacterDevice() || st.isFIFO()) return 'stream';
+  if (st.isFile()) return namesDescriptor(path) ? 'stream' : 'file';
+  return 'special';
+}
+
+/**
+ * Checks that `path` can be written as an output without doing anything: throws an OutputError
+ * for a directory, a block device, a socket, a dangling link, or a file that exists without
+ * `force`. Lets a command check all its outputs before the first one is written.
+ */
+export function checkOutput(path: string, options: SinkOptions = {}): void {
+  if (path !== '-') outputEntry(path, options);
+}
+
+function outputEntry(path: string, options: SinkOptions): 'absent' | 'file' | 'stream' {
+  const entry = entryAt(path);
+  if (entry === 'file' && !options.force) throw new OutputExistsError(path);
+  if (entry === 'absent' || entry === 'file' || entry === 'stream') return entry;
+  throw new OutputError(entry, path);
+}
+
+/** The OutputError for a failed write to `path`, or the error itself. */
+function writeError(err: unknown, path: string): unknown {
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code === 'EPIPE') return new OutputError('closed', path);
+  if (code === 'ENOSPC' || code === 'EDQUOT') return new OutputError('full', path);
+  return err;
+}
 
 /**
  * Where bytes go. Positional writes; `hole(n)` skips bytes that are zero (sparse on a file, real
@@ -61,11 +148,17 @@ const ZERO_CHUNK = Buffer.alloc(1 << 20);
 const PAGE = 4096;
 const ZERO_PAGE = ZERO_CHUNK.subarray(0, PAGE);
 
+/**
+ * A regular file, new or (with force) replacing a regular file; through a symbolic link, the file
+ * the link names is replaced and the link kept. Anything else at the path is refused.
+ */
 export class FileSink implements Sink {
   readonly name: string;
   readonly sparse = true;
   position = 0n;
   private fd: number;
+  /** The path the file gets: `name`, or the file a symbolic link at `name` leads to. */
+  private readonly path: string;
   private readonly tmp: string;
   private readonly force: boolean;
   /** Set when the file has no name yet (O_TMPFILE). */
@@ -75,11 +168,13 @@ export class FileSink implements Sink {
   constructor(path: string, options: SinkOptions = {}) {
     this.name = path;
     this.force = options.force ?? false;
-    if (!this.force) assertAbsent(path);
-    this.tmp = join(dirname(path), `.${basename(path)}.coreshot-${process.pid}-${Date.now()}.tmp`);
+    const entry = outputEntry(path, options);
+    if (entry === 'stream') throw new OutputError('special', path);
+    this.path = entry === 'file' ? realpathSync(path) : path;
+    this.tmp = join(dirname(this.path), `.${basename(this.path)}.coreshot-${process.pid}-${Date.now()}.tmp`);
     if (options.linker) {
       try {
-        this.fd = openSync(dirname(path), constants.O_WRONLY | O_TMPFILE, 0o600);
+        this.fd = openSync(dirname(this.path), constants.O_WRONLY | O_TMPFILE, 0o600);
         this.linker = options.linker;
         return;
       } catch (err) {
@@ -92,8 +187,12 @@ export class FileSink implements Sink {
 
   write(data: Buffer): void {
     let done = 0;
-    while (done < data.length) {
-      done += writeSync(this.fd, data, done, data.length - done, Number(this.position) + done);
+    try {
+      while (done < data.length) {
+        done += writeSync(this.fd, data, done, data.length - done, Number(this.position) + done);
+      }
+    } catch (err) {
+      throw writeError(err, this.name);
     }
     this.position += BigInt(data.length);
   }
@@ -113,15 +212,23 @@ export class FileSink implements Sink {
     this.done = true;
   }
 
+  /** Before replacing what is at the path: it must (still) be a regular file or nothing. */
+  private assertReplaceable(): void {
+    const entry = entryAt(this.path);
+    if (entry !== 'file' && entry !== 'absent')
+      throw new OutputError(entry === 'stream' ? 'special' : entry, this.name);
+  }
+
   private linkOpenFile(linker: OpenFileLinker): void {
     try {
       try {
-        linker(this.fd, this.name);
+        linker(this.fd, this.path);
       } catch (err) {
         if ((err as { code?: string }).code !== 'EEXIST') throw err;
         if (!this.force) throw new OutputExistsError(this.name);
+        this.assertReplaceable();
         linker(this.fd, this.tmp);
-        renameSync(this.tmp, this.name);
+        this.renameTemporary();
       }
     } finally {
       closeSync(this.fd);
@@ -129,16 +236,27 @@ export class FileSink implements Sink {
     }
   }
 
+  /** Moves the named temporary file over the path; removes it if that fails. */
+  private renameTemporary(): void {
+    try {
+      renameSync(this.tmp, this.path);
+    } catch (err) {
+      unlinkSync(this.tmp);
+      throw err;
+    }
+  }
+
   private publishTemporary(): void {
     closeSync(this.fd);
     this.fd = -1;
     if (this.force) {
-      renameSync(this.tmp, this.name);
+      this.assertReplaceable();
+      this.renameTemporary();
       return;
     }
     // link() fails if the target appeared meanwhile: never clobber without --force.
     try {
-      linkSync(this.tmp, this.name);
+      linkSync(this.tmp, this.path);
     } catch (err) {
       unlinkSync(this.tmp);
       if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw new OutputExistsError(this.name);
@@ -161,16 +279,30 @@ export class FileSink implements Sink {
   }
 }
 
-/** A sink on an already open stream fd (stdout): holes are written as zeros. */
+/**
+ * A sink on a stream fd (stdout, a pipe, a FIFO, a character device): written in order, holes
+ * as zeros. A sink opened by `StreamSink.open` closes its fd on commit or abort.
+ */
 export class StreamSink implements Sink {
   readonly name: string;
   readonly sparse = false;
   position = 0n;
-  private readonly fd: number;
+  private fd: number;
+  private readonly owned: boolean;
 
-  constructor(fd: number, name = 'stdout') {
+  constructor(fd: number, name = 'stdout', owned = false) {
     this.fd = fd;
     this.name = name;
+    this.owned = owned;
+  }
+
+  /**
+   * Opens `path` for writing into what is there as it is (a FIFO's open waits for a reader). A
+   * regular file named through a descriptor (/dev/stdout) is appended to, as the shell's `>>`.
+   */
+  static open(path: string): StreamSink {
+    const append = statSync(path).isFile() ? constants.O_APPEND : 0;
+    return new StreamSink(openSync(path, constants.O_WRONLY | constants.O_NOCTTY | append), path, true);
   }
 
   write(data: Buffer): void {
@@ -180,7 +312,7 @@ export class StreamSink implements Sink {
         done += writeSync(this.fd, data, done, data.length - done);
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code === 'EAGAIN') continue;
-        throw err;
+        throw writeError(err, this.name);
       }
     }
     this.position += BigInt(data.length);
@@ -195,25 +327,28 @@ export class StreamSink implements Sink {
     }
   }
 
-  commit(): void {}
-  abort(): void {}
-}
-
-export function assertAbsent(path: string): void {
-  try {
-    const fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW);
-    closeSync(fd);
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') return;
-    if (code !== 'ELOOP') throw err;
+  commit(): void {
+    this.close();
   }
-  throw new OutputExistsError(path);
+
+  abort(): void {
+    this.close();
+  }
+
+  private close(): void {
+    if (!this.owned || this.fd < 0) return;
+    closeSync(this.fd);
+    this.fd = -1;
+  }
 }
 
-/** Opens the sink for a CLI `-o` argument: `-` is stdout, anything else a file. */
+/**
+ * Opens the sink for a CLI `-o` argument: `-` is stdout, a character device, FIFO, pipe or
+ * descriptor (/dev/fd/N) is written into as a stream, anything else is a FileSink.
+ */
 export function openSink(path: string, options: SinkOptions = {}): Sink {
-  return path === '-' ? new StreamSink(1) : new FileSink(path, options);
+  if (path === '-') return new StreamSink(1);
+  return outputEntry(path, options) === 'stream' ? StreamSink.open(path) : new FileSink(path, options);
 }
 
 /**

@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Finding } from '../bytes/errors.js';
 import type { XsaveLayout } from '../elf/xsave.js';
-import { FileSink } from '../io/sink.js';
+import { checkOutput, type OpenFileLinker, openSink } from '../io/sink.js';
 import type { LongRunOptions } from '../model/progress.js';
 import { writeElfCore } from '../sinks/elfcore/write.js';
 import { Checkpoint } from '../sources/criu/checkpoint.js';
@@ -14,6 +14,8 @@ export interface ConvertCheckpointOptions extends LongRunOptions {
   pid?: number;
   /** Overwrite existing core files. */
   force?: boolean;
+  /** Writes each core as a file with no name until it is complete (see SinkOptions.linker). */
+  linker?: OpenFileLinker;
   /** The XSAVE layout of the CPU the checkpoint was taken on (default: this machine's). */
   xsaveLayout?: XsaveLayout;
 }
@@ -36,8 +38,9 @@ export interface ConvertResult {
 
 /**
  * Writes OUTDIR/core.PID for every process of a CRIU checkpoint that has an address space
- * (zombies are skipped), or only for `pid`. Each core is
- * streamed from the images and written through a temporary file, so a failure leaves no file.
+ * (zombies are skipped), or only for `pid`. Every output name is checked before the first core is
+ * written; each core is streamed from the images and written through a temporary file, so a
+ * failure leaves no file.
  */
 export async function convertCheckpoint(
   imagesDir: string,
@@ -47,18 +50,22 @@ export async function convertCheckpoint(
   const ckpt = Checkpoint.open(imagesDir, { root: opts.root, xsaveLayout: opts.xsaveLayout });
   const pids = opts.pid === undefined ? ckpt.processes.map((p) => p.pid) : [opts.pid];
   mkdirSync(outDir, { recursive: true });
-  const out: ConvertedCore[] = [];
+  const sinkOptions = { force: opts.force, linker: opts.linker };
+  const pathOf = (pid: number) => join(outDir, `core.${pid}`);
   const skipped: ConvertResult['skipped'] = [];
+  const todo: number[] = [];
   for (const pid of pids) {
     const reason = opts.pid === undefined ? ckpt.unconvertible(pid) : undefined;
-    if (reason) {
-      skipped.push({ pid, reason });
-      continue;
-    }
+    if (reason) skipped.push({ pid, reason });
+    else todo.push(pid);
+  }
+  for (const pid of todo) checkOutput(pathOf(pid), sinkOptions);
+  const out: ConvertedCore[] = [];
+  for (const pid of todo) {
     const built = ckpt.processImage(pid);
     try {
-      const path = join(outDir, `core.${pid}`);
-      const summary = await writeElfCore(built.image, new FileSink(path, { force: opts.force }), opts);
+      const path = pathOf(pid);
+      const summary = await writeElfCore(built.image, openSink(path, sinkOptions), opts);
       out.push({
         pid,
         path,

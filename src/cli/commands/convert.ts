@@ -34,6 +34,7 @@ export function registerConvert(program: Command): void {
         const pid = opts.pid === undefined ? undefined : Number(parseAddress(opts.pid, '--pid'));
         const { convertCheckpoint } = await import('../../pipelines/criu.js');
         const layouts = await import('../../sources/criu/xsave-layout.js');
+        const { linkOpenFile } = await import('../../sys/files.js');
         const xsaveLayout =
           opts.xsaveLayout === 'intel'
             ? layouts.INTEL_XSAVE_LAYOUT
@@ -46,6 +47,7 @@ export function registerConvert(program: Command): void {
             root: opts.root,
             pid,
             force: opts.force,
+            linker: linkOpenFile,
             xsaveLayout,
             signal: abortOnSignals(),
             onProgress: bar.update,

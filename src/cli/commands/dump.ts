@@ -1,4 +1,5 @@
 import type { Command } from '@commander-js/extra-typings';
+import type { LeftZombie } from '../../sources/live/index.js';
 import { abortOnSignals, parseAddress, runAction, UserError } from '../errors.js';
 import { progressBar } from '../progress.js';
 
@@ -21,7 +22,7 @@ export function registerDump(program: Command): void {
     .argument('<pid>', 'process to dump')
     .option(
       '-o, --output <file>',
-      'core file to write, - for stdout (default: core.PID; with --tree a prefix)',
+      'core file to write, - for stdout; a device, FIFO or /dev/fd/N is written into as a stream (default: core.PID; with --tree a prefix)',
     )
     .option('-f, --force', 'overwrite an existing output file')
     .option('--no-snapshot', 'keep the target stopped for the whole dump instead of forking a snapshot')
@@ -40,9 +41,9 @@ export function registerDump(program: Command): void {
       runAction(async () => {
         const pid = parsePid(pidText);
         const filter = opts.filter === undefined ? undefined : parseFilter(opts.filter);
-        const { processTree } = await import('../../sources/live/index.js');
+        const { processTree, leftZombie } = await import('../../sources/live/index.js');
         const { dumpProcess } = await import('../../pipelines/dump.js');
-        const { openSink } = await import('../../io/sink.js');
+        const { checkOutput, openSink } = await import('../../io/sink.js');
         const { linkOpenFile } = await import('../../sys/files.js');
         const signal = abortOnSignals();
         let pids = [pid];
@@ -52,12 +53,17 @@ export function registerDump(program: Command): void {
           pids = processTree(pid);
         }
         const toStdout = opts.output === '-';
+        const sinkOptions = { force: opts.force, linker: linkOpenFile };
+        const outputs = pids.map((p) =>
+          opts.tree ? `${opts.output ?? 'core'}.${p}` : (opts.output ?? `core.${p}`),
+        );
+        // Every name is checked before the first process is touched.
+        for (const out of outputs) checkOutput(out, sinkOptions);
         const results = [];
-        for (const p of pids) {
-          const out = opts.tree ? `${opts.output ?? 'core'}.${p}` : (opts.output ?? `core.${p}`);
+        for (const [i, p] of pids.entries()) {
           const bar = await progressBar(`dump ${p}`);
           try {
-            const sink = openSink(out, { force: opts.force, linker: linkOpenFile });
+            const sink = openSink(outputs[i]!, sinkOptions);
             const s = await dumpProcess(p, sink, {
               snapshot: opts.snapshot,
               filter,
@@ -69,7 +75,8 @@ export function registerDump(program: Command): void {
             bar.stop();
           }
         }
-        for (const s of results) {
+        const zombies = await Promise.all(results.map((s) => (s.copy ? leftZombie(s.copy) : undefined)));
+        for (const [i, s] of results.entries()) {
           if (opts.json) continue;
           const mode = s.snapshot ? 'snapshot' : 'stopped throughout';
           const line =
@@ -81,10 +88,13 @@ export function registerDump(program: Command): void {
             process.stderr.write(`  read from the running target, not frozen: ${a}\n`);
           if (s.unreadableBytes > 0n)
             process.stderr.write(`  ${formatSize(s.unreadableBytes)} unreadable (written as zeros)\n`);
+          const z = zombies[i];
+          if (z) process.stderr.write(`  ${zombieNote(z)}\n`);
         }
         if (opts.json) {
-          const json = results.map((s) => ({
+          const json = results.map((s, i) => ({
             ...s,
+            zombie: zombies[i],
             bytes: Number(s.bytes),
             memoryBytes: Number(s.memoryBytes),
             unreadableBytes: Number(s.unreadableBytes),
@@ -95,6 +105,14 @@ export function registerDump(program: Command): void {
         }
       }),
     );
+}
+
+/** The summary's line for a snapshot copy its parent leaves a zombie. */
+function zombieNote(z: LeftZombie): string {
+  const why = z.parentStopped
+    ? 'the parent is stopped'
+    : 'the parent does not ignore SIGCHLD and had not reaped it 0.5 s after the dump';
+  return `the snapshot copy ${z.pid} stays a zombie until its parent ${z.parent} (${z.comm}) waits for it or exits: ${why}`;
 }
 
 function parseFilter(text: string): number {

@@ -1,9 +1,9 @@
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { FileSink } from '../../io/sink.js';
+import { openSink } from '../../io/sink.js';
 import { dumpProcess } from '../../pipelines/dump.js';
 import { openCore } from '../../sources/elfcore/open.js';
 import { linkOpenFile } from '../../sys/files.js';
@@ -12,15 +12,20 @@ import { hex, size } from '../format.js';
 import { progressBar } from '../progress.js';
 import { info } from './inspect.js';
 
-/** The demo target: two threads, a secret in its heap, and a heartbeat counter in a file. */
+/**
+ * The demo target: a worker thread, a secret in its heap, and a heartbeat counter in a file,
+ * beating only once the worker runs (so the first beat means ready).
+ */
 const TARGET = `
 const { Worker } = require('node:worker_threads');
 const { writeFileSync } = require('node:fs');
 const [secret, beatFile] = process.argv.slice(2);
 const held = Buffer.from('coreshot-demo-secret:' + secret);
-new Worker('setInterval(() => {}, 1000)', { eval: true });
+const worker = new Worker('setInterval(() => {}, 1000)', { eval: true });
 let beats = 0;
-setInterval(() => writeFileSync(beatFile, String(++beats) + ' ' + held.length), 20);
+worker.once('online', () => {
+  setInterval(() => writeFileSync(beatFile, String(++beats) + ' ' + held.length), 20);
+});
 `;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -51,6 +56,8 @@ export async function demo(opts: { dir?: string }): Promise<void> {
   const beatFile = join(dir, 'heartbeat');
   const secret = randomBytes(8).toString('hex');
   writeFileSync(script, TARGET);
+  // A heartbeat left by an earlier run in the same directory must not pass for this one's.
+  rmSync(beatFile, { force: true });
   // Started through a shell that exits at once, so the target is not our child: Node's own
   // child handling would otherwise compete with ptrace for its stops.
   const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
@@ -67,14 +74,17 @@ export async function demo(opts: { dir?: string }): Promise<void> {
   try {
     for (let i = 0; i < 750 && beats(beatFile) < 3; i++) await sleep(20);
     if (beats(beatFile) < 3) throw new UserError('the demo process did not start');
-    say(`1. started a demo process: pid ${pid} (node, two threads, a secret in its heap)`);
+    const threads = readdirSync(`/proc/${pid}/task`).length;
+    say(
+      `1. started a demo process: pid ${pid} (node with a worker thread: ${threads} threads; a secret in its heap)`,
+    );
 
     const corePath = join(dir, `core.${pid}`);
     const bar = await progressBar(`dump ${pid}`);
     const before = beats(beatFile);
     let summary: Awaited<ReturnType<typeof dumpProcess>>;
     try {
-      summary = await dumpProcess(pid, new FileSink(corePath, { linker: linkOpenFile }), {
+      summary = await dumpProcess(pid, openSink(corePath, { linker: linkOpenFile }), {
         snapshot: true,
         onProgress: bar.update,
       });

@@ -1,4 +1,4 @@
-import { openSink } from '../../io/sink.js';
+import { checkOutput, openSink } from '../../io/sink.js';
 import { VMCORE_ARCHES, type VmcoreArch, vmcoreArchOfBinary, writeVmcore } from '../../sinks/vmcore/write.js';
 import { NotQemuError } from '../../sources/qemu/guest.js';
 import { openQemuCore, type QemuCore } from '../../sources/qemu/open.js';
@@ -18,6 +18,8 @@ export interface GuestMemoryOptions {
 
 export async function guestMemory(path: string, opts: GuestMemoryOptions): Promise<void> {
   if (!opts.list && !opts.output) throw new UserError('guest-memory: give -o OUT (or --list)');
+  // Named before the core is read: a directory or a taken name.
+  if (!opts.list) checkOutput(opts.output!, { force: opts.force === true });
   if (opts.arch !== undefined && !(opts.arch in VMCORE_ARCHES)) {
     throw new UserError(`--arch must be one of ${Object.keys(VMCORE_ARCHES).join(', ')}, got '${opts.arch}'`);
   }

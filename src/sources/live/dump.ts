@@ -21,6 +21,7 @@ import { USER_REGS } from './sigframe.js';
 import { findGadgets, forkSnapshot, type Snapshot } from './snapshot.js';
 import { readProcessInfo, readRegisters, threadState } from './threads.js';
 import { xstateRegset } from './xstate.js';
+import type { SnapshotCopy } from './zombie.js';
 
 export interface DumpOptions extends LongRunOptions {
   /** Fork a copy-on-write snapshot and let the target go at once (default true). */
@@ -44,6 +45,8 @@ export interface Captured<T> {
   filter: number;
   /** Why a snapshot was asked for but not taken (the target then stayed stopped throughout). */
   noSnapshotReason?: string;
+  /** The snapshot copy (killed when the capture ends) and its parent: see leftZombie. */
+  copy?: SnapshotCopy;
 }
 
 /** Why a live capture could not start: a message for the user. */
@@ -301,6 +304,7 @@ export async function captureProcess<T>(
       notFrozen,
       filter,
       noSnapshotReason,
+      copy: snap && { pid: snap.pid, parent: snap.sibling ? info.ppid : pid },
     };
   } catch (err) {
     throw explain(pid, err);
