@@ -1,10 +1,31 @@
-// x86_64 signal frames built by hand, so that a thread coreshot borrows can put itself back with
-// rt_sigreturn (arch/x86/kernel/signal_64.c reads the frame at the stack pointer minus 8).
-// Layouts: struct rt_sigframe, struct ucontext and struct sigcontext of the x86_64 uapi headers;
-// the XSAVE area as in a signal frame (arch/x86/kernel/fpu/signal.c: check_xstate_in_sigframe).
+// The x86_64 arch descriptor of code injection: user_regs_struct, the syscall calling convention
+// (number in rax, arguments in rdi rsi rdx r10 r8 r9), signal frames built by hand so that a
+// thread coreshot borrows can put itself back with rt_sigreturn (arch/x86/kernel/signal_64.c
+// reads the frame at the stack pointer minus 8), the restart of interrupted calls, and the
+// gadgets' instruction bytes. Layouts: struct rt_sigframe, struct ucontext and struct sigcontext
+// of the x86_64 uapi headers; the XSAVE area as in a signal frame
+// (arch/x86/kernel/fpu/signal.c: check_xstate_in_sigframe).
+
+import type { InjectArch, SyscallCall, SyscallName } from './arch.js';
+
+const NT_PRSTATUS = 1;
+const NT_X86_XSTATE = 0x202;
+
+/** System call numbers (arch/x86/entry/syscalls/syscall_64.tbl). */
+const SYSCALLS: Readonly<Record<SyscallName, bigint>> = {
+  mmap: 9n,
+  mprotect: 10n,
+  munmap: 11n,
+  rt_sigreturn: 15n,
+  madvise: 28n,
+  getpid: 39n,
+  clone: 56n,
+  restart_syscall: 219n,
+  exit_group: 231n,
+};
 
 /** Offsets in user_regs_struct (PTRACE_GETREGSET NT_PRSTATUS). */
-export const USER_REGS = {
+const USER_REGS = {
   r15: 0,
   r14: 8,
   r13: 16,
@@ -51,7 +72,7 @@ const SIGCONTEXT_REGS = [
 ] as const;
 
 /** sizeof(struct rt_sigframe): pretcode, ucontext (304 bytes), siginfo (128 bytes). */
-export const SIGFRAME_SIZE = 440;
+const SIGFRAME_SIZE = 440;
 const UC_FLAGS = 8;
 const UC_STACK_FLAGS = 32;
 const UC_MCONTEXT = 48;
@@ -71,7 +92,7 @@ const UC_STRICT_RESTORE_SS = 4n;
 const SS_FLAGS_UNCHANGED = 3;
 
 /** Where the XSAVE area of a signal frame must be aligned (XRSTOR). */
-export const FPSTATE_ALIGN = 64n;
+const FPSTATE_ALIGN = 64n;
 const FP_XSTATE_MAGIC1 = 0x46505853;
 const FP_XSTATE_MAGIC2 = 0x46505845;
 /** Offsets in the XSAVE area: the software-reserved bytes of the legacy area, XCR0 in ptrace's. */
@@ -81,15 +102,10 @@ const LEGACY_SIZE = 512;
 /**
  * An rt_sigframe that makes rt_sigreturn load general registers `regs` (a user_regs_struct:
  * every register but the segment bases, which rt_sigreturn leaves alone), blocked-signal mask
- * `sigmask` and, when `fpstate` is not 0, the XSAVE area at that address (else the FPU is reset).
+ * `sigmask` and, when `state` is not 0, the XSAVE area at that address (else the FPU is reset).
  * `restorer` is the pretcode slot: the address a `ret` pops to reach rt_sigreturn.
  */
-export function rtSigframe(frame: {
-  restorer: bigint;
-  regs: Buffer;
-  sigmask: bigint;
-  fpstate: bigint;
-}): Buffer {
+function rtSigframe(frame: { restorer: bigint; regs: Buffer; sigmask: bigint; state: bigint }): Buffer {
   const out = Buffer.alloc(SIGFRAME_SIZE);
   out.writeBigUInt64LE(frame.restorer, 0);
   out.writeBigUInt64LE(UC_FP_XSTATE | UC_SIGCONTEXT_SS | UC_STRICT_RESTORE_SS, UC_FLAGS);
@@ -100,7 +116,7 @@ export function rtSigframe(frame: {
   // cs, gs, fs, ss (16 bits each): rt_sigreturn restores cs and ss only.
   out.writeUInt16LE(frame.regs.readUInt16LE(USER_REGS.cs), SC_SEGMENTS);
   out.writeUInt16LE(frame.regs.readUInt16LE(USER_REGS.ss), SC_SEGMENTS + 6);
-  out.writeBigUInt64LE(frame.fpstate, SC_FPSTATE);
+  out.writeBigUInt64LE(frame.state, SC_FPSTATE);
   out.writeBigUInt64LE(frame.sigmask, UC_SIGMASK);
   return out;
 }
@@ -110,7 +126,7 @@ export function rtSigframe(frame: {
  * standard, uncompacted format both use): the software bytes that tell rt_sigreturn its size and
  * features instead of ptrace's XCR0 word, and the closing magic number.
  */
-export function sigframeFpstate(xstate: Buffer): Buffer {
+function sigframeFpstate(xstate: Buffer): Buffer {
   const out = Buffer.alloc(xstate.length + 4);
   xstate.copy(out);
   const xcr0 = xstate.readBigUInt64LE(SW_RESERVED);
@@ -127,8 +143,7 @@ const ERESTARTSYS = -512n;
 const ERESTARTNOINTR = -513n;
 const ERESTARTNOHAND = -514n;
 /** An interrupted sleep that resumes through restart_syscall and the thread's restart_block. */
-export const ERESTART_RESTARTBLOCK = -516n;
-const SYS_restart_syscall = 219n;
+const ERESTART_RESTARTBLOCK = -516n;
 
 /**
  * The registers a thread stopped by PTRACE_INTERRUPT goes on with when it resumes without a
@@ -136,7 +151,7 @@ const SYS_restart_syscall = 219n;
  * pointer back onto the `syscall`, its number in rax, or restart_syscall), and orig_rax is -1,
  * as rt_sigreturn leaves it.
  */
-export function resumeRegisters(regs: Buffer): Buffer {
+function resumeRegisters(regs: Buffer): Buffer {
   const out = Buffer.from(regs);
   const nr = regs.readBigInt64LE(USER_REGS.orig_rax);
   const rax = regs.readBigInt64LE(USER_REGS.rax);
@@ -145,10 +160,78 @@ export function resumeRegisters(regs: Buffer): Buffer {
       out.writeBigInt64LE(nr, USER_REGS.rax);
       out.writeBigUInt64LE(regs.readBigUInt64LE(USER_REGS.rip) - 2n, USER_REGS.rip);
     } else if (rax === ERESTART_RESTARTBLOCK) {
-      out.writeBigInt64LE(SYS_restart_syscall, USER_REGS.rax);
+      out.writeBigInt64LE(SYSCALLS.restart_syscall, USER_REGS.rax);
       out.writeBigUInt64LE(regs.readBigUInt64LE(USER_REGS.rip) - 2n, USER_REGS.rip);
     }
   }
   out.writeBigInt64LE(-1n, USER_REGS.orig_rax);
   return out;
 }
+
+/** The syscall calling convention: the registers of the arguments, in order. */
+const ARGS = ['rdi', 'rsi', 'rdx', 'r10', 'r8', 'r9'] as const;
+
+function syscallRegisters(base: Buffer, call: SyscallCall): Buffer {
+  if (call.args.length > ARGS.length) throw new Error(`a system call takes at most ${ARGS.length} arguments`);
+  const regs = Buffer.from(base);
+  regs.writeBigUInt64LE(call.at, USER_REGS.rip);
+  regs.writeBigUInt64LE(call.sp, USER_REGS.rsp);
+  regs.writeBigUInt64LE(call.nr, USER_REGS.rax);
+  regs.writeBigInt64LE(-1n, USER_REGS.orig_rax);
+  ARGS.forEach((name, i) => {
+    regs.writeBigUInt64LE(BigInt.asUintN(64, call.args[i] ?? 0n), USER_REGS[name]);
+  });
+  return regs;
+}
+
+/** Whether `code[i..]` is a run of `xor reg, same reg` instructions ending in `ret`. */
+function clearsThenReturns(code: Buffer, i: number): boolean {
+  for (let n = 0; n < 8 && i < code.length; n++) {
+    let op = code[i]!;
+    let at = i;
+    // REX prefixes whose R and B bits agree (40, 45, 48, 4d) keep `reg == rm` meaningful.
+    if (op === 0x40 || op === 0x45 || op === 0x48 || op === 0x4d) op = code[++at]!;
+    if (op === 0xc3 && at === i) return true;
+    const modrm = code[at + 1];
+    if (op !== 0x31 || modrm === undefined || modrm >> 6 !== 3 || ((modrm >> 3) & 7) !== (modrm & 7)) {
+      return false;
+    }
+    i = at + 2;
+  }
+  return false;
+}
+
+export const X86_64: InjectArch = {
+  name: 'x86_64',
+  generalRegs: NT_PRSTATUS,
+  extendedRegs: NT_X86_XSTATE,
+  sigreturnNr: SYSCALLS.rt_sigreturn,
+  // orig_rax -1: the kernel skips the call and leaves rax as set.
+  skipTo: (regs) => {
+    const data = Buffer.from(regs);
+    data.writeBigInt64LE(-1n, USER_REGS.orig_rax);
+    return [{ type: NT_PRSTATUS, data }];
+  },
+  syscalls: SYSCALLS,
+  redZone: 128n,
+  frameAlign: 16n,
+  frameSize: SIGFRAME_SIZE,
+  stateAlign: FPSTATE_ALIGN,
+  stackPointer: (regs) => regs.readBigUInt64LE(USER_REGS.rsp),
+  syscallRegisters,
+  resumeRegisters,
+  restartsThroughBlock: (regs) =>
+    regs.readBigInt64LE(USER_REGS.orig_rax) >= 0n &&
+    regs.readBigInt64LE(USER_REGS.rax) === ERESTART_RESTARTBLOCK,
+  frame: rtSigframe,
+  frameState: sigframeFpstate,
+  gadgets: {
+    syscall: Buffer.from([0x0f, 0x05]),
+    returnsAfter: clearsThenReturns,
+    // mov $15, %rax (or %eax); syscall: glibc, musl, Go...
+    sigreturn: [
+      Buffer.from([0x48, 0xc7, 0xc0, 0x0f, 0x00, 0x00, 0x00, 0x0f, 0x05]),
+      Buffer.from([0xb8, 0x0f, 0x00, 0x00, 0x00, 0x0f, 0x05]),
+    ],
+  },
+};
