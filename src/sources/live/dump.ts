@@ -222,6 +222,7 @@ export async function captureProcess<T>(
     else snap = forked;
     if (snap) {
       resume();
+      faultPoint('released');
       source = new ProcMem(snap.pid, true);
       mems.push(source);
       source.write(snap.frames.at, snap.frames.original);
