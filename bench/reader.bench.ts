@@ -4,8 +4,7 @@
 // one run (interleaved rounds); also coreshot's peak RSS (VmHWM) on each core.
 // Run: npm run bench -- reader   (needs gcc, gdb, eu-readelf; ~2.5 GiB free in $TMPDIR)
 // BENCH_RUNS (default 20) timed rounds; BENCH_CORE_MIB (default 1024) the small core's heap.
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statfsSync, statSync } from 'node:fs';
+import { mkdtempSync, rmSync, statfsSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FileSink } from '../src/io/sink.js';
@@ -13,32 +12,9 @@ import type { AddressSpace, MissingRange } from '../src/model/address-space.js';
 import type { Mapping } from '../src/model/process-image.js';
 import { writeElfCore } from '../src/sinks/elfcore/write.js';
 import { openCore } from '../src/sources/elfcore/open.js';
+import { gib, kernelCore, measure, peakRss, RUNS, type Timing } from './lib.js';
 
-const ROOT = new URL('..', import.meta.url).pathname;
-const CLI = join(ROOT, 'dist/bin/coreshot.mjs');
 const MIB = Number(process.env.BENCH_CORE_MIB ?? 1024);
-const RUNS = Number(process.env.BENCH_RUNS ?? 20);
-
-function sh(cmd: string, args: string[], cwd?: string): string {
-  const res = spawnSync(cmd, args, { cwd, encoding: 'utf8', maxBuffer: 64 << 20 });
-  if (res.error) throw res.error;
-  if (res.status !== 0) throw new Error(`${cmd} ${args.join(' ')}: exit ${res.status}\n${res.stderr}`);
-  return res.stdout;
-}
-
-const gib = (n: number | bigint) => `${(Number(n) / 2 ** 30).toFixed(2)} GiB`;
-
-/** A kernel core of reader-target.c with MIB MiB of touched heap. */
-function kernelCore(dir: string): { core: string; exe: string } {
-  const exe = join(dir, 'target');
-  sh('gcc', ['-O1', '-pthread', '-o', exe, join(ROOT, 'bench/reader-target.c')]);
-  if (readFileSync('/proc/sys/kernel/core_pattern', 'utf8').trim() !== 'core')
-    throw new Error('kernel.core_pattern must be "core"');
-  spawnSync('sh', ['-c', `ulimit -c unlimited; exec ${exe} ${MIB}`], { cwd: dir });
-  const name = readdirSync(dir).find((f) => f === 'core' || /^core\.\d+$/.test(f));
-  if (!name) throw new Error(`no core in ${dir}`);
-  return { core: join(dir, name), exe };
-}
 
 /** The same process with an extra all-zero mapping: a core `factor` times as large, mostly holes. */
 async function largerCore(small: string, out: string, factor: number): Promise<void> {
@@ -78,60 +54,6 @@ async function largerCore(small: string, out: string, factor: number): Promise<v
   }
 }
 
-interface Timing {
-  /** Median wall time, ms. */
-  wall: number;
-  /** Mean CPU time (user + system), ms, at the kernel's 10 ms tick resolution. */
-  cpu: number;
-}
-
-const quote = (a: string) => `'${a.replace(/'/g, `'\\''`)}'`;
-
-/**
- * Runs the commands round-robin (so that load from other processes hits all alike): `warmup`
- * rounds, then RUNS timed rounds. Each runs under `sh`, which then prints its own
- * /proc/PID/stat: cutime + cstime are the command's CPU time.
- */
-function measure(commands: string[][], warmup = 3): Timing[] {
-  const wall: number[][] = commands.map(() => []);
-  const cpu: number[][] = commands.map(() => []);
-  for (let round = -warmup; round < RUNS; round++) {
-    commands.forEach((argv, i) => {
-      const script = `${argv.map(quote).join(' ')} >/dev/null 2>&1 || exit 99; cat /proc/$$/stat`;
-      const t0 = performance.now();
-      const res = spawnSync('sh', ['-c', script], { encoding: 'utf8' });
-      const took = performance.now() - t0;
-      if (res.status !== 0) throw new Error(`${argv.join(' ')} failed (${res.status})`);
-      if (round < 0) return;
-      const fields = res.stdout.slice(res.stdout.lastIndexOf(')') + 2).split(' ');
-      wall[i]!.push(took);
-      cpu[i]!.push((Number(fields[13]) + Number(fields[14])) * 10);
-    });
-  }
-  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-  return commands.map((_, i) => ({
-    wall: median(wall[i]!),
-    cpu: cpu[i]!.reduce((a, b) => a + b, 0) / cpu[i]!.length,
-  }));
-}
-
-/** Peak RSS of a coreshot run, read from /proc/self/status by the process itself at exit. */
-function peakRss(args: string[]): number {
-  const hook =
-    'data:text/javascript,import{readFileSync,writeSync}from"node:fs";process.on("exit",()=>writeSync(2,"HWM "+/VmHWM:\\s+(\\d+)/.exec(readFileSync("/proc/self/status","utf8"))[1]+"\\n"))';
-  let max = 0;
-  for (let i = 0; i < 3; i++) {
-    const res = spawnSync(process.execPath, ['--import', hook, CLI, ...args], {
-      encoding: 'utf8',
-      maxBuffer: 64 << 20,
-    });
-    const m = /HWM (\d+)/.exec(res.stderr);
-    if (res.status !== 0 || !m) throw new Error(`coreshot ${args.join(' ')} failed: ${res.stderr}`);
-    max = Math.max(max, Number(m[1]) * 1024);
-  }
-  return max;
-}
-
 async function main(): Promise<void> {
   const base = process.env.TMPDIR ?? tmpdir();
   const free = statfsSync(base).bavail * statfsSync(base).bsize;
@@ -139,7 +61,7 @@ async function main(): Promise<void> {
     throw new Error(`${base} has ${gib(free)} free; the bench needs ${gib((MIB + 1536) * 2 ** 20)}`);
   const dir = mkdtempSync(join(base, 'coreshot-bench-'));
   try {
-    const { core, exe } = kernelCore(dir);
+    const { core, exe } = kernelCore(dir, MIB);
     const big = join(dir, 'core.x10');
     await largerCore(core, big, 10);
     const rows: string[] = [];

@@ -1,3 +1,5 @@
+import type { MissingRange } from '../model/address-space.js';
+
 /** 0x-prefixed hex of an address or value. */
 export function hex(v: bigint | number, width = 0): string {
   return `0x${v.toString(16).padStart(width, '0')}`;
@@ -84,4 +86,22 @@ export function pretty(value: unknown, indent = '  '): string {
   };
   walk(value, indent);
   return lines.join('\n');
+}
+
+/** Hexdump lines of `data` read at `at`; missing bytes are shown as ??. */
+export function dumpLines(at: bigint, data: Buffer, missing: readonly MissingRange[]): string {
+  const gone = new Uint8Array(data.length);
+  for (const m of missing) gone.fill(1, Number(m.start - at), Number(m.end - at));
+  let text = '';
+  for (let off = 0; off < data.length; off += 16) {
+    const bytes: string[] = [];
+    let ascii = '';
+    for (let i = off; i < Math.min(off + 16, data.length); i++) {
+      const b = data[i]!;
+      bytes.push(gone[i] ? '??' : b.toString(16).padStart(2, '0'));
+      ascii += gone[i] ? ' ' : b >= 0x20 && b < 0x7f ? String.fromCharCode(b) : '.';
+    }
+    text += `${hex(at + BigInt(off), 12)}  ${bytes.join(' ').padEnd(47)}  |${ascii}|\n`;
+  }
+  return text;
 }

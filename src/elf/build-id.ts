@@ -1,5 +1,6 @@
+import { NT_GNU_BUILD_ID } from '../abi/notes.js';
 import type { IntCodec } from '../bytes/endian.js';
-import { EI_NIDENT, ELFMAG, NT_GNU_BUILD_ID, PT_NOTE } from './constants.js';
+import { EI_NIDENT, ELFMAG, PT_NOTE } from './constants.js';
 import { layoutFromIdent } from './layout.js';
 import { parseNotes } from './notes/note.js';
 

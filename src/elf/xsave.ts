@@ -1,5 +1,5 @@
+import { NT_X86_XSAVE_LAYOUT } from '../abi/notes.js';
 import type { RawNote } from '../model/process-image.js';
-import { NT_X86_XSAVE_LAYOUT } from './constants.js';
 
 /** Where one XSAVE state component sits in the standard (non-compacted) format. */
 export interface XsaveComponent {

@@ -4,19 +4,10 @@
 // instruction bytes. An aarch64 descriptor would fill in the same fields (svc #0, x8 for the
 // number, x0-x5 for the arguments, the return address in x30, no red zone, sigreturn nr 139).
 
+import type { SyscallName } from '../abi/syscalls.js';
 import type { SyscallAbi } from '../sys/tracee.js';
 
-/** The system calls injected code makes, by name (their numbers differ per architecture). */
-export type SyscallName =
-  | 'mmap'
-  | 'mprotect'
-  | 'munmap'
-  | 'madvise'
-  | 'getpid'
-  | 'clone'
-  | 'exit_group'
-  | 'rt_sigreturn'
-  | 'restart_syscall';
+export type { SyscallName };
 
 /** One system call: its number, its arguments (at most six), where and how it runs. */
 export interface SyscallCall {

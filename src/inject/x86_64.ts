@@ -6,23 +6,15 @@
 // of the x86_64 uapi headers; the XSAVE area as in a signal frame
 // (arch/x86/kernel/fpu/signal.c: check_xstate_in_sigframe).
 
+import { ERESTART_RESTARTBLOCK, ERESTARTNOHAND, ERESTARTNOINTR, ERESTARTSYS } from '../abi/errno.js';
+import { NT_PRSTATUS, NT_X86_XSTATE } from '../abi/notes.js';
+import { SYSCALLS as SYSCALL_NUMBERS } from '../abi/syscalls.js';
 import type { InjectArch, SyscallCall, SyscallName } from './arch.js';
 
-const NT_PRSTATUS = 1;
-const NT_X86_XSTATE = 0x202;
-
-/** System call numbers (arch/x86/entry/syscalls/syscall_64.tbl). */
-const SYSCALLS: Readonly<Record<SyscallName, bigint>> = {
-  mmap: 9n,
-  mprotect: 10n,
-  munmap: 11n,
-  rt_sigreturn: 15n,
-  madvise: 28n,
-  getpid: 39n,
-  clone: 56n,
-  restart_syscall: 219n,
-  exit_group: 231n,
-};
+/** System call numbers (arch/x86/entry/syscalls/syscall_64.tbl), as bigints for registers. */
+const SYSCALLS = Object.fromEntries(
+  Object.entries(SYSCALL_NUMBERS.x86_64).map(([name, nr]) => [name, BigInt(nr)]),
+) as Readonly<Record<SyscallName, bigint>>;
 
 /** Offsets in user_regs_struct (PTRACE_GETREGSET NT_PRSTATUS). */
 const USER_REGS = {
@@ -138,12 +130,6 @@ function sigframeFpstate(xstate: Buffer): Buffer {
   out.writeUInt32LE(FP_XSTATE_MAGIC2, xstate.length);
   return out;
 }
-
-const ERESTARTSYS = -512n;
-const ERESTARTNOINTR = -513n;
-const ERESTARTNOHAND = -514n;
-/** An interrupted sleep that resumes through restart_syscall and the thread's restart_block. */
-const ERESTART_RESTARTBLOCK = -516n;
 
 /**
  * The registers a thread stopped by PTRACE_INTERRUPT goes on with when it resumes without a

@@ -1,5 +1,6 @@
 import { closeSync, openSync, readSync, writeSync } from 'node:fs';
-import { EFAULT, EPERM, ESRCH, SysError, sys } from './libc.js';
+import { EFAULT, EPERM, ESRCH } from '../abi/errno.js';
+import { SysError, sys } from './libc.js';
 
 const MAX_OFFSET = (1n << 63n) - 1n;
 

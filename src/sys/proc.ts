@@ -1,5 +1,6 @@
 import { closeSync, openSync, readdirSync, readFileSync, readSync, statSync } from 'node:fs';
-import { EPERM, ESRCH, SysError } from './libc.js';
+import { EPERM, ESRCH } from '../abi/errno.js';
+import { SysError } from './libc.js';
 
 /** Reads a /proc file; a vanished process becomes SysError(ESRCH). */
 export function readProc(path: string): Buffer {

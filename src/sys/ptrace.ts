@@ -1,4 +1,6 @@
-import { EINTR, ESRCH, SysError, sys } from './libc.js';
+import { EINTR, ESRCH } from '../abi/errno.js';
+import { SIGTRAP } from '../abi/signals.js';
+import { SysError, sys } from './libc.js';
 
 const PTRACE_CONT = 7;
 const PTRACE_DETACH = 17;
@@ -24,7 +26,6 @@ export const PTRACE_EVENT_VFORK = 2;
 export const PTRACE_EVENT_CLONE = 3;
 export const PTRACE_EVENT_STOP = 128;
 
-export const SIGTRAP = 5;
 /** The stop signal of a syscall-stop with PTRACE_O_TRACESYSGOOD. */
 export const SIGTRAP_SYSCALL = SIGTRAP | 0x80;
 

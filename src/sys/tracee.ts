@@ -1,4 +1,6 @@
-import { EPERM, ESRCH, SysError } from './libc.js';
+import { EPERM, ESRCH } from '../abi/errno.js';
+import { ALL_SIGNALS, SIGTRAP } from '../abi/signals.js';
+import { SysError } from './libc.js';
 import { listThreads } from './proc.js';
 import {
   cont,
@@ -16,7 +18,6 @@ import {
   PTRACE_EVENT_VFORK,
   PTRACE_O_TRACEFORK,
   PTRACE_O_TRACESYSGOOD,
-  SIGTRAP,
   SIGTRAP_SYSCALL,
   seize,
   setOptions,
@@ -28,9 +29,6 @@ import {
   type WaitStatus,
   waitThread,
 } from './ptrace.js';
-
-/** A blocked-signal mask with every signal in it. */
-export const ALL_SIGNALS = (1n << 64n) - 1n;
 
 /**
  * What running system calls in a thread needs to know of its architecture; src/inject/ fills it

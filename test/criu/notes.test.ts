@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { NT_SIGINFO, NT_X86_XSAVE_LAYOUT, NT_X86_XSTATE } from '../../src/elf/constants.js';
+import { NT_SIGINFO, NT_X86_XSAVE_LAYOUT, NT_X86_XSTATE } from '../../src/abi/notes.js';
 import { convertCheckpoint } from '../../src/pipelines/criu.js';
 import { Checkpoint } from '../../src/sources/criu/checkpoint.js';
 import {

@@ -7,7 +7,7 @@ import {
   NT_FPREGSET,
   NT_X86_XSAVE_LAYOUT,
   NT_X86_XSTATE,
-} from '../../src/elf/constants.js';
+} from '../../src/abi/notes.js';
 import { decodeRegisters } from '../../src/elf/regs/index.js';
 import { convertCheckpoint } from '../../src/pipelines/criu.js';
 import { PE_LAZY, PE_PARENT, PE_PRESENT } from '../../src/sources/criu/pagemap.js';

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { NT_AUXV, NT_FILE, NT_FPREGSET, NT_PRPSINFO, NT_PRSTATUS } from '../../src/elf/constants.js';
+import { NT_AUXV, NT_FILE, NT_FPREGSET, NT_PRPSINFO, NT_PRSTATUS } from '../../src/abi/notes.js';
 import { decodeRegisters } from '../../src/elf/regs/index.js';
 import { FileSink } from '../../src/io/sink.js';
 import { writeElfCore } from '../../src/sinks/elfcore/write.js';

@@ -6,11 +6,12 @@
 
 import { closeSync, openSync, readdirSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
+import { NT_AUXV, NT_FILE } from '../../src/abi/notes.js';
 import { FormatError } from '../../src/bytes/errors.js';
 import { UserError } from '../../src/cli/errors.js';
 import { toJson } from '../../src/cli/format.js';
 import * as views from '../../src/cli/views/inspect.js';
-import { NT_AUXV, NT_FILE, PT_NOTE } from '../../src/elf/constants.js';
+import { PT_NOTE } from '../../src/elf/constants.js';
 import { describeNote } from '../../src/elf/notes/describe.js';
 import { decodeSigInfo } from '../../src/elf/notes/siginfo.js';
 import { decodeRegisters } from '../../src/elf/regs/index.js';

@@ -4,7 +4,7 @@
  * NT_AUXV, NT_FILE).
  */
 import assert from 'node:assert/strict';
-import { AT_NAMES } from '../../src/elf/constants.js';
+import { AT } from '../../src/abi/auxv.js';
 import { prstatusSize } from '../../src/elf/notes/prstatus.js';
 import { decodeRegisters } from '../../src/elf/regs/index.js';
 import type { ArchName } from '../../src/model/process-image.js';
@@ -47,14 +47,12 @@ export function assertRegistersMatchEuReadelf(core: string, arch: ArchName): Dec
   }
 }
 
-const AT_TYPES = new Map(Object.entries(AT_NAMES).map(([type, name]) => [name.slice(3), BigInt(type)]));
-
 /** The AT_* type of an auxv entry as eu-readelf names it ("PAGESZ", or "51" for unnamed types). */
 function auxvType(e: EuAuxvEntry): bigint {
   if (/^\d+$/.test(e.name)) return BigInt(e.name);
-  const t = AT_TYPES.get(e.name);
-  if (t === undefined) throw new Error(`eu-readelf auxv name AT_${e.name} is not in AT_NAMES`);
-  return t;
+  const t = (AT as Record<string, number>)[e.name];
+  if (t === undefined) throw new Error(`eu-readelf auxv name AT_${e.name} is not in abi/auxv.ts`);
+  return BigInt(t);
 }
 
 /**

@@ -4,16 +4,9 @@
 // not in gigabytes of reads or objects.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { NT_X86_XSAVE_LAYOUT } from '../../src/abi/notes.js';
 import { FormatError } from '../../src/bytes/errors.js';
-import {
-  EM_X86_64,
-  ET_CORE,
-  EV_CURRENT,
-  NT_X86_XSAVE_LAYOUT,
-  PN_XNUM,
-  PT_NOTE,
-  SHT_NULL,
-} from '../../src/elf/constants.js';
+import { EM_X86_64, ET_CORE, EV_CURRENT, PN_XNUM, PT_NOTE, SHT_NULL } from '../../src/elf/constants.js';
 import { layoutFor, type Phdr } from '../../src/elf/layout.js';
 import { decodeAuxv } from '../../src/elf/notes/auxv.js';
 import { describeNote } from '../../src/elf/notes/describe.js';

@@ -2,6 +2,7 @@ import type { Command } from '@commander-js/extra-typings';
 import { registerConvert } from './convert.js';
 import { registerDemo } from './demo.js';
 import { registerDump } from './dump.js';
+import { registerFind } from './find.js';
 import { registerGuestMemory } from './guest-memory.js';
 import { registerInspect } from './inspect.js';
 
@@ -11,6 +12,7 @@ import { registerInspect } from './inspect.js';
  */
 export function registerCommands(program: Command): void {
   registerInspect(program);
+  registerFind(program);
   registerDump(program);
   registerConvert(program);
   registerGuestMemory(program);

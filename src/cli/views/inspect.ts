@@ -1,13 +1,14 @@
-import { NT_PRPSINFO } from '../../elf/constants.js';
-import { auxvName } from '../../elf/notes/auxv.js';
+import { AT } from '../../abi/auxv.js';
+import { NT_PRPSINFO } from '../../abi/notes.js';
+import { signalName } from '../../abi/signals.js';
 import { describeNote } from '../../elf/notes/describe.js';
-import { decodeSigInfo, signalName } from '../../elf/notes/siginfo.js';
+import { decodeSigInfo } from '../../elf/notes/siginfo.js';
 import { decodeRegisters, registerTable } from '../../elf/regs/index.js';
 import type { MissingRange } from '../../model/address-space.js';
 import type { Mapping } from '../../model/process-image.js';
 import { type CoreFile, openCore } from '../../sources/elfcore/open.js';
 import { describeError, UserError } from '../errors.js';
-import { hex, pretty, size, table, toJson } from '../format.js';
+import { dumpLines, hex, pretty, size, table, toJson } from '../format.js';
 
 export interface InspectOptions {
   root?: string;
@@ -39,11 +40,11 @@ function producer(core: CoreFile): string {
 /** The executable: the file mapped at AT_ENTRY, else the AT_EXECFN string in memory. */
 function executable(core: CoreFile): string | undefined {
   const { image } = core;
-  const entry = image.auxv.find((e) => auxvName(e.type) === 'AT_ENTRY')?.value;
+  const entry = image.auxv.find((e) => e.type === BigInt(AT.ENTRY))?.value;
   const mapped =
     entry === undefined ? undefined : image.mappings.find((m) => m.start <= entry && entry < m.end)?.path;
   if (mapped) return mapped;
-  const execfn = image.auxv.find((e) => auxvName(e.type) === 'AT_EXECFN');
+  const execfn = image.auxv.find((e) => e.type === BigInt(AT.EXECFN));
   if (!execfn) return undefined;
   const r = image.memory.read(execfn.value, 4096);
   const end = r.data.indexOf(0);
@@ -278,24 +279,6 @@ function addMissing(all: MissingRange[], more: readonly MissingRange[]): void {
     if (last && last.end === m.start && last.reason === m.reason) last.end = m.end;
     else all.push({ ...m });
   }
-}
-
-/** Hexdump lines of `data` read at `at`; missing bytes are shown as ??. */
-function dumpLines(at: bigint, data: Buffer, missing: readonly MissingRange[]): string {
-  const gone = new Uint8Array(data.length);
-  for (const m of missing) gone.fill(1, Number(m.start - at), Number(m.end - at));
-  let text = '';
-  for (let off = 0; off < data.length; off += 16) {
-    const bytes: string[] = [];
-    let ascii = '';
-    for (let i = off; i < Math.min(off + 16, data.length); i++) {
-      const b = data[i]!;
-      bytes.push(gone[i] ? '??' : b.toString(16).padStart(2, '0'));
-      ascii += gone[i] ? ' ' : b >= 0x20 && b < 0x7f ? String.fromCharCode(b) : '.';
-    }
-    text += `${hex(at + BigInt(off), 12)}  ${bytes.join(' ').padEnd(47)}  |${ascii}|\n`;
-  }
-  return text;
 }
 
 /**

@@ -1,6 +1,5 @@
 import { FormatError } from '../../bytes/errors.js';
 import type { AuxvEntry } from '../../model/process-image.js';
-import { AT_NAMES } from '../constants.js';
 import type { ElfLayout } from '../layout.js';
 
 /** Linux's auxiliary vector has a few dozen entries; more than this is not an auxv. */
@@ -34,8 +33,4 @@ export function encodeAuxv(layout: ElfLayout, entries: readonly AuxvEntry[]): Bu
     layout.putWord(b, i * 2 * w + w, e.value);
   });
   return b;
-}
-
-export function auxvName(type: bigint): string {
-  return AT_NAMES[Number(type)] ?? `AT_${type}`;
 }

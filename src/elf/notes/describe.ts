@@ -1,5 +1,4 @@
-import { fixedString } from '../../bytes/cursor.js';
-import type { ArchInfo } from '../../model/process-image.js';
+import { auxvName } from '../../abi/auxv.js';
 import {
   NT_386_TLS,
   NT_ARM_TLS,
@@ -16,15 +15,18 @@ import {
   NT_TASKSTRUCT,
   NT_X86_XSAVE_LAYOUT,
   NT_X86_XSTATE,
-} from '../constants.js';
+} from '../../abi/notes.js';
+import { signalName } from '../../abi/signals.js';
+import { fixedString } from '../../bytes/cursor.js';
+import type { ArchInfo } from '../../model/process-image.js';
 import type { ElfLayout } from '../layout.js';
 import { decodeRegisters } from '../regs/index.js';
-import { auxvName, decodeAuxv } from './auxv.js';
+import { decodeAuxv } from './auxv.js';
 import { decodeNtFile } from './file.js';
 import type { ElfNote } from './note.js';
 import { decodePrPsInfo } from './prpsinfo.js';
 import { decodePrStatus } from './prstatus.js';
-import { decodeSigInfo, signalName } from './siginfo.js';
+import { decodeSigInfo } from './siginfo.js';
 import { decodeFxSave, decodeQemuCpuState, decodeXSaveLayout, decodeXState } from './x86.js';
 
 const CORE_TYPES: Record<number, string> = {

@@ -1,3 +1,4 @@
+import { FAULT_SIGNALS, SIGCHLD } from '../../abi/signals.js';
 import type { ArchInfo } from '../../model/process-image.js';
 import { layoutFor } from '../layout.js';
 
@@ -13,8 +14,6 @@ export interface SigInfo {
   uid?: number;
 }
 
-const FAULT_SIGNALS = new Set([4, 5, 7, 8, 11]);
-
 /** Decodes siginfo_t (generic layout: signo, errno, code, then the union at word alignment). */
 export function decodeSigInfo(arch: ArchInfo, desc: Buffer): SigInfo | undefined {
   if (desc.length < 12) return undefined;
@@ -27,50 +26,11 @@ export function decodeSigInfo(arch: ArchInfo, desc: Buffer): SigInfo | undefined
   const out: SigInfo = { signo, errno, code };
   if (FAULT_SIGNALS.has(signo) && code > 0) {
     if (desc.length >= u + layout.wordSize) out.addr = layout.word(desc, u);
-  } else if (code <= 0 || signo === 17) {
+  } else if (code <= 0 || signo === SIGCHLD) {
     if (desc.length >= u + 8) {
       out.pid = c.i32(desc, u);
       out.uid = c.u32(desc, u + 4);
     }
   }
   return out;
-}
-
-const SIGNAL_NAMES = [
-  '',
-  'SIGHUP',
-  'SIGINT',
-  'SIGQUIT',
-  'SIGILL',
-  'SIGTRAP',
-  'SIGABRT',
-  'SIGBUS',
-  'SIGFPE',
-  'SIGKILL',
-  'SIGUSR1',
-  'SIGSEGV',
-  'SIGUSR2',
-  'SIGPIPE',
-  'SIGALRM',
-  'SIGTERM',
-  'SIGSTKFLT',
-  'SIGCHLD',
-  'SIGCONT',
-  'SIGSTOP',
-  'SIGTSTP',
-  'SIGTTIN',
-  'SIGTTOU',
-  'SIGURG',
-  'SIGXCPU',
-  'SIGXFSZ',
-  'SIGVTALRM',
-  'SIGPROF',
-  'SIGWINCH',
-  'SIGIO',
-  'SIGPWR',
-  'SIGSYS',
-];
-
-export function signalName(signo: number): string {
-  return SIGNAL_NAMES[signo] || (signo >= 34 ? `SIGRTMIN+${signo - 34}` : `signal ${signo}`);
 }

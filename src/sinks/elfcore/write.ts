@@ -1,16 +1,6 @@
+import { NT_AUXV, NT_FILE, NT_PRPSINFO, NT_PRSTATUS, NT_SIGINFO } from '../../abi/notes.js';
 import { archElf, machineOf } from '../../elf/arch.js';
-import {
-  NT_AUXV,
-  NT_FILE,
-  NT_PRPSINFO,
-  NT_PRSTATUS,
-  NT_SIGINFO,
-  PF_R,
-  PF_W,
-  PF_X,
-  PT_LOAD,
-  PT_NOTE,
-} from '../../elf/constants.js';
+import { PF_R, PF_W, PF_X, PT_LOAD, PT_NOTE } from '../../elf/constants.js';
 import { coreHeadSize, encodeCoreHead } from '../../elf/core-head.js';
 import { type ElfLayout, layoutFor, type Phdr } from '../../elf/layout.js';
 import { encodeAuxv } from '../../elf/notes/auxv.js';

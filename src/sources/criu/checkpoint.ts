@@ -1,8 +1,10 @@
 import { closeSync, existsSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
+import { AT } from '../../abi/auxv.js';
+import { MAP_SHARED, PROT_EXEC, PROT_READ, PROT_WRITE } from '../../abi/mman.js';
+import { NT_X86_XSTATE } from '../../abi/notes.js';
 import { FormatError } from '../../bytes/errors.js';
 import { readBuildId } from '../../elf/build-id.js';
-import { NT_X86_XSTATE } from '../../elf/constants.js';
 import { psargsFromArgv } from '../../elf/notes/prpsinfo.js';
 import { XSAVE_XCR0_OFFSET } from '../../elf/notes/x86.js';
 import { FileAccess } from '../../io/random-access.js';
@@ -58,16 +60,9 @@ const VMA_AREA_MEMFD = 1 << 14;
 /** task_core_entry.task_state values of tasks without an address space. */
 const GONE_STATES: Readonly<Record<number, string>> = { 2: 'dead', 4: 'a restore helper', 6: 'a zombie' };
 
-const PROT_READ = 1;
-const PROT_WRITE = 2;
-const PROT_EXEC = 4;
-const MAP_SHARED = 1;
-
 const FD_TYPE_REG = 1;
 const FD_TYPE_MEMFD = 18;
 
-const AT_NULL = 0n;
-const AT_PAGESZ = 6n;
 /** The most of a command line read from memory. */
 const MAX_ARGS_BYTES = 1 << 20;
 
@@ -175,9 +170,9 @@ export class Checkpoint {
     for (let i = 0; i + 1 < mm.mmSavedAuxv.length; i += 2) {
       const type = mm.mmSavedAuxv[i]!;
       auxv.push({ type, value: mm.mmSavedAuxv[i + 1]! });
-      if (type === AT_NULL) break;
+      if (type === BigInt(AT.NULL)) break;
     }
-    const pageSize = auxv.find((a) => a.type === AT_PAGESZ)?.value ?? 4096n;
+    const pageSize = auxv.find((a) => a.type === BigInt(AT.PAGESZ))?.value ?? 4096n;
     if (pageSize < 4096n || pageSize > 1n << 20n || (pageSize & (pageSize - 1n)) !== 0n)
       throw new FormatError(0, `mm-${pid}.img: bad page size in saved auxv`, pageSize);
 

@@ -1,5 +1,6 @@
+import { ERESTARTSYS } from '../../abi/errno.js';
+import { NT_ARM_TLS, NT_ARM_VFP, NT_FPREGSET, NT_X86_XSTATE } from '../../abi/notes.js';
 import { FormatError } from '../../bytes/errors.js';
-import { NT_ARM_TLS, NT_ARM_VFP, NT_FPREGSET, NT_X86_XSTATE } from '../../elf/constants.js';
 import { FXSAVE_SIZE, XSAVE_XCR0_OFFSET } from '../../elf/notes/x86.js';
 import { encodeRegisters } from '../../elf/regs/index.js';
 import type { AddressSpace } from '../../model/address-space.js';
@@ -47,9 +48,6 @@ const XFEATURE_HI16_ZMM = 7;
 const XFEATURE_PKRU = 9;
 
 const XCR0_X87_SSE = 0x3n;
-
-/** -ERESTARTSYS, the value rax holds while an interrupted system call waits to be restarted. */
-const ERESTARTSYS = -512n;
 
 function x86Registers(ti: thread_info_x86, what: string, ctx: RegisterContext): ThreadRegisters {
   const g = ti.gpregs!;

@@ -1,10 +1,6 @@
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
-import { FormatError } from '../../bytes/errors.js';
-import { archFromElf } from '../../elf/arch.js';
-import { readBuildId } from '../../elf/build-id.js';
 import {
-  ET_CORE,
   NT_AUXV,
   NT_FILE,
   NT_FPREGSET,
@@ -12,11 +8,11 @@ import {
   NT_PRSTATUS,
   NT_PRXFPREG,
   NT_SIGINFO,
-  PF_R,
-  PF_W,
-  PF_X,
-  PT_LOAD,
-} from '../../elf/constants.js';
+} from '../../abi/notes.js';
+import { FormatError } from '../../bytes/errors.js';
+import { archFromElf } from '../../elf/arch.js';
+import { readBuildId } from '../../elf/build-id.js';
+import { ET_CORE, PF_R, PF_W, PF_X, PT_LOAD } from '../../elf/constants.js';
 import type { Phdr } from '../../elf/layout.js';
 import { decodeAuxv } from '../../elf/notes/auxv.js';
 import { decodeNtFile, type FileMapping } from '../../elf/notes/file.js';

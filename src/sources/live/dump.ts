@@ -1,11 +1,14 @@
 import { closeSync, openSync, readSync } from 'node:fs';
+import { EPERM, ESRCH } from '../../abi/errno.js';
+import { SIGTRAP } from '../../abi/signals.js';
+import { ELFMAG } from '../../elf/constants.js';
 import { faultPoint } from '../../fault-points.js';
 import { findGadgets } from '../../inject/gadgets.js';
 import { X86_64 } from '../../inject/x86_64.js';
 import { type Region, SplicedAddressSpace } from '../../model/address-space.js';
 import { ARCHES, type AuxvEntry, type Mapping, type ProcessImage } from '../../model/process-image.js';
 import type { LongRunOptions } from '../../model/progress.js';
-import { EPERM, ESRCH, SysError } from '../../sys/libc.js';
+import { SysError } from '../../sys/libc.js';
 import { ProcMem } from '../../sys/mem.js';
 import {
   mappedFileMode,
@@ -15,7 +18,6 @@ import {
   readProc,
   readStatus,
 } from '../../sys/proc.js';
-import { SIGTRAP } from '../../sys/ptrace.js';
 import { TracedProcess, warmUp } from '../../sys/tracee.js';
 import { dumpSize } from './filter.js';
 import { forkSnapshot, type Snapshot } from './snapshot.js';
@@ -53,8 +55,6 @@ export class CaptureError extends Error {
     this.name = 'CaptureError';
   }
 }
-
-const ELF_MAGIC = Buffer.from([0x7f, 0x45, 0x4c, 0x46]);
 
 /** The injection's arch descriptor (preflight admits x86_64 programs only). */
 const ARCH = X86_64;
@@ -243,7 +243,7 @@ export async function captureProcess<T>(
     const layout = registers[0] && xstateRegset(registers[0].xstate).layout;
     const ctx = {
       fileMode: (m: ProcMapping) => mappedFileMode(source.pid, m),
-      startsWithElfMagic: (m: ProcMapping) => source.read(m.start, 4).equals(ELF_MAGIC),
+      startsWithElfMagic: (m: ProcMapping) => source.read(m.start, 4).equals(ELFMAG),
     };
     const mappings: Mapping[] = [];
     const regions: Region[] = [];

@@ -1,3 +1,6 @@
+import { EINVAL } from '../../abi/errno.js';
+import { ALL_SIGNALS, SIGCHLD } from '../../abi/signals.js';
+import { CLONE_PARENT } from '../../abi/syscalls.js';
 // The fork snapshot: a copy-on-write copy of the target made by a clone injected into one of its
 // held threads (src/inject/ runs the call), so the target can run on while its memory is read.
 
@@ -8,12 +11,8 @@ import { SysError } from '../../sys/libc.js';
 import type { ProcMem } from '../../sys/mem.js';
 import type { ProcMapping } from '../../sys/proc.js';
 import { getSigMask, PTRACE_O_EXITKILL, setOptions, waitThread } from '../../sys/ptrace.js';
-import { ALL_SIGNALS, processGone, type SavedState, type TracedProcess } from '../../sys/tracee.js';
+import { processGone, type SavedState, type TracedProcess } from '../../sys/tracee.js';
 import type { ThreadRegisters } from './threads.js';
-
-const CLONE_PARENT = 0x8000n;
-const SIGCHLD = 17n;
-const EINVAL = 22;
 
 /** A copy-on-write copy of the target made by a fork injected into it. */
 export interface Snapshot {
@@ -114,11 +113,11 @@ export function forkSnapshot(
   try {
     let sibling = true;
     try {
-      remote.syscall('clone', CLONE_PARENT | SIGCHLD, copyStack, 0n, 0n, 0n);
+      remote.syscall('clone', BigInt(CLONE_PARENT | SIGCHLD), copyStack, 0n, 0n, 0n);
     } catch (err) {
       if (!(err instanceof SysError && err.errno === EINVAL && pid === undefined)) throw err;
       sibling = false;
-      remote.syscall('clone', SIGCHLD, copyStack, 0n, 0n, 0n);
+      remote.syscall('clone', BigInt(SIGCHLD), copyStack, 0n, 0n, 0n);
     }
     remote.release();
     if (pid === undefined) throw processGone(tp.pid);

@@ -1,14 +1,15 @@
 import { readlinkSync } from 'node:fs';
+import { ESRCH } from '../../abi/errno.js';
+import { NT_PRFPREG, NT_PRSTATUS, NT_X86_XSTATE } from '../../abi/notes.js';
+import { SIGTRAP } from '../../abi/signals.js';
+import { psargsFromArgv } from '../../elf/notes/prpsinfo.js';
 import type { ProcessInfo, ThreadState, TimeVal } from '../../model/process-image.js';
-import { ESRCH, SysError } from '../../sys/libc.js';
+import { SysError } from '../../sys/libc.js';
 import { type ProcStat, parseStat, parseStatus, readProc, readStat, readStatus } from '../../sys/proc.js';
-import { getRegSet, PTRACE_EVENT_STOP, SIGTRAP } from '../../sys/ptrace.js';
+import { getRegSet, PTRACE_EVENT_STOP } from '../../sys/ptrace.js';
 import type { StoppedThread } from '../../sys/tracee.js';
 import { xstateRegset } from './xstate.js';
 
-const NT_PRSTATUS = 1;
-const NT_PRFPREG = 2;
-const NT_X86_XSTATE = 0x202;
 /** USER_HZ: /proc reports times in these ticks. */
 const TICKS = 100n;
 
@@ -103,17 +104,12 @@ export function threadState(r: ThreadRegisters, processStat: Buffer): ThreadStat
   };
 }
 
-const PRARGSZ = 80;
-
 /** NT_PRPSINFO fields from /proc/PID/{stat,status,cmdline,exe}. */
 export function readProcessInfo(pid: number): ProcessInfo {
   const stat = readStat(`/proc/${pid}/stat`);
   const status = readStatus(`/proc/${pid}/status`);
   const cmdline = readProc(`/proc/${pid}/cmdline`);
   const args = cmdline.length ? cmdline.toString('utf8').replace(/\0$/, '').split('\0') : [];
-  // Like the kernel: the first PRARGSZ-1 bytes of the argument area, NULs turned into spaces.
-  const ps = Buffer.from(cmdline.subarray(0, PRARGSZ - 1));
-  for (let i = 0; i < ps.length; i++) if (ps[i] === 0) ps[i] = 0x20;
   const sname = stat.state === 't' ? 'T' : stat.state;
   const idx = 'RSDTZW'.indexOf(sname);
   let executable: string | undefined;
@@ -135,7 +131,7 @@ export function readProcessInfo(pid: number): ProcessInfo {
     nice: stat.nice,
     flag: stat.flags,
     comm: stat.comm.slice(0, 15),
-    psargs: ps.toString('utf8'),
+    psargs: psargsFromArgv(cmdline),
     args,
     executable,
   };

@@ -1,4 +1,4 @@
-import { NT_X86_XSTATE } from '../../elf/constants.js';
+import { NT_X86_XSTATE } from '../../abi/notes.js';
 import { XSAVE_XCR0_OFFSET } from '../../elf/notes/x86.js';
 import { INTEL_XSAVE_LAYOUT } from '../../elf/xsave.js';
 import type { RawNote, RegSet } from '../../model/process-image.js';

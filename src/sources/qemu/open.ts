@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { AT } from '../../abi/auxv.js';
 import { readBuildId } from '../../elf/build-id.js';
 import { PT_LOAD } from '../../elf/constants.js';
 import { ElfFile } from '../../elf/reader.js';
@@ -7,8 +8,6 @@ import { FileAccess } from '../../io/random-access.js';
 import type { ProcessImage } from '../../model/process-image.js';
 import { type CoreFile, openCore } from '../elfcore/open.js';
 import { findGuest, type QemuGuest, type QemuSymbols } from './guest.js';
-
-const AT_ENTRY = 9n;
 
 export interface QemuCore {
   core: CoreFile;
@@ -45,7 +44,7 @@ export function openQemuCore(path: string, options: OpenQemuOptions = {}): QemuC
 
 /** The executable's path: the file mapped where AT_ENTRY points. */
 function executablePath(image: ProcessImage): string | undefined {
-  const entry = image.auxv.find((a) => a.type === AT_ENTRY)?.value;
+  const entry = image.auxv.find((a) => a.type === BigInt(AT.ENTRY))?.value;
   const m = entry === undefined ? undefined : image.mappings.find((x) => x.start <= entry && entry < x.end);
   return m?.path ?? image.process.executable;
 }
