@@ -14,3 +14,9 @@ export const MADV_DONTFORK = 10;
 export const MADV_DOFORK = 11;
 export const MADV_WIPEONFORK = 18;
 export const MADV_KEEPONFORK = 19;
+
+export const MREMAP_MAYMOVE = 1;
+export const MREMAP_FIXED = 2;
+
+/** The lowest address a mapping may have by default (vm.mmap_min_addr). */
+export const MMAP_MIN_ADDR = 0x10000n;

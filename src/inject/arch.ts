@@ -67,6 +67,12 @@ export interface InjectArch extends SyscallAbi {
   resumeRegisters(regs: Buffer): Buffer;
   /** Whether a thread in an interrupt stop sleeps in a call that resumes through restart_block. */
   restartsThroughBlock(regs: Buffer): boolean;
+  /**
+   * For a thread that gets a new restart_block (a restored one): registers that restart such a
+   * call by running it again with the arguments still in its registers, instead of through
+   * restart_syscall (which would fail with EINTR). Other registers are returned as they are.
+   */
+  restartWithoutBlock(regs: Buffer): Buffer;
   /** The rt_sigframe rt_sigreturn reads at the stack pointer the call runs with. */
   frame(spec: FrameSpec): Buffer;
   /** The extended state as a signal frame holds it, from the ptrace regset. */

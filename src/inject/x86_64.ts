@@ -131,6 +131,13 @@ function sigframeFpstate(xstate: Buffer): Buffer {
   return out;
 }
 
+function restartsThroughBlock(regs: Buffer): boolean {
+  return (
+    regs.readBigInt64LE(USER_REGS.orig_rax) >= 0n &&
+    regs.readBigInt64LE(USER_REGS.rax) === ERESTART_RESTARTBLOCK
+  );
+}
+
 /**
  * The registers a thread stopped by PTRACE_INTERRUPT goes on with when it resumes without a
  * signal: an interrupted system call is restarted the way the kernel does it (instruction
@@ -206,9 +213,13 @@ export const X86_64: InjectArch = {
   stackPointer: (regs) => regs.readBigUInt64LE(USER_REGS.rsp),
   syscallRegisters,
   resumeRegisters,
-  restartsThroughBlock: (regs) =>
-    regs.readBigInt64LE(USER_REGS.orig_rax) >= 0n &&
-    regs.readBigInt64LE(USER_REGS.rax) === ERESTART_RESTARTBLOCK,
+  restartsThroughBlock,
+  restartWithoutBlock: (regs) => {
+    if (!restartsThroughBlock(regs)) return regs;
+    const out = Buffer.from(regs);
+    out.writeBigInt64LE(ERESTARTNOINTR, USER_REGS.rax);
+    return out;
+  },
   frame: rtSigframe,
   frameState: sigframeFpstate,
   gadgets: {

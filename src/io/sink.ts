@@ -1,3 +1,4 @@
+import { O_TMPFILE } from '../abi/fcntl.js';
 import {
   closeSync,
   constants,
@@ -37,7 +38,6 @@ export interface SinkOptions {
   linker?: OpenFileLinker;
 }
 
-const O_TMPFILE = 0o20200000;
 
 /**
  * Where bytes go. Positional writes; `hole(n)` skips bytes that are zero (sparse on a file, real

@@ -16,6 +16,8 @@ import {
   PTRACE_EVENT_FORK,
   PTRACE_EVENT_STOP,
   PTRACE_EVENT_VFORK,
+  PTRACE_O_EXITKILL,
+  PTRACE_O_TRACECLONE,
   PTRACE_O_TRACEFORK,
   PTRACE_O_TRACESYSGOOD,
   SIGTRAP_SYSCALL,
@@ -64,6 +66,10 @@ export interface BorrowOptions {
   resume: Buffer;
   /** Follow fork/clone (PTRACE_O_TRACEFORK): the child is auto-attached and handed to `onChild`. */
   traceFork?: boolean;
+  /** Follow new threads (PTRACE_O_TRACECLONE) the same way. */
+  traceClone?: boolean;
+  /** Kill the process if coreshot dies while it runs injected code (PTRACE_O_EXITKILL). */
+  exitKill?: boolean;
   onChild?: (pid: number) => void;
   /** Called at each step (a place for tests to stop coreshot: see src/fault-points.ts). */
   onPhase?: (phase: string) => void;
@@ -192,6 +198,16 @@ export class TracedProcess {
     return tp;
   }
 
+  /**
+   * Takes in a thread that joined the process while it was traced (auto-attached by
+   * PTRACE_O_TRACECLONE): waits for its first stop and holds it like the others.
+   */
+  adopt(tid: number, timeoutMs = 10_000): void {
+    const t = this.waitStop(tid, timeoutMs);
+    if (!t) throw processGone(this.pid);
+    this.threads.set(tid, t);
+  }
+
   private waitStop(tid: number, timeoutMs: number): StoppedThread | undefined {
     const st = waitThread(tid, timeoutMs);
     if (st === null)
@@ -315,7 +331,13 @@ export class BorrowedThread {
       // Registers first: a thread left with them puts its mask back itself.
       setRegSet(tid, abi.generalRegs, regs);
       setSigMask(tid, ALL_SIGNALS);
-      setOptions(tid, PTRACE_O_TRACESYSGOOD | (opts.traceFork ? PTRACE_O_TRACEFORK : 0));
+      setOptions(
+        tid,
+        PTRACE_O_TRACESYSGOOD |
+          (opts.traceFork ? PTRACE_O_TRACEFORK : 0) |
+          (opts.traceClone ? PTRACE_O_TRACECLONE : 0) |
+          (opts.exitKill ? PTRACE_O_EXITKILL : 0),
+      );
       this.phase('registers-set');
     } else if (this.at === 'sigreturn') {
       for (const w of abi.skipTo(regs)) setRegSet(tid, w.type, w.data);
@@ -365,22 +387,29 @@ export class BorrowedThread {
   }
 
   /**
-   * Puts the thread back in its interrupt stop with its saved state. A thread that does not
-   * stop is left to put itself back when coreshot lets it go.
+   * Puts the thread back in its interrupt stop with its saved state (or, for a thread coreshot
+   * built, `instead`: the state it is to go on with). A thread that does not stop is left to put
+   * itself back when coreshot lets it go.
    */
-  release(): void {
+  release(instead?: { saved: SavedState; resume: Buffer }): void {
     const at = this.at;
     this.at = 'released';
-    if (at === 'fresh' || at === 'released') return;
+    if (at === 'released') return;
+    if (at === 'fresh') {
+      // Still in its interrupt stop: only a new state needs setting.
+      if (instead) this.putState(instead.saved);
+      return;
+    }
     const tid = this.tid;
-    const saved = this.saved;
+    const saved = instead?.saved ?? this.saved;
+    const resume = instead?.resume ?? this.opts.resume;
     const abi = this.opts.abi;
     try {
       if (at === 'sigreturn') {
         // Skipped, rt_sigreturn returns to `resume`. In this order, the thread is whole after
         // either step if coreshot dies in between.
         setSigMask(tid, saved.sigmask);
-        for (const w of abi.skipTo(this.opts.resume)) setRegSet(tid, w.type, w.data);
+        for (const w of abi.skipTo(resume)) setRegSet(tid, w.type, w.data);
       }
       // Interrupt first, then run on with no syscall-stops: any other ptrace stop would clear
       // the pending interrupt. It stops on the way back to user mode, before any user code.
@@ -395,14 +424,21 @@ export class BorrowedThread {
           this.held.extra.push({ signo: st.signal, siginfo: getSigInfoOrEmpty(tid) });
         syscallStep(tid);
       }
-      setRegSet(tid, abi.generalRegs, saved.regs);
-      if (!getRegSet(tid, abi.extendedRegs).equals(saved.xstate))
-        setRegSet(tid, abi.extendedRegs, saved.xstate);
-      if (getSigMask(tid) !== saved.sigmask) setSigMask(tid, saved.sigmask);
-      setOptions(tid, 0);
+      this.putState(saved);
     } catch (err) {
       if (!isGone(err)) throw err;
     }
+  }
+
+  /** Sets the state of the thread, held in its interrupt stop, and stops following its calls. */
+  private putState(saved: SavedState): void {
+    const { tid } = this;
+    const abi = this.opts.abi;
+    setRegSet(tid, abi.generalRegs, saved.regs);
+    if (!getRegSet(tid, abi.extendedRegs).equals(saved.xstate))
+      setRegSet(tid, abi.extendedRegs, saved.xstate);
+    if (getSigMask(tid) !== saved.sigmask) setSigMask(tid, saved.sigmask);
+    setOptions(tid, 0);
   }
 }
 
