@@ -14,3 +14,6 @@ export const MADV_DONTFORK = 10;
 export const MADV_DOFORK = 11;
 export const MADV_WIPEONFORK = 18;
 export const MADV_KEEPONFORK = 19;
+
+export const MREMAP_MAYMOVE = 1;
+export const MREMAP_FIXED = 2;

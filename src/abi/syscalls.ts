@@ -29,6 +29,9 @@ export type SyscallName =
   | 'prlimit64'
   | 'rseq'
   | 'clone3'
+  | 'close_range'
+  | 'mremap'
+  | 'chdir'
   | 'sigaltstack';
 
 export const SYSCALLS: Readonly<Record<'x86_64', Readonly<Record<SyscallName, number>>>> = {
@@ -40,6 +43,7 @@ export const SYSCALLS: Readonly<Record<'x86_64', Readonly<Record<SyscallName, nu
     mmap: 9,
     mprotect: 10,
     munmap: 11,
+    mremap: 25,
     rt_sigaction: 13,
     rt_sigprocmask: 14,
     rt_sigreturn: 15,
@@ -48,6 +52,7 @@ export const SYSCALLS: Readonly<Record<'x86_64', Readonly<Record<SyscallName, nu
     getpid: 39,
     clone: 56,
     exit: 60,
+    chdir: 80,
     sigaltstack: 131,
     prctl: 157,
     arch_prctl: 158,
@@ -61,6 +66,7 @@ export const SYSCALLS: Readonly<Record<'x86_64', Readonly<Record<SyscallName, nu
     prlimit64: 302,
     rseq: 334,
     clone3: 435,
+    close_range: 436,
   },
 };
 

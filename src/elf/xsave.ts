@@ -1,5 +1,9 @@
 import { NT_X86_XSAVE_LAYOUT } from '../abi/notes.js';
 import type { RawNote } from '../model/process-image.js';
+import { XSAVE_HEADER_OFFSET, XSAVE_XCR0_OFFSET } from './notes/x86.js';
+
+/** Where the legacy area and the XSAVE header end: extended components start here. */
+const XSAVE_LEGACY_END = 576;
 
 /** Where one XSAVE state component sits in the standard (non-compacted) format. */
 export interface XsaveComponent {
@@ -42,9 +46,14 @@ export class XsaveLayout {
    * same components, the size debuggers expect, so the note always holds what they look for.
    */
   areaSize(xcr0: bigint): number {
-    let end = 576;
+    const end = this.end(xcr0);
+    return this === INTEL_XSAVE_LAYOUT ? end : Math.max(end, INTEL_XSAVE_LAYOUT.end(xcr0));
+  }
+
+  /** Where the last component of xcr0 ends in this layout (at least the legacy area and header). */
+  end(xcr0: bigint): number {
+    let end = XSAVE_LEGACY_END;
     for (const c of this.components) if (xcr0 & (1n << BigInt(c.bit))) end = Math.max(end, c.offset + c.size);
-    if (this !== INTEL_XSAVE_LAYOUT) end = Math.max(end, INTEL_XSAVE_LAYOUT.areaSize(xcr0));
     return end;
   }
 
@@ -66,6 +75,48 @@ export const xsaveComponent = (bit: number, offset: number, size: number): Xsave
   offset,
   size,
 });
+
+/**
+ * The layout of an XSAVE area of `size` bytes holding the components of `xcr0`, when nothing
+ * says which: the known vendor layout (Intel, AMD) that ends exactly there (the kernel's area
+ * ends after the last component of XCR0, at the CPU's offsets), else the components packed in
+ * bit order after the header; undefined when none fits.
+ */
+export function layoutOfArea(xcr0: bigint, size: number): XsaveLayout | undefined {
+  const comps: XsaveComponent[] = [];
+  let at = XSAVE_LEGACY_END;
+  for (const c of INTEL_XSAVE_LAYOUT.components) {
+    if (!(xcr0 & (1n << BigInt(c.bit)))) continue;
+    comps.push(xsaveComponent(c.bit, at, c.size));
+    at += c.size;
+  }
+  const packed = new XsaveLayout(comps, 'components packed in bit order');
+  return [INTEL_XSAVE_LAYOUT, AMD_XSAVE_LAYOUT, packed].find(
+    (l) => l.for(xcr0) === l && l.end(xcr0) === size,
+  );
+}
+
+/**
+ * Re-lays an XSAVE area: the legacy area and header from `area`, each component of `from` that
+ * `to` also places copied to its offset, into a copy of `base` (an area already in `to`'s layout,
+ * e.g. what the kernel returned for this CPU, whose XCR0 word is kept). xstate_bv keeps only the
+ * components `to` has.
+ */
+export function relayArea(area: Buffer, from: XsaveLayout, base: Buffer, to: XsaveLayout): Buffer {
+  const out = Buffer.from(base);
+  const xcr0 = base.readBigUInt64LE(XSAVE_XCR0_OFFSET);
+  area.copy(out, 0, 0, XSAVE_XCR0_OFFSET);
+  let bv = area.readBigUInt64LE(XSAVE_HEADER_OFFSET) & 3n;
+  for (const c of from.components) {
+    const dest = to.component(c.bit);
+    if (!dest || !(xcr0 & (1n << BigInt(c.bit))) || c.offset + c.size > area.length) continue;
+    area.copy(out, dest.offset, c.offset, c.offset + Math.min(c.size, dest.size));
+    bv |= area.readBigUInt64LE(XSAVE_HEADER_OFFSET) & (1n << BigInt(c.bit));
+  }
+  out.fill(0, XSAVE_HEADER_OFFSET, XSAVE_LEGACY_END);
+  out.writeBigUInt64LE(bv, XSAVE_HEADER_OFFSET);
+  return out;
+}
 
 /** Intel's standard layout (also what debuggers without layout information assume). */
 export const INTEL_XSAVE_LAYOUT = new XsaveLayout(

@@ -1,5 +1,6 @@
 // Where output bytes go: files (complete or absent, never partial, never replacing anything but a
 // regular file) and streams (stdout, pipes, FIFOs, character devices), behind one Sink interface.
+
 import {
   closeSync,
   constants,
@@ -15,6 +16,7 @@ import {
   writeSync,
 } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
+import { O_TMPFILE } from '../abi/fcntl.js';
 
 /**
  * What went wrong with an output: `exists` (not replaced without --force), `directory`, `special`
@@ -69,8 +71,6 @@ export interface SinkOptions {
    */
   linker?: OpenFileLinker;
 }
-
-const O_TMPFILE = 0o20200000;
 
 /**
  * What stands at an output path: nothing, a regular file (replaced only with force), a `stream`

@@ -39,6 +39,7 @@ interface Libc {
     flags: number,
   ): number | bigint;
   linkat(olddirfd: number, oldpath: string, newdirfd: number, newpath: string, flags: number): number;
+  pipe2(fds: number[], flags: number): number;
   errno(): number;
 }
 
@@ -63,6 +64,7 @@ export function sys(): Libc {
       'long process_vm_readv(int pid, coreshot_iovec *local, unsigned long nlocal, ' +
         'coreshot_remote_iovec *remote, unsigned long nremote, unsigned long flags)',
     ),
+    pipe2: lib.func('int pipe2(_Out_ int *fds, int flags)'),
     linkat: lib.func(
       'int linkat(int olddirfd, const char *oldpath, int newdirfd, const char *newpath, int flags)',
     ),

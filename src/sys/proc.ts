@@ -61,7 +61,8 @@ export interface ProcStat {
   nice: number;
 }
 
-function parseStat(text: string): ProcStat {
+/** Parses the text of /proc/PID/stat (or task/TID/stat). */
+export function parseStat(text: string): ProcStat {
   const open = text.indexOf('(');
   const close = text.lastIndexOf(')');
   if (open < 0 || close < open) throw new Error(`unexpected /proc stat line: ${text.slice(0, 60)}`);
@@ -94,8 +95,13 @@ export function readStat(path: string): ProcStat {
 
 /** /proc/PID/status as key → value text. */
 export function readStatus(path: string): Map<string, string> {
+  return parseStatus(readProcText(path));
+}
+
+/** Parses the text of /proc/PID/status (or task/TID/status) as key → value text. */
+export function parseStatus(text: string): Map<string, string> {
   const out = new Map<string, string>();
-  for (const line of readProcText(path).split('\n')) {
+  for (const line of text.split('\n')) {
     const i = line.indexOf(':');
     if (i > 0) out.set(line.slice(0, i), line.slice(i + 1).trim());
   }

@@ -16,9 +16,11 @@ const PTRACE_INTERRUPT = 0x4207;
 const PTRACE_GETSIGMASK = 0x420a;
 const PTRACE_SETSIGMASK = 0x420b;
 const PTRACE_GET_SYSCALL_INFO = 0x420e;
+const PTRACE_GET_RSEQ_CONFIGURATION = 0x420f;
 
 export const PTRACE_O_TRACESYSGOOD = 0x1;
 export const PTRACE_O_TRACEFORK = 0x2;
+export const PTRACE_O_TRACECLONE = 0x8;
 export const PTRACE_O_EXITKILL = 0x100000;
 
 export const PTRACE_EVENT_FORK = 1;
@@ -126,6 +128,23 @@ export function getRegSet(tid: number, type: number, size = 16384): Buffer {
 export function setRegSet(tid: number, type: number, data: Buffer): void {
   const iov = { base: Buffer.from(data), len: data.length };
   check('ptrace(PTRACE_SETREGSET)', tid, sys().ptraceIov(PTRACE_SETREGSET, tid, type, iov));
+}
+
+/** A thread's rseq registration (struct ptrace_rseq_configuration); size 0 when it has none. */
+export interface RseqConfig {
+  address: bigint;
+  size: number;
+  signature: number;
+}
+
+export function getRseqConfig(tid: number): RseqConfig {
+  const buf = Buffer.alloc(24);
+  check(
+    'ptrace(PTRACE_GET_RSEQ_CONFIGURATION)',
+    tid,
+    sys().ptraceBuf(PTRACE_GET_RSEQ_CONFIGURATION, tid, 24, buf),
+  );
+  return { address: buf.readBigUInt64LE(0), size: buf.readUInt32LE(8), signature: buf.readUInt32LE(12) };
 }
 
 /** Sends a signal to one thread (tgkill). */

@@ -1,5 +1,4 @@
 import { EPERM, ESRCH } from '../abi/errno.js';
-import { NT_PRSTATUS, NT_X86_XSTATE } from '../abi/notes.js';
 import { ALL_SIGNALS, SIGTRAP } from '../abi/signals.js';
 import { SysError } from './libc.js';
 import { listThreads } from './proc.js';
@@ -17,6 +16,8 @@ import {
   PTRACE_EVENT_FORK,
   PTRACE_EVENT_STOP,
   PTRACE_EVENT_VFORK,
+  PTRACE_O_EXITKILL,
+  PTRACE_O_TRACECLONE,
   PTRACE_O_TRACEFORK,
   PTRACE_O_TRACESYSGOOD,
   SIGTRAP_SYSCALL,
@@ -31,15 +32,47 @@ import {
   waitThread,
 } from './ptrace.js';
 
-const SYS_rt_sigreturn = 15n;
+/**
+ * What running system calls in a thread needs to know of its architecture; src/inject/ fills it
+ * in (sys/ knows no register layout).
+ */
+export interface SyscallAbi {
+  /** The regset of the general registers (NT_PRSTATUS). */
+  generalRegs: number;
+  /** The regset of the extended (FPU, vector) state, put back after injected code. */
+  extendedRegs: number;
+  /** rt_sigreturn's number: a borrowed thread is held when it enters this call. */
+  sigreturnNr: bigint;
+  /**
+   * The regset writes that, in a syscall-entry stop, skip the call: the thread returns to user
+   * mode with general registers `regs`.
+   */
+  skipTo(regs: Buffer): { type: number; data: Buffer }[];
+}
 
 /** What a thread must get back after running injected code. */
 export interface SavedState {
-  /** user_regs_struct (PTRACE_GETREGSET NT_PRSTATUS). */
+  /** The general registers (PTRACE_GETREGSET abi.generalRegs). */
   regs: Buffer;
-  /** PTRACE_GETREGSET NT_X86_XSTATE. */
+  /** The extended state (PTRACE_GETREGSET abi.extendedRegs). */
   xstate: Buffer;
   sigmask: bigint;
+}
+
+/** How a thread is lent to injected code (TracedProcess.borrow). */
+export interface BorrowOptions {
+  abi: SyscallAbi;
+  /** The general registers the thread goes on with: what its frame on the stack holds. */
+  resume: Buffer;
+  /** Follow fork/clone (PTRACE_O_TRACEFORK): the child is auto-attached and handed to `onChild`. */
+  traceFork?: boolean;
+  /** Follow new threads (PTRACE_O_TRACECLONE) the same way. */
+  traceClone?: boolean;
+  /** Kill the process if coreshot dies while it runs injected code (PTRACE_O_EXITKILL). */
+  exitKill?: boolean;
+  onChild?: (pid: number) => void;
+  /** Called at each step (a place for tests to stop coreshot: see src/fault-points.ts). */
+  onPhase?: (phase: string) => void;
 }
 
 /** A signal that arrived while coreshot held a thread, to be delivered again at detach. */
@@ -72,13 +105,13 @@ export function processGone(pid: number): SysError {
  * Loads libc and runs every ptrace path once against no process, so the first real calls (made
  * while the target is stopped) do not pay for FFI set-up and JIT warm-up.
  */
-export function warmUp(): void {
+export function warmUp(abi: SyscallAbi): void {
   const nobody = 0x7ffffff0;
   const attempts = [
     () => seize(nobody),
     () => interrupt(nobody),
-    () => getRegSet(nobody, NT_PRSTATUS, 4096),
-    () => setRegSet(nobody, NT_PRSTATUS, Buffer.alloc(8)),
+    () => getRegSet(nobody, abi.generalRegs, 4096),
+    () => setRegSet(nobody, abi.generalRegs, Buffer.alloc(8)),
     () => getSigInfo(nobody),
     () => setSigInfo(nobody, Buffer.alloc(128)),
     () => syscallStep(nobody),
@@ -165,6 +198,16 @@ export class TracedProcess {
     return tp;
   }
 
+  /**
+   * Takes in a thread that joined the process while it was traced (auto-attached by
+   * PTRACE_O_TRACECLONE): waits for its first stop and holds it like the others.
+   */
+  adopt(tid: number, timeoutMs = 10_000): void {
+    const t = this.waitStop(tid, timeoutMs);
+    if (!t) throw processGone(this.pid);
+    this.threads.set(tid, t);
+  }
+
   private waitStop(tid: number, timeoutMs: number): StoppedThread | undefined {
     const st = waitThread(tid, timeoutMs);
     if (st === null)
@@ -185,116 +228,36 @@ export class TracedProcess {
   }
 
   /**
-   * Lets stopped thread `tid` run code coreshot chose, which ends by putting the thread back
-   * itself: an rt_sigreturn through a frame holding the registers it resumes with. So it needs no
-   * help if coreshot dies meanwhile. The thread starts from `run.regs` with every signal blocked
-   * (the frame restores the mask) and is followed from syscall-stop to syscall-stop (with
-   * PTRACE_O_TRACESYSGOOD, a tracer that dies during such a stop leaves no SIGTRAP behind) until
-   * it enters its rt_sigreturn. That call is not let run (it would also cancel the restart of an
-   * interrupted sleep: restart_block): the thread gets its mask back and registers `run.resume`
-   * (what the frame holds) instead, then is stopped again as it was: an interrupt stop with
-   * registers, extended state and mask `saved`, so that an interrupted system call is restarted
-   * (or not) exactly as it would have been. Returns what the system call `run.nr` returned and,
-   * with `traceFork`, the child it created (auto-attached, handed to `onChild` at once).
-   * `onPhase` is called at each step (a place for tests to stop coreshot).
+   * Lends stopped thread `tid` to code coreshot chose, which ends by putting the thread back
+   * itself: an rt_sigreturn through a frame holding the registers it resumes with (`opts.resume`).
+   * So it needs no help if coreshot dies meanwhile. Each `step` of the returned thread runs one
+   * system call and holds the thread again as it enters that rt_sigreturn; `release` puts it back
+   * (see BorrowedThread). Only one borrower at a time per thread.
+   */
+  borrow(tid: number, saved: SavedState, opts: BorrowOptions): BorrowedThread {
+    const t = this.threads.get(tid);
+    if (!t || t.stop !== 'event') throw new Error(`thread ${tid} is not held in an interrupt stop`);
+    return new BorrowedThread(this.pid, t, saved, opts);
+  }
+
+  /**
+   * Runs one system call `run.nr` from registers `run.regs` in stopped thread `tid` and puts the
+   * thread back (borrow, one step, release). Returns what the call returned and, with
+   * `traceFork`, the child it created.
    */
   runSelfRestoring(
     tid: number,
     saved: SavedState,
-    run: {
-      regs: Buffer;
-      resume: Buffer;
-      nr: bigint;
-      traceFork?: boolean;
-      onChild?: (pid: number) => void;
-      onPhase?: (phase: string) => void;
-    },
+    run: BorrowOptions & { regs: Buffer; nr: bigint },
   ): { result?: bigint; child?: number } {
-    const t = this.threads.get(tid);
-    if (!t || t.stop !== 'event') throw new Error(`thread ${tid} is not held in an interrupt stop`);
-    const phase = run.onPhase ?? (() => {});
-    let child: number | undefined;
+    const thread = this.borrow(tid, saved, run);
     let result: bigint | undefined;
-    let lastNr = -1n;
-    let stopped = true;
     try {
-      setRegSet(tid, NT_PRSTATUS, run.regs);
-      setSigMask(tid, ALL_SIGNALS);
-      setOptions(tid, PTRACE_O_TRACESYSGOOD | (run.traceFork ? PTRACE_O_TRACEFORK : 0));
-      phase('registers-set');
-      syscallStep(tid);
-      stopped = false;
-      for (;;) {
-        const st: WaitStatus | null = waitThread(tid, 10_000);
-        if (st === null) throw new Error(`thread ${tid} did not come back from the injected code`);
-        if (st.kind !== 'stopped') throw processGone(this.pid);
-        stopped = true;
-        if (
-          st.event === PTRACE_EVENT_FORK ||
-          st.event === PTRACE_EVENT_VFORK ||
-          st.event === PTRACE_EVENT_CLONE
-        ) {
-          child = Number(getEventMsg(tid));
-          phase('forked');
-          run.onChild?.(child);
-        } else if (st.event === PTRACE_EVENT_STOP) {
-          // A group stop (SIGSTOP and friends) began meanwhile: send it again at detach.
-          if (st.signal !== SIGTRAP) t.extra.push({ signo: st.signal, siginfo: getSigInfoOrEmpty(tid) });
-        } else if (st.signal === SIGTRAP_SYSCALL) {
-          const info = getSyscallInfo(tid);
-          if (info.op === 'entry' && info.nr === SYS_rt_sigreturn) {
-            phase('sigreturn-entered');
-            // Skipped (orig_rax -1), it returns to `resume`. In this order, the thread is whole
-            // after either step if coreshot dies in between.
-            setSigMask(tid, saved.sigmask);
-            setRegSet(tid, NT_PRSTATUS, run.resume);
-            break;
-          }
-          if (info.op === 'entry') lastNr = info.nr;
-          else if (info.op === 'exit' && lastNr === run.nr) {
-            if (result === undefined) phase('syscall-returned');
-            result = info.rval; // the last one counts: the kernel may restart the call
-          }
-        } else {
-          // Blocking holds back every signal but a fault of the thread's own: the code went wrong.
-          throw new Error(`thread ${tid} got signal ${st.signal} while running injected code`);
-        }
-        syscallStep(tid);
-        stopped = false;
-      }
+      result = thread.step(run.regs, run.nr);
     } finally {
-      this.putBack(t, saved, stopped);
+      thread.release();
     }
-    return { result, child };
-  }
-
-  /**
-   * Brings a thread that ran injected code back to an interrupt stop with its `saved` state. A
-   * thread that does not stop is left to put itself back when coreshot lets it go.
-   */
-  private putBack(t: StoppedThread, saved: SavedState, stopped: boolean): void {
-    const tid = t.tid;
-    try {
-      // Interrupt first, then run on with no syscall-stops: any other ptrace stop would clear
-      // the pending interrupt. It stops on the way back to user mode, before any user code.
-      interrupt(tid);
-      if (stopped) cont(tid);
-      for (;;) {
-        const st = waitThread(tid, 10_000);
-        if (st === null) throw new Error(`thread ${tid} did not stop after the injected code`);
-        if (st.kind !== 'stopped') throw processGone(this.pid);
-        if (st.event === PTRACE_EVENT_STOP && st.signal === SIGTRAP) break;
-        if (st.event === PTRACE_EVENT_STOP)
-          t.extra.push({ signo: st.signal, siginfo: getSigInfoOrEmpty(tid) });
-        syscallStep(tid);
-      }
-      setRegSet(tid, NT_PRSTATUS, saved.regs);
-      if (!getRegSet(tid, NT_X86_XSTATE).equals(saved.xstate)) setRegSet(tid, NT_X86_XSTATE, saved.xstate);
-      if (getSigMask(tid) !== saved.sigmask) setSigMask(tid, saved.sigmask);
-      setOptions(tid, 0);
-    } catch (err) {
-      if (!isGone(err)) throw err;
-    }
+    return { result, child: thread.child };
   }
 
   /** Lets every thread go: re-delivers held signals, restarts interrupted system calls. */
@@ -316,6 +279,166 @@ export class TracedProcess {
         if (!isGone(err)) throw err;
       }
     }
+  }
+}
+
+/**
+ * A held thread lent to injected code. It starts from registers coreshot sets with every signal
+ * blocked (its frame restores the mask) and is followed from syscall-stop to syscall-stop (with
+ * PTRACE_O_TRACESYSGOOD, a tracer that dies during such a stop leaves no SIGTRAP behind) until it
+ * enters rt_sigreturn. That call is not let run (it would also cancel the restart of an
+ * interrupted sleep: restart_block): the thread is held there, where the next `step` skips the
+ * call and starts the next system call instead, and `release` skips it into the registers the
+ * frame holds with the thread's mask back, then stops the thread again as it was: an interrupt
+ * stop with registers, extended state and mask `saved`, so that an interrupted system call is
+ * restarted (or not) exactly as it would have been.
+ */
+export class BorrowedThread {
+  readonly tid: number;
+  /** The child a system call created (with `traceFork`). */
+  child?: number;
+  private readonly pid: number;
+  private readonly held: StoppedThread;
+  private readonly saved: SavedState;
+  private readonly opts: BorrowOptions;
+  /**
+   * fresh: still in its interrupt stop, untouched; sigreturn: held entering rt_sigreturn;
+   * stopped: in another ptrace stop; running: let go until its next stop.
+   */
+  private at: 'fresh' | 'sigreturn' | 'stopped' | 'running' | 'released' = 'fresh';
+
+  constructor(pid: number, held: StoppedThread, saved: SavedState, opts: BorrowOptions) {
+    this.pid = pid;
+    this.tid = held.tid;
+    this.held = held;
+    this.saved = saved;
+    this.opts = opts;
+  }
+
+  private phase(name: string): void {
+    this.opts.onPhase?.(name);
+  }
+
+  /**
+   * Runs the thread from general registers `regs` (which run system call `nr` and return into
+   * the rt_sigreturn of the thread's frame) until it enters that rt_sigreturn. Returns what
+   * `nr` returned (undefined if it never ran).
+   */
+  step(regs: Buffer, nr: bigint): bigint | undefined {
+    const { tid, opts } = this;
+    const abi = opts.abi;
+    if (this.at === 'fresh') {
+      // Registers first: a thread left with them puts its mask back itself.
+      setRegSet(tid, abi.generalRegs, regs);
+      setSigMask(tid, ALL_SIGNALS);
+      setOptions(
+        tid,
+        PTRACE_O_TRACESYSGOOD |
+          (opts.traceFork ? PTRACE_O_TRACEFORK : 0) |
+          (opts.traceClone ? PTRACE_O_TRACECLONE : 0) |
+          (opts.exitKill ? PTRACE_O_EXITKILL : 0),
+      );
+      this.phase('registers-set');
+    } else if (this.at === 'sigreturn') {
+      for (const w of abi.skipTo(regs)) setRegSet(tid, w.type, w.data);
+    } else {
+      throw new Error(`thread ${tid} is not held between injected system calls`);
+    }
+    let result: bigint | undefined;
+    let lastNr = -1n;
+    syscallStep(tid);
+    this.at = 'running';
+    for (;;) {
+      const st: WaitStatus | null = waitThread(tid, 10_000);
+      if (st === null) throw new Error(`thread ${tid} did not come back from the injected code`);
+      if (st.kind !== 'stopped') throw processGone(this.pid);
+      this.at = 'stopped';
+      if (
+        st.event === PTRACE_EVENT_FORK ||
+        st.event === PTRACE_EVENT_VFORK ||
+        st.event === PTRACE_EVENT_CLONE
+      ) {
+        this.child = Number(getEventMsg(tid));
+        this.phase('forked');
+        opts.onChild?.(this.child);
+      } else if (st.event === PTRACE_EVENT_STOP) {
+        // A group stop (SIGSTOP and friends) began meanwhile: send it again at detach.
+        if (st.signal !== SIGTRAP)
+          this.held.extra.push({ signo: st.signal, siginfo: getSigInfoOrEmpty(tid) });
+      } else if (st.signal === SIGTRAP_SYSCALL) {
+        const info = getSyscallInfo(tid);
+        if (info.op === 'entry' && info.nr === abi.sigreturnNr) {
+          this.at = 'sigreturn';
+          this.phase('sigreturn-entered');
+          return result;
+        }
+        if (info.op === 'entry') lastNr = info.nr;
+        else if (info.op === 'exit' && lastNr === nr) {
+          if (result === undefined) this.phase('syscall-returned');
+          result = info.rval; // the last one counts: the kernel may restart the call
+        }
+      } else {
+        // Blocking holds back every signal but a fault of the thread's own: the code went wrong.
+        throw new Error(`thread ${tid} got signal ${st.signal} while running injected code`);
+      }
+      syscallStep(tid);
+      this.at = 'running';
+    }
+  }
+
+  /**
+   * Puts the thread back in its interrupt stop with its saved state (or, for a thread coreshot
+   * built, `instead`: the state it is to go on with). A thread that does not stop is left to put
+   * itself back when coreshot lets it go.
+   */
+  release(instead?: { saved: SavedState; resume: Buffer }): void {
+    const at = this.at;
+    this.at = 'released';
+    if (at === 'released') return;
+    if (at === 'fresh') {
+      // Still in its interrupt stop: only a new state needs setting.
+      if (instead) this.putState(instead.saved);
+      return;
+    }
+    const tid = this.tid;
+    const saved = instead?.saved ?? this.saved;
+    const resume = instead?.resume ?? this.opts.resume;
+    const abi = this.opts.abi;
+    try {
+      if (at === 'sigreturn') {
+        // Skipped, rt_sigreturn returns to `resume`. In this order, the thread is whole after
+        // either step if coreshot dies in between.
+        setSigMask(tid, saved.sigmask);
+        for (const w of abi.skipTo(resume)) setRegSet(tid, w.type, w.data);
+      }
+      // Interrupt first, then run on with no syscall-stops: any other ptrace stop would clear
+      // the pending interrupt. It stops on the way back to user mode, before any user code.
+      interrupt(tid);
+      if (at !== 'running') cont(tid);
+      for (;;) {
+        const st = waitThread(tid, 10_000);
+        if (st === null) throw new Error(`thread ${tid} did not stop after the injected code`);
+        if (st.kind !== 'stopped') throw processGone(this.pid);
+        if (st.event === PTRACE_EVENT_STOP && st.signal === SIGTRAP) break;
+        if (st.event === PTRACE_EVENT_STOP)
+          this.held.extra.push({ signo: st.signal, siginfo: getSigInfoOrEmpty(tid) });
+        syscallStep(tid);
+      }
+      this.putState(saved);
+    } catch (err) {
+      if (!isGone(err)) throw err;
+    }
+  }
+
+  /** Sets the state of the thread, held in its interrupt stop, and stops following its calls. */
+  private putState(saved: SavedState): void {
+    const { tid } = this;
+    const abi = this.opts.abi;
+    setRegSet(tid, abi.generalRegs, saved.regs);
+    if (!getRegSet(tid, abi.extendedRegs).equals(saved.xstate))
+      setRegSet(tid, abi.extendedRegs, saved.xstate);
+    if (getSigMask(tid) !== saved.sigmask) setSigMask(tid, saved.sigmask);
+    setOptions(tid, 0);
   }
 }
 

@@ -1,7 +1,7 @@
 // Acceptance: every failure is one clear line on stderr, a non-zero exit, and no file left.
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
-import { chmodSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { CLI, cliForOtherUsers, coreshot, run, runOk, startDetached, tempDir } from '../helpers/proc.js';
@@ -175,6 +175,40 @@ describe('coreshot dump errors', () => {
     const core = join(tmp.path, 'snapexit.core');
     writeFileSync(core, Buffer.concat(chunks));
     const eu = run('eu-readelf', ['-n', core]);
+    assert.equal(eu.status, 0, eu.stderr);
+    assert.match(eu.stdout, /PRSTATUS/);
+  });
+
+  test('in snapshot mode nothing of the target is read once it is released: it may be gone', async () => {
+    const t = await freshTarget('released');
+    const dir = emptyDir('released');
+    const resume = join(dir, 'resume');
+    const child = spawn(process.execPath, [CLI, 'dump', String(t.pid), '-o', join(dir, 'core')], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+      env: { ...process.env, CORESHOT_TEST_HOLD: 'released', CORESHOT_TEST_RESUME: resume },
+    });
+    const exited = new Promise<number | null>((r) => child.once('exit', r));
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+    });
+    await eventually(
+      () => stderr,
+      (e) => e.includes('holding at released'),
+      10_000,
+    );
+    assert.match(stderr, /holding at released/);
+    // Killed and reaped by its shell: /proc/PID no longer exists when coreshot goes on.
+    process.kill(t.pid, 'SIGKILL');
+    const gone = await eventually(
+      () => existsSync(`/proc/${t.pid}`),
+      (e) => !e,
+      10_000,
+    );
+    assert.equal(gone, false, 'the target was not reaped');
+    writeFileSync(resume, '');
+    assert.equal(await exited, 0, stderr);
+    const eu = run('eu-readelf', ['-n', join(dir, 'core')]);
     assert.equal(eu.status, 0, eu.stderr);
     assert.match(eu.stdout, /PRSTATUS/);
   });

@@ -1,3 +1,4 @@
+import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { compileC, isAlive, killAndWait, ROOT, run, runOk, startDetached } from '../helpers/proc.js';
@@ -155,6 +156,16 @@ export function tracees(tracer: number): number[] {
     }
   }
   return out;
+}
+
+/** Waits until target `t` has ended by itself (failing the test after `ms`). */
+export async function waitExit(t: Target, ms = 60_000): Promise<void> {
+  await eventually(
+    () => isAlive(t.pid),
+    (alive) => !alive,
+    ms,
+  );
+  assert.ok(!isAlive(t.pid), 'target did not finish');
 }
 
 export { isAlive };

@@ -13,21 +13,12 @@ import {
   sleep,
   startTarget,
   strayCopies,
-  type Target,
   tracees,
   tracerOf,
+  waitExit,
 } from './helpers.js';
 
 const SIGNAL = 40; // SIGRTMIN+6 with glibc: queued, so every one sent must be counted.
-
-async function waitExit(t: Target, ms = 60_000): Promise<void> {
-  await eventually(
-    () => isAlive(t.pid),
-    (alive) => !alive,
-    ms,
-  );
-  assert.ok(!isAlive(t.pid), 'target did not finish');
-}
 
 describe('coreshot dump leaves the target unharmed', () => {
   const tmp = tempDir('coreshot-live-unharmed-');

@@ -5,6 +5,7 @@ import { registerDump } from './dump.js';
 import { registerFind } from './find.js';
 import { registerGuestMemory } from './guest-memory.js';
 import { registerInspect } from './inspect.js';
+import { registerRestore } from './restore.js';
 
 /**
  * Every command module registers its options here; each loads its heavy implementation lazily
@@ -16,5 +17,6 @@ export function registerCommands(program: Command): void {
   registerDump(program);
   registerConvert(program);
   registerGuestMemory(program);
+  registerRestore(program);
   registerDemo(program);
 }

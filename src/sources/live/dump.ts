@@ -1,7 +1,10 @@
 import { closeSync, openSync, readSync } from 'node:fs';
-import { EPERM, ERESTART_RESTARTBLOCK, ESRCH } from '../../abi/errno.js';
+import { EPERM, ESRCH } from '../../abi/errno.js';
 import { SIGTRAP } from '../../abi/signals.js';
 import { ELFMAG } from '../../elf/constants.js';
+import { faultPoint } from '../../fault-points.js';
+import { findGadgets } from '../../inject/gadgets.js';
+import { X86_64 } from '../../inject/x86_64.js';
 import { type Region, SplicedAddressSpace } from '../../model/address-space.js';
 import { ARCHES, type AuxvEntry, type Mapping, type ProcessImage } from '../../model/process-image.js';
 import type { LongRunOptions } from '../../model/progress.js';
@@ -17,8 +20,7 @@ import {
 } from '../../sys/proc.js';
 import { TracedProcess, warmUp } from '../../sys/tracee.js';
 import { dumpSize } from './filter.js';
-import { USER_REGS } from './sigframe.js';
-import { findGadgets, forkSnapshot, type Snapshot } from './snapshot.js';
+import { forkSnapshot, type Snapshot } from './snapshot.js';
 import { readProcessInfo, readRegisters, threadState } from './threads.js';
 import { xstateRegset } from './xstate.js';
 import type { SnapshotCopy } from './zombie.js';
@@ -57,16 +59,8 @@ export class CaptureError extends Error {
   }
 }
 
-/**
- * A fault-injection point for the tests: with CORESHOT_TEST_HOLD=PHASE in the environment,
- * coreshot says so on stderr at that step of the fork injection and waits there for ever (to be
- * SIGKILLed by the test).
- */
-function holdForTests(phase: string): void {
-  if (process.env.CORESHOT_TEST_HOLD !== phase) return;
-  process.stderr.write(`coreshot: holding at ${phase}\n`);
-  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0);
-}
+/** The injection's arch descriptor (preflight admits x86_64 programs only). */
+const ARCH = X86_64;
 
 function explain(pid: number, err: unknown): unknown {
   if (!(err instanceof SysError)) return err;
@@ -197,14 +191,15 @@ export async function captureProcess<T>(
     const target = new ProcMem(pid, wantSnapshot);
     mems.push(target);
     // Found before the pause: the vdso, text and stack mappings do not move.
-    const before = wantSnapshot ? readMaps(pid, false) : [];
-    const gadgets = wantSnapshot ? findGadgets(target, before) : undefined;
-    warmUp();
+    const before = wantSnapshot ? readMaps(pid, true) : [];
+    const gadgets = wantSnapshot ? findGadgets(ARCH, target, before) : undefined;
+    warmUp(ARCH);
     readStatus(`/proc/${pid}/task/${pid}/status`);
     pauseStart = performance.now();
     tp = TracedProcess.seize(pid);
     const held = [...tp.threads.values()];
-    const registers = held.map(readRegisters);
+    const registers = held.map((t) => readRegisters(pid, t));
+    const processStat = readProc(`/proc/${pid}/stat`);
 
     let maps: ProcMapping[];
     let source = target;
@@ -216,9 +211,7 @@ export async function captureProcess<T>(
     const interrupted = registers.filter(
       (_r, i) => held[i]!.stop === 'event' && held[i]!.stopSignal === SIGTRAP,
     );
-    const injector =
-      interrupted.find((r) => r.gpRegs.readBigInt64LE(USER_REGS.rax) !== ERESTART_RESTARTBLOCK) ??
-      interrupted[0];
+    const injector = interrupted.find((r) => !ARCH.restartsThroughBlock(r.gpRegs)) ?? interrupted[0];
     let noSnapshotReason: string | undefined;
     if (wantSnapshot && !injector) noSnapshotReason = 'the process is stopped (job control)';
     // A seccomp filter may refuse clone() or kill the process for trying: never inject then.
@@ -226,18 +219,20 @@ export async function captureProcess<T>(
     if (wantSnapshot && !gadgets) noSnapshotReason = 'no code to run a fork with was found in it';
     const forked =
       wantSnapshot && injector && gadgets && !noSnapshotReason
-        ? forkSnapshot(tp, injector, gadgets, before, target, holdForTests)
+        ? forkSnapshot(tp, ARCH, injector, gadgets, before, target, faultPoint)
         : undefined;
     if (typeof forked === 'string') noSnapshotReason = forked;
     else snap = forked;
     if (snap) {
       resume();
+      faultPoint('released');
       source = new ProcMem(snap.pid, true);
       mems.push(source);
       source.write(snap.frames.at, snap.frames.original);
       // MADV_DONTFORK areas are absent from the copy, MADV_WIPEONFORK ones zeroed: those come
-      // from the running target, which is then no longer frozen.
-      const own = readMaps(pid, true).filter((m) => m.vmFlags.has('dc') || m.vmFlags.has('wf'));
+      // from the running target, which is then no longer frozen (as listed before the pause:
+      // nothing of the target's is read here but its memory, which may be gone).
+      const own = before.filter((m) => m.vmFlags.has('dc') || m.vmFlags.has('wf'));
       for (const m of own) fromTarget.add(m.start);
       maps = readMaps(snap.pid, true)
         .filter((m) => !fromTarget.has(m.start))
@@ -247,10 +242,10 @@ export async function captureProcess<T>(
       maps = readMaps(pid, true);
     }
 
-    const threads = registers.map((r) => threadState(pid, r));
+    const threads = registers.map((r) => threadState(r, processStat));
     const layout = registers[0] && xstateRegset(registers[0].xstate).layout;
     const ctx = {
-      fileMode: (m: ProcMapping) => mappedFileMode(pid, m),
+      fileMode: (m: ProcMapping) => mappedFileMode(source.pid, m),
       startsWithElfMagic: (m: ProcMapping) => source.read(m.start, 4).equals(ELFMAG),
     };
     const mappings: Mapping[] = [];

@@ -5,7 +5,7 @@ import { SIGTRAP } from '../../abi/signals.js';
 import { psargsFromArgv } from '../../elf/notes/prpsinfo.js';
 import type { ProcessInfo, ThreadState, TimeVal } from '../../model/process-image.js';
 import { SysError } from '../../sys/libc.js';
-import { type ProcStat, readProc, readStat, readStatus } from '../../sys/proc.js';
+import { type ProcStat, parseStat, parseStatus, readProc, readStat, readStatus } from '../../sys/proc.js';
 import { getRegSet, PTRACE_EVENT_STOP } from '../../sys/ptrace.js';
 import type { StoppedThread } from '../../sys/tracee.js';
 import { xstateRegset } from './xstate.js';
@@ -22,8 +22,10 @@ function hexMask(text: string | undefined): bigint {
 }
 
 /**
- * What must be read while a thread is stopped: its registers as ptrace returns them, and the
- * siginfo of its stop. Nothing is converted yet, to keep the pause short.
+ * What must be read while a thread is stopped: its registers as ptrace returns them, the siginfo
+ * of its stop, and its /proc stat and status (times, signal masks: once the target runs on it
+ * may exit, and a snapshot dump must not need it then). Nothing is converted yet, to keep the
+ * pause short.
  */
 export interface ThreadRegisters {
   tid: number;
@@ -33,38 +35,47 @@ export interface ThreadRegisters {
   /** The XSAVE area in the CPU's standard format (NT_X86_XSTATE regset). */
   xstate: Buffer;
   siginfo: Buffer;
+  /** /proc stat (the process's for the main thread: it carries the group's times) and status; undefined for a thread that exited meanwhile. */
+  proc?: { stat: Buffer; status: Buffer };
 }
 
-export function readRegisters(t: StoppedThread): ThreadRegisters {
+export function readRegisters(pid: number, t: StoppedThread): ThreadRegisters {
   return {
     tid: t.tid,
     gpRegs: getRegSet(t.tid, NT_PRSTATUS, 1024),
     fpRegs: getRegSet(t.tid, NT_PRFPREG, 1024),
     xstate: getRegSet(t.tid, NT_X86_XSTATE),
     siginfo: t.siginfo,
+    proc: readThreadProc(pid, t.tid),
   };
+}
+
+function readThreadProc(pid: number, tid: number): ThreadRegisters['proc'] {
+  try {
+    return {
+      stat: readProc(tid === pid ? `/proc/${pid}/stat` : `/proc/${pid}/task/${tid}/stat`),
+      status: readProc(`/proc/${pid}/task/${tid}/status`),
+    };
+  } catch (err) {
+    if (tid === pid || !(err instanceof SysError) || err.errno !== ESRCH) throw err;
+    return undefined;
+  }
 }
 
 /**
  * A thread's NT_PRSTATUS content: its registers plus the fields the kernel takes from the task
- * (signal masks, ids, times; the thread group leader carries the group's times), read from
- * /proc, and its register sets as the kernel puts them in a core: NT_PRFPREG and NT_X86_XSTATE
- * (see xstate.ts for its layout). In snapshot mode this runs after the target resumed, to keep
- * the pause short.
+ * (signal masks, ids, times), as read from /proc while it was held, and its register sets as the
+ * kernel puts them in a core: NT_PRFPREG and NT_X86_XSTATE (see xstate.ts for its layout).
+ * `processStat` (/proc/PID/stat read while held) stands in for a thread that had exited. In
+ * snapshot mode this runs after the target resumed, to keep the pause short, and reads nothing.
  */
-export function threadState(pid: number, r: ThreadRegisters): ThreadState {
+export function threadState(r: ThreadRegisters, processStat: Buffer): ThreadState {
   const tid = r.tid;
-  let stat: ProcStat;
-  let status: Map<string, string>;
-  try {
-    stat = readStat(tid === pid ? `/proc/${pid}/stat` : `/proc/${pid}/task/${tid}/stat`);
-    status = readStatus(`/proc/${pid}/task/${tid}/status`);
-  } catch (err) {
-    // A thread that exited since: the process's ids, no times or masks of its own.
-    if (tid === pid || !(err instanceof SysError) || err.errno !== ESRCH) throw err;
-    stat = { ...readStat(`/proc/${pid}/stat`), utime: 0n, stime: 0n };
-    status = new Map();
-  }
+  // A thread that exited meanwhile: the process's ids, no times or masks of its own.
+  const stat: ProcStat = r.proc
+    ? parseStat(r.proc.stat.toString('latin1'))
+    : { ...parseStat(processStat.toString('latin1')), utime: 0n, stime: 0n };
+  const status = r.proc ? parseStatus(r.proc.status.toString('latin1')) : new Map<string, string>();
   // The stop coreshot itself caused (PTRACE_INTERRUPT: SIGTRAP with PTRACE_EVENT_STOP in the
   // code) is no signal of the process: record none, as gcore does, rather than a ptrace artifact.
   const ownStop = r.siginfo.readInt32LE(0) === SIGTRAP && r.siginfo.readInt32LE(8) >> 8 === PTRACE_EVENT_STOP;

@@ -1,0 +1,9 @@
+// File-descriptor flags and *at() conventions (asm-generic/fcntl.h, linux/fcntl.h) for calls
+// coreshot makes itself through FFI or in another process (Node's `constants` cover its own).
+
+export const O_RDONLY = 0;
+export const O_RDWR = 2;
+export const O_CLOEXEC = 0o2000000;
+export const O_TMPFILE = 0o20200000;
+export const AT_FDCWD = -100;
+export const AT_SYMLINK_FOLLOW = 0x400;

@@ -1,0 +1,61 @@
+import { statSync } from 'node:fs';
+import { RestoreError, type RestoreOptions, restoreProcess } from '../../sinks/process/restore.js';
+import { Checkpoint } from '../../sources/criu/checkpoint.js';
+import { openCore } from '../../sources/elfcore/open.js';
+import { abortOnSignals, UserError } from '../errors.js';
+import { toJson } from '../format.js';
+
+export interface RestoreCliOptions {
+  root?: string;
+  pid?: number;
+  stopped?: boolean;
+  lazy?: boolean;
+  json?: boolean;
+}
+
+/** Restores an ELF core or one process of a CRIU image directory and prints the new pid. */
+export async function restore(path: string, opts: RestoreCliOptions): Promise<void> {
+  const signal = abortOnSignals();
+  const common: RestoreOptions = {
+    signal,
+    stopped: opts.stopped === true,
+    ...(opts.root ? { root: opts.root } : {}),
+  };
+  let result: Awaited<ReturnType<typeof restoreProcess>>;
+  try {
+    if (statSync(path).isDirectory()) {
+      if (opts.lazy) throw new UserError('--lazy needs an ELF core, not a CRIU image directory');
+      const ckpt = Checkpoint.open(path, { root: opts.root ?? '/' });
+      const pid = opts.pid ?? ckpt.processes[0]?.pid;
+      if (pid === undefined) throw new UserError(`${path}: the checkpoint holds no process`);
+      result = await restoreProcess(ckpt.processImage(pid).image, common);
+    } else {
+      const core = openCore(path, { root: opts.root });
+      try {
+        const lazy = opts.lazy
+          ? {
+              path,
+              offsetOf: (m: { start: bigint }) =>
+                core.loads.find((p) => p.p_vaddr === m.start && p.p_filesz > 0n)?.p_offset,
+            }
+          : undefined;
+        result = await restoreProcess(core.image, { ...common, ...(lazy ? { lazy } : {}) });
+      } finally {
+        core.close();
+      }
+    }
+  } catch (err) {
+    if (err instanceof RestoreError) throw new UserError(`cannot restore ${path}: ${err.message}`);
+    throw err;
+  }
+  if (opts.json) {
+    process.stdout.write(`${toJson(result)}\n`);
+    return;
+  }
+  process.stdout.write(`${result.pid}\n`);
+  const moved = result.threads.filter((t) => t.was !== t.tid).map((t) => `${t.was}→${t.tid}`);
+  process.stderr.write(
+    `restored ${path} as process ${result.pid} with ${result.threads.length} thread(s)${moved.length ? ` (new ids: ${moved.join(', ')})` : ''}${opts.stopped ? ', stopped' : ''}\n`,
+  );
+  for (const n of result.notRestored) process.stderr.write(`coreshot: not restored: ${n}\n`);
+}

@@ -1,0 +1,45 @@
+// Test-only fault-injection points: places where a test can make coreshot stop and wait to be
+// SIGKILLed, to check that whatever coreshot was doing to another process undoes itself.
+//
+// Set CORESHOT_TEST_HOLD=POINT in coreshot's environment: on reaching POINT it writes
+// "coreshot: holding at POINT" to stderr and waits for ever, or, with CORESHOT_TEST_RESUME=FILE,
+// until FILE exists (so a test can change the world at that point and let coreshot go on).
+// Without the variable every point costs one comparison. The points (the steps of a code
+// injection into a held thread, see src/inject/remote.ts and src/sys/tracee.ts, then live
+// capture's own):
+//
+// | point               | reached when                                                          |
+// | ------------------- | --------------------------------------------------------------------- |
+// | frames-written      | the injection's signal frames are on the thread's stack               |
+// | registers-set       | the thread holds the registers of the first injected system call     |
+// | forked              | the injected clone created the snapshot copy (before it is set up)   |
+// | syscall-returned    | the first injected system call returned                               |
+// | sigreturn-entered   | the thread entered the rt_sigreturn that ends each injected call     |
+// | released            | snapshot mode: the target runs on, its copy is held                   |
+
+import { existsSync } from 'node:fs';
+
+/** The fault-injection points, as the table above lists them. */
+export const FAULT_POINTS = [
+  'frames-written',
+  'registers-set',
+  'forked',
+  'syscall-returned',
+  'sigreturn-entered',
+  'released',
+] as const;
+
+export type FaultPoint = (typeof FAULT_POINTS)[number];
+
+/** The environment variables: the point to hold at, the file whose creation ends the hold. */
+export const FAULT_ENV = { hold: 'CORESHOT_TEST_HOLD', resume: 'CORESHOT_TEST_RESUME' } as const;
+
+/** Holds coreshot at `point` when the environment asks for it (see above). */
+export function faultPoint(point: string): void {
+  if (process.env[FAULT_ENV.hold] !== point) return;
+  process.stderr.write(`coreshot: holding at ${point}\n`);
+  const resume = process.env[FAULT_ENV.resume];
+  const cell = new Int32Array(new SharedArrayBuffer(4));
+  if (!resume) Atomics.wait(cell, 0, 0);
+  while (resume && !existsSync(resume)) Atomics.wait(cell, 0, 0, 10);
+}
