@@ -1,7 +1,7 @@
+import { NotQemuError } from '../../analysis/qemu/guest.js';
 import { openSink } from '../../io/sink.js';
+import { openQemuCore, type QemuCore } from '../../pipelines/qemu-core.js';
 import { VMCORE_ARCHES, type VmcoreArch, vmcoreArchOfBinary, writeVmcore } from '../../sinks/vmcore/write.js';
-import { NotQemuError } from '../../sources/qemu/guest.js';
-import { openQemuCore, type QemuCore } from '../../sources/qemu/open.js';
 import { linkOpenFile } from '../../sys/files.js';
 import { abortOnSignals, UserError } from '../errors.js';
 import { hex, size, table, toJson } from '../format.js';

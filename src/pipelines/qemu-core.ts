@@ -1,13 +1,13 @@
 import { join } from 'node:path';
-import { AT } from '../../abi/auxv.js';
-import { readBuildId } from '../../elf/build-id.js';
-import { PT_LOAD } from '../../elf/constants.js';
-import { ElfFile } from '../../elf/reader.js';
-import { findDynamicSymbols } from '../../elf/symbols.js';
-import { FileAccess } from '../../io/random-access.js';
-import type { ProcessImage } from '../../model/process-image.js';
-import { type CoreFile, openCore } from '../elfcore/open.js';
-import { findGuest, type QemuGuest, type QemuSymbols } from './guest.js';
+import { AT } from '../abi/auxv.js';
+import { findGuest, type QemuGuest, type QemuSymbols } from '../analysis/qemu/guest.js';
+import { readBuildId } from '../elf/build-id.js';
+import { PT_LOAD } from '../elf/constants.js';
+import { ElfFile } from '../elf/reader.js';
+import { findDynamicSymbols } from '../elf/symbols.js';
+import { FileAccess } from '../io/random-access.js';
+import type { ProcessImage } from '../model/process-image.js';
+import { type CoreFile, openCore } from '../sources/elfcore/open.js';
 
 export interface QemuCore {
   core: CoreFile;
