@@ -78,12 +78,12 @@ export class SplicedAddressSpace implements AddressSpace {
       const r = i < this.placed.length ? this.placed[i] : undefined;
       if (!r || r.start >= end) {
         data.fill(0, Number(at - addr));
-        addMissing(missing, at, end, 'unmapped');
+        appendMissing(missing, at, end, 'unmapped');
         break;
       }
       if (r.start > at) {
         data.fill(0, Number(at - addr), Number(r.start - addr));
-        addMissing(missing, at, r.start, 'unmapped');
+        appendMissing(missing, at, r.start, 'unmapped');
         at = r.start;
       }
       const stop = r.end < end ? r.end : end;
@@ -92,12 +92,12 @@ export class SplicedAddressSpace implements AddressSpace {
         target.fill(0);
       } else if (r.kind === 'missing' || !r.reader) {
         target.fill(0);
-        addMissing(missing, at, stop, r.reason ?? 'not-in-core');
+        appendMissing(missing, at, stop, r.reason ?? 'not-in-core');
       } else {
         const got = r.reader(at - r.start, target);
         if (got < target.length) {
           target.fill(0, got);
-          addMissing(missing, at + BigInt(got), stop, r.reason ?? 'truncated');
+          appendMissing(missing, at + BigInt(got), stop, r.reason ?? 'truncated');
         }
       }
       at = stop;
@@ -124,7 +124,8 @@ export class SplicedAddressSpace implements AddressSpace {
   }
 }
 
-function addMissing(out: MissingRange[], start: bigint, end: bigint, reason: MissingReason): void {
+/** Appends [start, end) to sorted `out`, merging it into the last range when it continues it. */
+export function appendMissing(out: MissingRange[], start: bigint, end: bigint, reason: MissingReason): void {
   const last = out[out.length - 1];
   if (last && last.end === start && last.reason === reason) last.end = end;
   else out.push({ start, end, reason });

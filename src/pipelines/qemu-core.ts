@@ -1,6 +1,6 @@
 import { join } from 'node:path';
-import { AT } from '../abi/auxv.js';
 import { findGuest, type QemuGuest, type QemuSymbols } from '../analysis/qemu/guest.js';
+import { executablePath } from '../analysis/report.js';
 import { readBuildId } from '../elf/build-id.js';
 import { PT_LOAD } from '../elf/constants.js';
 import { ElfFile } from '../elf/reader.js';
@@ -40,13 +40,6 @@ export function openQemuCore(path: string, options: OpenQemuOptions = {}): QemuC
     core.close();
     throw err;
   }
-}
-
-/** The executable's path: the file mapped where AT_ENTRY points. */
-function executablePath(image: ProcessImage): string | undefined {
-  const entry = image.auxv.find((a) => a.type === BigInt(AT.ENTRY))?.value;
-  const m = entry === undefined ? undefined : image.mappings.find((x) => x.start <= entry && entry < x.end);
-  return m?.path ?? image.process.executable;
 }
 
 /** Addresses of ram_list and address_space_memory, from the executable's dynamic symbols. */
