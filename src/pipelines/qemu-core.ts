@@ -1,3 +1,5 @@
+// Opens the core of a QEMU process and runs guest discovery on it, with QEMU's symbols taken from
+// its executable on this machine when that file is found and matches the core's build-id.
 import { join } from 'node:path';
 import { findGuest, type QemuGuest, type QemuSymbols } from '../analysis/qemu/guest.js';
 import { executablePath } from '../analysis/report.js';
