@@ -14,7 +14,8 @@ import { abortOnSignals, UserError } from '../errors.js';
 import { hex, size, table, toJson } from '../format.js';
 import { progressBar } from '../progress.js';
 
-export interface GuestMemoryOptions {
+/** The command line options of guest-memory. */
+export interface GuestMemoryFlags {
   output?: string;
   root?: string;
   arch?: string;
@@ -23,7 +24,7 @@ export interface GuestMemoryOptions {
   force?: boolean;
 }
 
-export async function guestMemory(path: string, opts: GuestMemoryOptions): Promise<void> {
+export async function guestMemory(path: string, opts: GuestMemoryFlags): Promise<void> {
   if (!opts.list && !opts.output) throw new UserError('guest-memory: give -o OUT (or --list)');
   if (opts.arch !== undefined && !(opts.arch in VMCORE_ARCHES)) {
     throw new UserError(`--arch must be one of ${Object.keys(VMCORE_ARCHES).join(', ')}, got '${opts.arch}'`);
@@ -99,7 +100,7 @@ const REFUSALS: Record<GuestMemoryErrorKind, (err: GuestMemoryError, path: strin
   'unknown-arch': (err) => `${err.message}: give --arch`,
 };
 
-async function extract(path: string, q: QemuCore, opts: GuestMemoryOptions): Promise<void> {
+async function extract(path: string, q: QemuCore, opts: GuestMemoryFlags): Promise<void> {
   const sink = openSink(opts.output!, { force: opts.force === true, linker: linkOpenFile });
   const bar = await progressBar('guest-memory');
   try {
