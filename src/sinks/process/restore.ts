@@ -507,9 +507,10 @@ function build(image: ProcessImage, b: Builder, opts: RestoreOptions): RestoreRe
     notRestored.push("thread ids: new ones, and the C library's record of them was not found");
   }
   const rseq = glibcRseq(image, opts);
-  if (rseq)
-    tids.forEach((tid, i) => b.callIn(tid, 'rseq', tps[i]! + rseq, BigInt(RSEQ_LEN), 0n, BigInt(RSEQ_SIG)));
-  else notRestored.push('rseq: no C library registration found in the image');
+  if (rseq === undefined) notRestored.push('rseq: no C library registration found in the image');
+  else
+    for (const [i, tid] of tids.entries())
+      b.callIn(tid, 'rseq', tps[i]! + rseq, BigInt(RSEQ_LEN), 0n, BigInt(RSEQ_SIG));
   notRestored.push('robust futex lists: not registered again');
   tids.forEach((tid, i) => {
     b.finish(tid, states[i]!);
