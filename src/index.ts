@@ -1,6 +1,7 @@
 // coreshot's public API: sources produce a ProcessImage, sinks consume one.
 export { FormatError } from './bytes/errors.js';
-export { describeNote, noteTypeName } from './elf/notes/describe.js';
+export { describeNote } from './elf/notes/describe.js';
+export { noteTypeName } from './elf/notes/table.js';
 export { decodeRegisters, encodeRegisters, registerTable } from './elf/regs/index.js';
 export { BufferAccess, FileAccess, type RandomAccess } from './io/random-access.js';
 export { FileSink, OutputExistsError, openSink, type Sink, StreamSink } from './io/sink.js';
