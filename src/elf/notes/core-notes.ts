@@ -1,9 +1,16 @@
 // The notes of a process core, read into the places of a ProcessImage and written from them, both
 // driven by the note table (table.ts): this file knows no note type.
 import type { ProcessImage, RegSet, ThreadState } from '../../model/process-image.js';
-import type { ElfNote } from './note.js';
-import { encodeNote } from './note.js';
-import { type CoreNotes, type NoteContext, noteRow, placeOf, rowsIn, writerRank } from './table.js';
+import { type ElfNote, encodeNote } from './note.js';
+import {
+  type CoreNotes,
+  type NoteContext,
+  type NoteRow,
+  noteRow,
+  placeOf,
+  rowsIn,
+  writerRank,
+} from './table.js';
 
 /** Sorts notes, in file order, into threads, process-level data and notes carried as they are. */
 export function collectCoreNotes(ctx: NoteContext, notes: readonly ElfNote[]): CoreNotes {
@@ -33,7 +40,7 @@ function take(ctx: NoteContext, n: ElfNote, into: CoreNotes): boolean {
 export function buildCoreNotes(ctx: NoteContext, image: ProcessImage): Buffer {
   const c = ctx.layout.codec;
   const parts: Buffer[] = [];
-  const emit = (rows: ReturnType<typeof rowsIn>, t: ThreadState) => {
+  const emit = (rows: readonly NoteRow[], t: ThreadState) => {
     for (const row of rows) {
       const desc = row.write?.(ctx, image, t);
       if (desc) parts.push(encodeNote(c, row.owner, row.type ?? 0, desc));
@@ -51,7 +58,7 @@ export function buildCoreNotes(ctx: NoteContext, image: ProcessImage): Buffer {
 }
 
 /** Register sets in the table's order; one of a type without a row keeps its predecessor's rank. */
-export function inWriterOrder(regsets: readonly RegSet[]): RegSet[] {
+function inWriterOrder(regsets: readonly RegSet[]): RegSet[] {
   let rank = -1;
   const ranked = regsets.map((r, index) => {
     const own = writerRank(r.owner, r.type);

@@ -72,18 +72,21 @@ export interface NoteRow {
 
 const ROWS: NoteRow[] = [];
 const BY_KEY = new Map<string, NoteRow>();
+/** Each row's position in ROWS. */
+const RANK = new Map<NoteRow, number>();
 const keyOf = (owner: string, type: number | undefined) => `${owner}\0${type ?? '*'}`;
 
 /**
  * Adds a row to the table (every built-in row is added this way). The writers emit 'process'
- * notes and a thread's register sets in table order: a row goes after `after`, else last.
+ * notes and a thread's register sets in table order: a row goes right after `after`, else last.
  */
 export function defineNote(row: NoteRow, after?: NoteRow): NoteRow {
   const key = keyOf(row.owner, row.type);
   if (BY_KEY.has(key)) throw new Error(`note ${row.owner}/${row.name} is defined twice`);
   BY_KEY.set(key, row);
-  const at = after ? ROWS.indexOf(after) + 1 : ROWS.length;
-  ROWS.splice(at > 0 ? at : ROWS.length, 0, row);
+  const anchor = after ? RANK.get(after) : undefined;
+  ROWS.splice(anchor === undefined ? ROWS.length : anchor + 1, 0, row);
+  for (const [i, r] of ROWS.entries()) RANK.set(r, i);
   return row;
 }
 
@@ -100,7 +103,7 @@ export function rowsIn(place: NotePlace): NoteRow[] {
 /** A row's position in the writers' order (-1 when the table has none). */
 export function writerRank(owner: string, type: number): number {
   const row = noteRow(owner, type);
-  return row ? ROWS.indexOf(row) : -1;
+  return row ? (RANK.get(row) ?? -1) : -1;
 }
 
 /** Register-set notes of an owner the table has no row for: those of owner LINUX. */
