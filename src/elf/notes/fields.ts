@@ -41,14 +41,16 @@ export function archContext(arch: ArchInfo, regsSize = 0): StructContext {
   return { layout: layoutFor(arch.elfClass, arch.endian), uidSize: archElf(arch).uidSize, regsSize };
 }
 
+/** Consecutive members of one scalar kind (`int pr_pid, pr_ppid, ...`). */
+export function members(kind: Scalar, ...names: string[]): Field[] {
+  return names.map((name) => ({ name, kind }));
+}
+
 /** struct timeval: two longs. */
 export const timeval = (name: string): Field => ({
   name,
   kind: 'struct',
-  fields: [
-    { name: 'sec', kind: 'word' },
-    { name: 'usec', kind: 'word' },
-  ],
+  fields: members('word', 'sec', 'usec'),
 });
 
 type Scalar = Exclude<Field['kind'], 'string' | 'regs' | 'struct'>;

@@ -1,7 +1,7 @@
 // NT_PRPSINFO (struct elf_prpsinfo): the process's state, ids, name and command line; and the
 // kernel's rules for pr_psargs.
 import type { ArchInfo, ProcessInfo } from '../../model/process-image.js';
-import { archContext, decodeStruct, encodeStruct, type StructDef } from './fields.js';
+import { archContext, decodeStruct, encodeStruct, members, type StructDef } from './fields.js';
 
 /** ELF_PRARGSZ: bytes of pr_psargs, including its terminating NUL. */
 export const ELF_PRARGSZ = 80;
@@ -15,12 +15,8 @@ export const ELF_PRPSINFO: StructDef = {
     { name: 'zomb', kind: 'u8' },
     { name: 'nice', kind: 'i8' },
     { name: 'flag', kind: 'word' },
-    { name: 'uid', kind: 'uid' },
-    { name: 'gid', kind: 'uid' },
-    { name: 'pid', kind: 'i32' },
-    { name: 'ppid', kind: 'i32' },
-    { name: 'pgrp', kind: 'i32' },
-    { name: 'sid', kind: 'i32' },
+    ...members('uid', 'uid', 'gid'),
+    ...members('i32', 'pid', 'ppid', 'pgrp', 'sid'),
     /** pr_fname */
     { name: 'comm', kind: 'string', size: 16 },
     { name: 'psargs', kind: 'string', size: ELF_PRARGSZ },

@@ -6,6 +6,7 @@ import {
   decodeStruct,
   encodeStruct,
   fieldOffset,
+  members,
   type StructContext,
   type StructDef,
   structSize,
@@ -16,22 +17,10 @@ import {
 export const ELF_PRSTATUS: StructDef = {
   name: 'NT_PRSTATUS',
   fields: [
-    {
-      name: 'info',
-      kind: 'struct',
-      fields: [
-        { name: 'signo', kind: 'i32' },
-        { name: 'code', kind: 'i32' },
-        { name: 'errno', kind: 'i32' },
-      ],
-    },
+    { name: 'info', kind: 'struct', fields: members('i32', 'signo', 'code', 'errno') },
     { name: 'cursig', kind: 'u16' },
-    { name: 'sigpend', kind: 'word' },
-    { name: 'sighold', kind: 'word' },
-    { name: 'pid', kind: 'i32' },
-    { name: 'ppid', kind: 'i32' },
-    { name: 'pgrp', kind: 'i32' },
-    { name: 'sid', kind: 'i32' },
+    ...members('word', 'sigpend', 'sighold'),
+    ...members('i32', 'pid', 'ppid', 'pgrp', 'sid'),
     timeval('utime'),
     timeval('stime'),
     timeval('cutime'),
