@@ -135,6 +135,19 @@ const fxsave = (xmm: number) => (ctx: NoteContext, desc: Buffer) => decodeFxSave
 const xstate = (ctx: NoteContext, desc: Buffer) => decodeXState(ctx.layout.codec, desc);
 const xsaveLayout = (ctx: NoteContext, desc: Buffer) => decodeXSaveLayout(ctx.layout.codec, desc);
 
+/** A 'process' row's read: the first note of its type (with content) fills `key`; later ones are carried. */
+function fillOnce<K extends 'process' | 'auxv' | 'files'>(
+  key: K,
+  decode: (ctx: NoteContext, n: ElfNote) => CoreNotes[K],
+): NoteRow['read'] {
+  return (ctx, n, into) => {
+    const had = into[key];
+    if (Array.isArray(had) ? had.length > 0 : had !== undefined) return false;
+    into[key] = decode(ctx, n);
+    return true;
+  };
+}
+
 /** A row with only a name: the reader and writer treat it by its place. */
 const named = (owner: string, type: number, name: string, place: NotePlace = 'regset'): NoteRow => ({
   owner,
@@ -168,11 +181,7 @@ const BUILT_IN: NoteRow[] = [
     type: NT.NT_PRPSINFO,
     name: 'PRPSINFO',
     place: 'process',
-    read: (ctx, n, into) => {
-      if (into.process) return false;
-      into.process = decodePrPsInfo(ctx.arch, n.desc, n.offset + 12n);
-      return true;
-    },
+    read: fillOnce('process', (ctx, n) => decodePrPsInfo(ctx.arch, n.desc, n.offset + 12n)),
     write: (ctx, image) => encodePrPsInfo(ctx.arch, image.process),
     show: (ctx, desc, base) => decodePrPsInfo(ctx.arch, desc, base),
   },
@@ -198,11 +207,7 @@ const BUILT_IN: NoteRow[] = [
     type: NT.NT_AUXV,
     name: 'AUXV',
     place: 'process',
-    read: (ctx, n, into) => {
-      if (into.auxv?.length) return false;
-      into.auxv = decodeAuxv(ctx.layout, n.desc, n.offset + 12n);
-      return true;
-    },
+    read: fillOnce('auxv', (ctx, n) => decodeAuxv(ctx.layout, n.desc, n.offset + 12n)),
     write: (ctx, image) => encodeAuxv(ctx.layout, image.auxv),
     show: (ctx, desc, base) =>
       decodeAuxv(ctx.layout, desc, base).map((e) => ({ name: auxvName(e.type), value: e.value })),
@@ -212,11 +217,7 @@ const BUILT_IN: NoteRow[] = [
     type: NT.NT_FILE,
     name: 'FILE',
     place: 'process',
-    read: (ctx, n, into) => {
-      if (into.files?.length) return false;
-      into.files = decodeNtFile(ctx.layout, n.desc, n.offset + 12n).files;
-      return true;
-    },
+    read: fillOnce('files', (ctx, n) => decodeNtFile(ctx.layout, n.desc, n.offset + 12n).files),
     write: (ctx, image) => {
       const files: FileMapping[] = image.mappings
         .filter(isFileBacked)
