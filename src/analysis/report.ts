@@ -4,6 +4,7 @@
 import { AT } from '../abi/auxv.js';
 import { NT_PRPSINFO } from '../abi/notes.js';
 import { signalName } from '../abi/signals.js';
+import { archLabel } from '../elf/arch.js';
 import type { Phdr } from '../elf/layout.js';
 import { decodeSigInfo } from '../elf/notes/siginfo.js';
 import { appendMissing, type MissingRange, type Region } from '../model/address-space.js';
@@ -107,7 +108,7 @@ export function coreReport(core: ReportInput): CoreReport {
       core: core.path,
       fileSize: core.elf.ra.size,
       format: `ELF${image.arch.elfClass} ${image.arch.endian === 'le' ? 'little' : 'big'}-endian`,
-      arch: image.arch.name,
+      arch: archLabel(image.arch),
       producer: producer(core.notes),
       executable: executablePath(image) ?? null,
       command: p.args ? p.args.join(' ') : p.psargs,

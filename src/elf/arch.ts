@@ -1,4 +1,5 @@
-import { FormatError } from '../bytes/errors.js';
+// ELF facts of each architecture coreshot knows (e_machine, uid size, page size), and the
+// architecture of a file from its header: a known one, or 'unknown' carrying its e_machine.
 import { ARCHES, type ArchInfo, type ArchName } from '../model/process-image.js';
 import { EM_386, EM_AARCH64, EM_ARM, EM_PPC64, EM_RISCV, EM_S390, EM_X86_64 } from './constants.js';
 
@@ -22,25 +23,23 @@ const ELF_FACTS: Record<ArchName, ArchElf> = {
   riscv64: { machine: EM_RISCV, uidSize: 4, pageSize: 4096 },
 };
 
-export function archElf(arch: ArchName): ArchElf {
-  return ELF_FACTS[arch];
+/** The facts of an architecture; an unknown one gets Linux's generic uid size and 4 KiB pages. */
+export function archElf(arch: ArchInfo): ArchElf {
+  return arch.name === 'unknown'
+    ? { machine: arch.machine, uidSize: 4, pageSize: 4096 }
+    : ELF_FACTS[arch.name];
 }
 
-export function machineOf(arch: ArchName): number {
-  return ELF_FACTS[arch].machine;
+/** How an architecture is shown: its name, or its e_machine number when coreshot does not know it. */
+export function archLabel(arch: ArchInfo): string {
+  return arch.name === 'unknown' ? `unknown (e_machine ${arch.machine})` : arch.name;
 }
 
-/** The architecture of an ELF file from its e_machine, class and byte order. */
+/** The architecture of an ELF file from its e_machine, class and byte order; never refused. */
 export function archFromElf(e_machine: number, elfClass: 32 | 64, endian: 'le' | 'be'): ArchInfo {
   const match = (Object.keys(ELF_FACTS) as ArchName[]).find((name) => {
     const a = ARCHES[name];
     return ELF_FACTS[name].machine === e_machine && a.elfClass === elfClass && a.endian === endian;
   });
-  if (!match) {
-    throw new FormatError(
-      undefined,
-      `unsupported architecture (e_machine ${e_machine}, ELFCLASS${elfClass}, ${endian})`,
-    );
-  }
-  return ARCHES[match];
+  return match ? ARCHES[match] : { name: 'unknown', machine: e_machine, elfClass, endian };
 }

@@ -101,16 +101,13 @@ export class ElfFile {
         throw new FormatError(p.p_offset, 'PT_NOTE segments are implausibly large', p.p_filesz);
       budget -= p.p_filesz;
       const { data, truncated } = this.readRange(p.p_offset, p.p_filesz);
-      let parsed: ElfNote[];
-      if (!truncated) parsed = parseNotes(data, this.layout.codec, p.p_offset, p.p_align === 8n ? 8 : 4);
-      else {
+      if (truncated)
         this.problems.push({
           kind: 'truncated',
           what: `note segment truncated: ${data.length} of ${p.p_filesz} bytes present`,
           offset: p.p_offset,
         });
-        parsed = parseCompleteNotes(data, this.layout, p.p_offset);
-      }
+      const parsed = parseNotes(data, this.layout.codec, p.p_offset, p.p_align === 8n ? 8 : 4, truncated);
       if (out.length + parsed.length > MAX_NOTES)
         throw new FormatError(p.p_offset, 'implausibly many notes', out.length + parsed.length);
       // Not push(...parsed): a spread of millions of notes overflows the call stack.
@@ -118,20 +115,6 @@ export class ElfFile {
     }
     return out;
   }
-}
-
-/** Parses the notes that fit entirely in a truncated buffer. */
-function parseCompleteNotes(data: Buffer, layout: ElfLayout, base: bigint): ElfNote[] {
-  const c = layout.codec;
-  let end = 0;
-  // Plain arithmetic, not `& ~3`: sizes up to 2^32 - 1 must not wrap to negative numbers.
-  const pad4 = (n: number) => Math.ceil(n / 4) * 4;
-  while (end + 12 <= data.length) {
-    const size = 12 + pad4(c.u32(data, end)) + pad4(c.u32(data, end + 4));
-    if (end + size > data.length) break;
-    end += size;
-  }
-  return parseNotes(data.subarray(0, end), c, base);
 }
 
 function readSection0(ra: RandomAccess, layout: ElfLayout, h: Ehdr): Shdr {

@@ -4,13 +4,28 @@ import type { AddressSpace } from './address-space.js';
 /** Architectures coreshot knows register layouts for. */
 export type ArchName = 'x86_64' | 'i386' | 'aarch64' | 'arm' | 'ppc64le' | 'ppc64' | 's390x' | 'riscv64';
 
-export interface ArchInfo {
+/** A known architecture. */
+export interface KnownArch {
   readonly name: ArchName;
   readonly elfClass: 32 | 64;
   readonly endian: Endian;
 }
 
-export const ARCHES: Readonly<Record<ArchName, ArchInfo>> = {
+/**
+ * An architecture coreshot has no tables for (a core from SPARC, MIPS, ...): its memory, mappings
+ * and notes are still readable, its registers are not named.
+ */
+export interface UnknownArch {
+  readonly name: 'unknown';
+  /** The ELF e_machine number. */
+  readonly machine: number;
+  readonly elfClass: 32 | 64;
+  readonly endian: Endian;
+}
+
+export type ArchInfo = KnownArch | UnknownArch;
+
+export const ARCHES: Readonly<Record<ArchName, KnownArch>> = {
   x86_64: { name: 'x86_64', elfClass: 64, endian: 'le' },
   i386: { name: 'i386', elfClass: 32, endian: 'le' },
   aarch64: { name: 'aarch64', elfClass: 64, endian: 'le' },
@@ -59,7 +74,7 @@ export interface ThreadState {
   status: ThreadStatus;
   /** General registers (pr_reg) in the arch's kernel layout; elf/regs names them. */
   gpRegs: Buffer;
-  /** Further register sets, in the order they are (to be) written. */
+  /** Further register sets; writers emit them in the note table's order (elf/notes/table.ts). */
   regsets: RegSet[];
   /** Raw siginfo_t (NT_SIGINFO), when known. */
   siginfo?: Buffer;
@@ -106,6 +121,11 @@ export interface Mapping {
   buildId?: string;
   /** Bytes from `start` that the image holds (or a writer is to store): p_filesz of its PT_LOAD. */
   dumped: bigint;
+}
+
+/** Whether a mapping is backed by a file, not a pseudo area ([heap], [vdso]) or anonymous. */
+export function isFileBacked(m: Mapping): boolean {
+  return m.path !== undefined && m.path !== '' && !m.path.startsWith('[');
 }
 
 export interface AuxvEntry {

@@ -9,7 +9,13 @@ import { codecFor } from '../../src/bytes/endian.js';
 import { decodeRegisters, encodeRegisters, registerTable } from '../../src/elf/regs/index.js';
 import { openSink } from '../../src/io/sink.js';
 import { SplicedAddressSpace } from '../../src/model/address-space.js';
-import { ARCHES, type ArchInfo, type ArchName, type ProcessImage } from '../../src/model/process-image.js';
+import {
+  ARCHES,
+  type ArchInfo,
+  type ArchName,
+  type KnownArch,
+  type ProcessImage,
+} from '../../src/model/process-image.js';
 import { writeElfCore } from '../../src/sinks/elfcore/write.js';
 import { euReadelfNotes, registerMismatches } from '../helpers/eu-readelf.js';
 import { tempDir } from '../helpers/proc.js';
@@ -66,7 +72,7 @@ describe('register tables', () => {
 });
 
 /** pr_reg with word j (4 bytes) = 0x5a000000 + 259 j: every register and every 16-bit tail differs. */
-function patternRegs(arch: ArchInfo): Buffer {
+function patternRegs(arch: KnownArch): Buffer {
   const buf = Buffer.alloc(registerTable(arch.name).size);
   const c = codecFor(arch.endian);
   for (let j = 0; j * 4 < buf.length; j++) c.put32(buf, j * 4, 0x5a000000 + 259 * j);

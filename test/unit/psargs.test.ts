@@ -2,7 +2,30 @@
 // ELF_PRARGSZ - 1 bytes, NULs between arguments turned into spaces, the final NUL(s) dropped.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { ELF_PRARGSZ, psargsBytes, psargsFromArgv } from '../../src/elf/notes/prpsinfo.js';
+import { decodePrPsInfo, ELF_PRARGSZ, encodePrPsInfo, psargsFromArgv } from '../../src/elf/notes/prpsinfo.js';
+import { ARCHES, type ProcessInfo } from '../../src/model/process-image.js';
+
+const INFO: ProcessInfo = {
+  pid: 1,
+  ppid: 0,
+  pgrp: 1,
+  sid: 1,
+  uid: 0,
+  gid: 0,
+  state: 0,
+  sname: 'R',
+  zomb: 0,
+  nice: 0,
+  flag: 0n,
+  comm: 'x',
+  psargs: '',
+};
+/** pr_psargs as NT_PRPSINFO stores it: the last ELF_PRARGSZ bytes of the x86_64 struct. */
+function psargsBytes(text: string): Buffer {
+  const b = encodePrPsInfo(ARCHES.x86_64, { ...INFO, psargs: text });
+  assert.equal(decodePrPsInfo(ARCHES.x86_64, b, 0n).psargs, text);
+  return b.subarray(b.length - ELF_PRARGSZ);
+}
 
 const argv = (...args: string[]) => Buffer.from(args.map((a) => `${a}\0`).join(''), 'utf8');
 

@@ -1,7 +1,8 @@
 import { signalName } from '../../abi/signals.js';
 import { coreReport } from '../../analysis/report.js';
+import { archLabel } from '../../elf/arch.js';
 import { describeNote } from '../../elf/notes/describe.js';
-import { decodeRegisters, registerTable } from '../../elf/regs/index.js';
+import { decodeRegisters, registerTableOf } from '../../elf/regs/index.js';
 import { appendMissing, type MissingRange } from '../../model/address-space.js';
 import { type CoreFile, openCore } from '../../sources/elfcore/open.js';
 import { describeError, UserError } from '../errors.js';
@@ -78,18 +79,27 @@ export function threads(path: string, opts: InspectOptions): void {
         regsets: t.regsets.map((r) => ({ owner: r.owner, type: r.type, size: r.data.length })),
       };
     });
-    if (opts.json) return out(toJson({ arch: image.arch.name, threads: list }));
-    const table_ = registerTable(image.arch.name);
+    const table_ = registerTableOf(image.arch);
+    const unnamed = table_
+      ? undefined
+      : `no register names: coreshot has no register table for ${archLabel(image.arch)} (pr_reg kept as ${image.threads[0]?.gpRegs.length ?? 0} raw bytes)`;
+    if (opts.json)
+      return out(
+        toJson({ arch: archLabel(image.arch), ...(unnamed && { registerNames: unnamed }), threads: list }),
+      );
     const width = image.arch.elfClass === 64 ? 16 : 8;
     const blocks = image.threads.map((t, i) => {
       const regs = decodeRegisters(image.arch, t.gpRegs);
-      const head = `thread ${i + 1}  tid ${t.tid}${t.status.cursig ? `  ${signalName(t.status.cursig)}` : ''}  ${table_.pc} ${hex(regs.get(table_.pc) ?? 0n)}  ${table_.sp} ${hex(regs.get(table_.sp) ?? 0n)}`;
+      const pcsp = table_
+        ? `  ${table_.pc} ${hex(regs.get(table_.pc) ?? 0n)}  ${table_.sp} ${hex(regs.get(table_.sp) ?? 0n)}`
+        : '';
+      const head = `thread ${i + 1}  tid ${t.tid}${t.status.cursig ? `  ${signalName(t.status.cursig)}` : ''}${pcsp}`;
       const cells = [...regs].map(([k, v]) => `${k.padStart(8)} ${hex(v, width)}`);
       const lines: string[] = [];
       for (let j = 0; j < cells.length; j += 3) lines.push(cells.slice(j, j + 3).join('  '));
       return [head, ...lines].join('\n');
     });
-    out(blocks.join('\n\n'));
+    out([...(unnamed ? [unnamed] : []), ...blocks].join('\n\n'));
   });
 }
 

@@ -34,12 +34,19 @@ export function noteSize(owner: string, descSize: number): number {
 }
 
 /**
- * Parses a PT_NOTE segment's bytes. `base` is their file offset, for errors. A note whose sizes run
- * past the segment raises FormatError; so does trailing garbage that is not padding. `align` is
- * the segment's p_align (8 for .note.gnu.property segments).
+ * Parses a PT_NOTE segment's bytes. `base` is their file offset, for errors. `align` is the
+ * segment's p_align (8 for .note.gnu.property segments): name and descriptor start at multiples
+ * of it from the note's start. In a whole segment a note whose sizes run past it raises
+ * FormatError, and so does trailing garbage that is not padding; in a segment `cut` short by the
+ * end of the file, parsing ends at the first note that is not complete.
  */
-export function parseNotes(buf: Buffer, codec: IntCodec, base: bigint, align: 4 | 8 = 4): ElfNote[] {
-  // Padding is relative to the start of each note: name and descriptor start at multiples of align.
+export function parseNotes(
+  buf: Buffer,
+  codec: IntCodec,
+  base: bigint,
+  align: 4 | 8 = 4,
+  cut = false,
+): ElfNote[] {
   const padTo = (pos: number, start: number) => start + Math.ceil((pos - start) / align) * align;
   const cur = new Cursor(buf, codec, base);
   const notes: ElfNote[] = [];
@@ -49,9 +56,11 @@ export function parseNotes(buf: Buffer, codec: IntCodec, base: bigint, align: 4 
     const namesz = cur.u32('note namesz');
     const descsz = cur.u32('note descsz');
     const type = cur.u32('note type');
+    const descAt = padTo(cur.pos + namesz, start);
+    if (cut && (namesz > cur.remaining || descAt + descsz > buf.length)) return notes;
     if (namesz > cur.remaining) throw new FormatError(offset, 'note name runs past its segment', namesz);
     const nameBytes = cur.bytes(namesz, 'note name');
-    cur.seek(Math.min(padTo(cur.pos, start), buf.length));
+    cur.seek(Math.min(descAt, buf.length));
     if (descsz > cur.remaining)
       throw new FormatError(offset, 'note descriptor runs past its segment', descsz);
     const desc = cur.bytes(descsz, 'note descriptor');
@@ -61,7 +70,7 @@ export function parseNotes(buf: Buffer, codec: IntCodec, base: bigint, align: 4 
     if (notes.length === MAX_NOTES) throw new FormatError(offset, 'implausibly many notes', notes.length + 1);
     notes.push({ owner, type, desc, offset });
   }
-  if (cur.remaining > 0 && buf.subarray(cur.pos).some((b) => b !== 0)) {
+  if (!cut && cur.remaining > 0 && buf.subarray(cur.pos).some((b) => b !== 0)) {
     throw new FormatError(cur.offset, 'trailing bytes after the last note', cur.remaining);
   }
   return notes;

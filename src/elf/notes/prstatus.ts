@@ -1,26 +1,53 @@
-import { Cursor } from '../../bytes/cursor.js';
-import { codecFor } from '../../bytes/endian.js';
-import { FormatError } from '../../bytes/errors.js';
-import type { ArchInfo, ThreadStatus, TimeVal } from '../../model/process-image.js';
-import { layoutFor } from '../layout.js';
-import { registerTable } from '../regs/index.js';
+// NT_PRSTATUS (struct elf_prstatus): a thread's signal state, ids, times and general registers.
+import type { ArchInfo, ThreadStatus } from '../../model/process-image.js';
+import { registerTableOf } from '../regs/index.js';
+import {
+  archContext,
+  decodeStruct,
+  encodeStruct,
+  fieldOffset,
+  members,
+  type StructContext,
+  type StructDef,
+  structSize,
+  timeval,
+} from './fields.js';
+
+/** struct elf_prstatus; pr_reg is the arch's elf_gregset_t, pr_fpvalid may be cut off. */
+export const ELF_PRSTATUS: StructDef = {
+  name: 'NT_PRSTATUS',
+  fields: [
+    { name: 'info', kind: 'struct', fields: members('i32', 'signo', 'code', 'errno') },
+    { name: 'cursig', kind: 'u16' },
+    ...members('word', 'sigpend', 'sighold'),
+    ...members('i32', 'pid', 'ppid', 'pgrp', 'sid'),
+    timeval('utime'),
+    timeval('stime'),
+    timeval('cutime'),
+    timeval('cstime'),
+    { name: 'gpRegs', kind: 'regs' },
+    { name: 'fpvalid', kind: 'i32', optional: true },
+  ],
+};
+
+/** The struct's context: pr_reg is `unknownRegsSize` bytes when the arch has no register table. */
+function context(arch: ArchInfo, unknownRegsSize: number): StructContext {
+  return archContext(arch, registerTableOf(arch)?.size ?? unknownRegsSize);
+}
 
 /**
- * struct elf_prstatus: pr_info (3 ints), pr_cursig (short), pr_sigpend, pr_sighold (longs),
- * pr_pid/ppid/pgrp/sid (ints), four timevals (two longs each), pr_reg, pr_fpvalid (int), padded
- * to the word size. Offsets follow from the word size: pr_reg is at 32 + 10 words.
+ * pr_reg's size in a descriptor of an unknown architecture: what it leaves between the times and
+ * pr_fpvalid, a whole number of words.
  */
-function shape(arch: ArchInfo) {
-  const w = arch.elfClass === 64 ? 8 : 4;
-  const regOffset = 32 + 10 * w;
-  const regSize = registerTable(arch.name).size;
-  const fpvalidOffset = regOffset + regSize;
-  const size = Math.ceil((fpvalidOffset + 4) / w) * w;
-  return { w, regOffset, regSize, fpvalidOffset, size };
+function regsSizeIn(arch: ArchInfo, descSize: number): number {
+  const ctx = archContext(arch);
+  const w = ctx.layout.wordSize;
+  const free = descSize - fieldOffset(ELF_PRSTATUS, ctx, 'gpRegs') - 4;
+  return Math.max(0, Math.floor(free / w) * w);
 }
 
 export function prstatusSize(arch: ArchInfo): number {
-  return shape(arch).size;
+  return structSize(ELF_PRSTATUS, context(arch, 0));
 }
 
 export interface DecodedPrStatus {
@@ -29,57 +56,17 @@ export interface DecodedPrStatus {
 }
 
 export function decodePrStatus(arch: ArchInfo, desc: Buffer, base: bigint): DecodedPrStatus {
-  const s = shape(arch);
-  if (desc.length < s.fpvalidOffset) {
-    throw new FormatError(base, `NT_PRSTATUS too small for ${arch.name}`, desc.length);
-  }
-  const c = new Cursor(desc, codecFor(arch.endian), base);
-  const word = () => c.word(s.w as 4 | 8);
-  const info = { signo: c.i32(), code: c.i32(), errno: c.i32() };
-  const cursig = c.u16();
-  c.seek(16);
-  const sigpend = word();
-  const sighold = word();
-  const pid = c.i32();
-  const ppid = c.i32();
-  const pgrp = c.i32();
-  const sid = c.i32();
-  const tv = (): TimeVal => ({ sec: word(), usec: word() });
-  const utime = tv();
-  const stime = tv();
-  const cutime = tv();
-  const cstime = tv();
-  const gpRegs = Buffer.from(c.bytes(s.regSize, 'pr_reg'));
-  const fpvalid = c.remaining >= 4 ? c.i32() : 0;
-  return {
-    status: { info, cursig, sigpend, sighold, pid, ppid, pgrp, sid, utime, stime, cutime, cstime, fpvalid },
-    gpRegs,
-  };
+  const fields = decodeStruct(
+    ELF_PRSTATUS,
+    context(arch, regsSizeIn(arch, desc.length)),
+    desc,
+    base,
+    arch.name,
+  );
+  const { gpRegs, ...status } = fields as unknown as ThreadStatus & { gpRegs: Buffer };
+  return { status, gpRegs };
 }
 
 export function encodePrStatus(arch: ArchInfo, status: ThreadStatus, gpRegs: Buffer): Buffer {
-  const s = shape(arch);
-  const layout = layoutFor(arch.elfClass, arch.endian);
-  const c = layout.codec;
-  const b = Buffer.alloc(s.size);
-  c.put32(b, 0, status.info.signo);
-  c.put32(b, 4, status.info.code);
-  c.put32(b, 8, status.info.errno);
-  c.put16(b, 12, status.cursig);
-  layout.putWord(b, 16, status.sigpend);
-  layout.putWord(b, 16 + s.w, status.sighold);
-  const ints = 16 + 2 * s.w;
-  c.put32(b, ints, status.pid);
-  c.put32(b, ints + 4, status.ppid);
-  c.put32(b, ints + 8, status.pgrp);
-  c.put32(b, ints + 12, status.sid);
-  let at = ints + 16;
-  for (const t of [status.utime, status.stime, status.cutime, status.cstime]) {
-    layout.putWord(b, at, t.sec);
-    layout.putWord(b, at + s.w, t.usec);
-    at += 2 * s.w;
-  }
-  gpRegs.copy(b, s.regOffset, 0, Math.min(gpRegs.length, s.regSize));
-  c.put32(b, s.fpvalidOffset, status.fpvalid);
-  return b;
+  return encodeStruct(ELF_PRSTATUS, context(arch, gpRegs.length), { ...status, gpRegs });
 }

@@ -11,7 +11,7 @@
  * S390_* notes.
  */
 import { codecFor, type IntCodec, readUint, writeUint } from '../../bytes/endian.js';
-import type { ArchInfo, ArchName } from '../../model/process-image.js';
+import type { ArchInfo, ArchName, KnownArch } from '../../model/process-image.js';
 import { AARCH64 } from './aarch64.js';
 import { ARM } from './arm.js';
 import { I386 } from './i386.js';
@@ -39,12 +39,16 @@ export function registerTable(arch: ArchName): RegisterTable {
   return TABLES[arch];
 }
 
-/** Names every register of a pr_reg block; values are unsigned. */
+/** The general-register table of an architecture, if coreshot has one for it. */
+export function registerTableOf(arch: ArchInfo): RegisterTable | undefined {
+  return arch.name === 'unknown' ? undefined : TABLES[arch.name];
+}
+
+/** Names every register of a pr_reg block; values are unsigned. None for an unknown architecture. */
 export function decodeRegisters(arch: ArchInfo, gpRegs: Buffer): Map<string, bigint> {
-  const table = registerTable(arch.name);
   const codec: IntCodec = codecFor(arch.endian);
   const out = new Map<string, bigint>();
-  for (const f of table.fields) {
+  for (const f of registerTableOf(arch)?.fields ?? []) {
     if (f.offset + f.size <= gpRegs.length) out.set(f.name, readUint(codec, gpRegs, f.offset, f.size));
   }
   return out;
@@ -52,10 +56,10 @@ export function decodeRegisters(arch: ArchInfo, gpRegs: Buffer): Map<string, big
 
 /** Builds a pr_reg block from named values; registers not given are zero. */
 export function encodeRegisters(
-  arch: ArchInfo,
+  arch: KnownArch,
   values: ReadonlyMap<string, bigint> | Record<string, bigint>,
 ): Buffer {
-  const table = registerTable(arch.name);
+  const table = TABLES[arch.name];
   const codec = codecFor(arch.endian);
   const buf = Buffer.alloc(table.size);
   const get = (n: string) => (values instanceof Map ? values.get(n) : (values as Record<string, bigint>)[n]);

@@ -1,13 +1,8 @@
-import { NT_AUXV, NT_FILE, NT_PRPSINFO, NT_PRSTATUS, NT_SIGINFO } from '../../abi/notes.js';
-import { archElf, machineOf } from '../../elf/arch.js';
+import { archElf } from '../../elf/arch.js';
 import { PF_R, PF_W, PF_X, PT_LOAD, PT_NOTE } from '../../elf/constants.js';
 import { coreHeadSize, encodeCoreHead } from '../../elf/core-head.js';
-import { type ElfLayout, layoutFor, type Phdr } from '../../elf/layout.js';
-import { encodeAuxv } from '../../elf/notes/auxv.js';
-import { encodeNtFile, type FileMapping } from '../../elf/notes/file.js';
-import { encodeNote } from '../../elf/notes/note.js';
-import { encodePrPsInfo } from '../../elf/notes/prpsinfo.js';
-import { encodePrStatus } from '../../elf/notes/prstatus.js';
+import { layoutFor, type Phdr } from '../../elf/layout.js';
+import { buildCoreNotes } from '../../elf/notes/core-notes.js';
 import { type Sink, writeAtomically, writeSparse } from '../../io/sink.js';
 import type { AddressSpace } from '../../model/address-space.js';
 import type { Mapping, ProcessImage } from '../../model/process-image.js';
@@ -27,34 +22,6 @@ export interface WriteSummary {
 const CHUNK = 4 << 20;
 const PAGE = 4096;
 const _ZERO_PAGE = Buffer.alloc(PAGE);
-
-/** Whether a mapping gets an NT_FILE entry: it is backed by a file, not a pseudo area. */
-export function isFileBacked(m: Mapping): boolean {
-  return m.path !== undefined && m.path !== '' && !m.path.startsWith('[');
-}
-
-/** All notes of a process core, in the order fs/binfmt_elf.c writes them. */
-export function buildCoreNotes(image: ProcessImage, layout: ElfLayout): Buffer {
-  const { arch } = image;
-  const c = layout.codec;
-  const parts: Buffer[] = [];
-  const pageSize = BigInt(archElf(arch.name).pageSize);
-  image.threads.forEach((t, i) => {
-    parts.push(encodeNote(c, 'CORE', NT_PRSTATUS, encodePrStatus(arch, t.status, t.gpRegs)));
-    if (i === 0) {
-      parts.push(encodeNote(c, 'CORE', NT_PRPSINFO, encodePrPsInfo(arch, image.process)));
-      if (t.siginfo) parts.push(encodeNote(c, 'CORE', NT_SIGINFO, t.siginfo));
-      parts.push(encodeNote(c, 'CORE', NT_AUXV, encodeAuxv(layout, image.auxv)));
-      const files: FileMapping[] = image.mappings
-        .filter(isFileBacked)
-        .map((m) => ({ start: m.start, end: m.end, offset: m.offset, path: m.path! }));
-      if (files.length > 0) parts.push(encodeNote(c, 'CORE', NT_FILE, encodeNtFile(layout, pageSize, files)));
-    }
-    for (const r of t.regsets) parts.push(encodeNote(c, r.owner, r.type, r.data));
-  });
-  for (const n of image.extraNotes) parts.push(encodeNote(c, n.owner, n.type, n.desc));
-  return Buffer.concat(parts);
-}
 
 function flagsOf(m: Mapping): number {
   return (m.read ? PF_R : 0) | (m.write ? PF_W : 0) | (m.exec ? PF_X : 0);
@@ -78,8 +45,8 @@ export async function writeElfCore(
 
 async function writeBody(image: ProcessImage, sink: Sink, opts: LongRunOptions): Promise<WriteSummary> {
   const layout = layoutFor(image.arch.elfClass, image.arch.endian);
-  const pageSize = BigInt(archElf(image.arch.name).pageSize);
-  const notes = buildCoreNotes(image, layout);
+  const pageSize = BigInt(archElf(image.arch).pageSize);
+  const notes = buildCoreNotes({ arch: image.arch, layout }, image);
   const segs = image.mappings.length + 1;
   const notesOff = coreHeadSize(layout, segs);
   let dataOff = roundUp(notesOff + BigInt(notes.length), pageSize);
@@ -114,7 +81,7 @@ async function writeBody(image: ProcessImage, sink: Sink, opts: LongRunOptions):
     memoryTotal += filesz;
   }
 
-  sink.write(Buffer.concat([encodeCoreHead(layout, machineOf(image.arch.name), phdrs), notes]));
+  sink.write(Buffer.concat([encodeCoreHead(layout, archElf(image.arch).machine, phdrs), notes]));
 
   let done = 0n;
   let missingBytes = 0n;

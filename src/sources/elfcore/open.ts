@@ -1,34 +1,16 @@
-import {
-  NT_AUXV,
-  NT_FILE,
-  NT_FPREGSET,
-  NT_PRPSINFO,
-  NT_PRSTATUS,
-  NT_PRXFPREG,
-  NT_SIGINFO,
-} from '../../abi/notes.js';
 import { type Finding, FormatError, naming } from '../../bytes/errors.js';
 import { archFromElf } from '../../elf/arch.js';
 import { readBuildId } from '../../elf/build-id.js';
 import { ET_CORE, PF_R, PF_W, PF_X, PT_LOAD } from '../../elf/constants.js';
 import type { Phdr } from '../../elf/layout.js';
-import { decodeAuxv } from '../../elf/notes/auxv.js';
-import { decodeNtFile, type FileMapping } from '../../elf/notes/file.js';
+import { collectCoreNotes } from '../../elf/notes/core-notes.js';
+import type { FileMapping } from '../../elf/notes/file.js';
 import type { ElfNote } from '../../elf/notes/note.js';
-import { decodePrPsInfo } from '../../elf/notes/prpsinfo.js';
-import { decodePrStatus } from '../../elf/notes/prstatus.js';
 import { ElfFile } from '../../elf/reader.js';
 import { type Refusal, resolveMappedFile, underRoot } from '../../host/resolve.js';
 import { FileAccess, type RandomAccess } from '../../io/random-access.js';
 import { type Region, SplicedAddressSpace } from '../../model/address-space.js';
-import type {
-  AuxvEntry,
-  Mapping,
-  ProcessImage,
-  ProcessInfo,
-  RawNote,
-  ThreadState,
-} from '../../model/process-image.js';
+import type { Mapping, ProcessImage, ProcessInfo } from '../../model/process-image.js';
 
 export interface OpenCoreOptions {
   /** Directory under which mapped files are looked up (like gdb's sysroot). */
@@ -88,31 +70,13 @@ export function readCore(path: string, ra: RandomAccess, options: OpenCoreOption
   }
   const arch = archFromElf(h.e_machine, elf.layout.elfClass, elf.layout.endian);
   const notes = elf.notes();
-  const threads: ThreadState[] = [];
-  let process: ProcessInfo | undefined;
-  let auxv: AuxvEntry[] = [];
-  let files: FileMapping[] = [];
-  const extraNotes: RawNote[] = [];
-  for (const n of notes) {
-    const descBase = n.offset + 12n;
-    const current = threads[threads.length - 1];
-    if (n.owner === 'CORE' && n.type === NT_PRSTATUS) {
-      const { status, gpRegs } = decodePrStatus(arch, n.desc, descBase);
-      threads.push({ tid: status.pid, status, gpRegs, regsets: [] });
-    } else if (n.owner === 'CORE' && n.type === NT_PRPSINFO && !process) {
-      process = decodePrPsInfo(arch, n.desc, descBase);
-    } else if (n.owner === 'CORE' && n.type === NT_SIGINFO && current && !current.siginfo) {
-      current.siginfo = n.desc;
-    } else if (n.owner === 'CORE' && n.type === NT_AUXV && auxv.length === 0) {
-      auxv = decodeAuxv(elf.layout, n.desc, descBase);
-    } else if (n.owner === 'CORE' && n.type === NT_FILE && files.length === 0) {
-      files = decodeNtFile(elf.layout, n.desc, descBase).files;
-    } else if (current && isRegset(n)) {
-      current.regsets.push({ type: n.type, owner: n.owner, data: n.desc });
-    } else {
-      extraNotes.push({ owner: n.owner, type: n.type, desc: n.desc });
-    }
-  }
+  const {
+    threads,
+    process,
+    auxv = [],
+    files = [],
+    extraNotes,
+  } = collectCoreNotes({ arch, layout: elf.layout }, notes);
   const problems = elf.problems;
   const loads = elf.programHeaders.filter((p) => p.p_type === PT_LOAD);
   const mappings = buildMappings(loads, files);
@@ -140,12 +104,6 @@ export function readCore(path: string, ra: RandomAccess, options: OpenCoreOption
 }
 
 const ET_NAMES: Record<number, string> = { 0: 'ET_NONE', 1: 'ET_REL', 2: 'ET_EXEC', 3: 'ET_DYN' };
-
-/** Per-thread register notes follow their NT_PRSTATUS: FPREGSET, PRXFPREG and the LINUX ones. */
-function isRegset(n: ElfNote): boolean {
-  if (n.owner === 'LINUX') return true;
-  return n.owner === 'CORE' && (n.type === NT_FPREGSET || n.type === NT_PRXFPREG);
-}
 
 function emptyProcess(pid: number): ProcessInfo {
   return {
