@@ -6,7 +6,7 @@
 // until FILE exists (so a test can change the world at that point and let coreshot go on).
 // Without the variable every point costs one comparison. The points (the steps of a code
 // injection into a held thread, see src/inject/remote.ts and src/sys/tracee.ts, then live
-// capture's own):
+// capture's and restore's own):
 //
 // | point               | reached when                                                          |
 // | ------------------- | --------------------------------------------------------------------- |
@@ -16,6 +16,11 @@
 // | syscall-returned    | the first injected system call returned                               |
 // | sigreturn-entered   | the thread entered the rt_sigreturn that ends each injected call     |
 // | released            | snapshot mode: the target runs on, its copy is held                   |
+// | husk-held           | restore: the process to build is seized (EXITKILL), nothing changed   |
+// | husk-emptied        | restore: its own memory is unmapped, its files closed                 |
+// | memory-mapped       | restore: every mapping of the image is mapped                         |
+// | memory-written      | restore: the image's bytes are in place                               |
+// | threads-set         | restore: every thread exists with its final state, not yet let go     |
 
 import { existsSync } from 'node:fs';
 
@@ -27,6 +32,11 @@ export const FAULT_POINTS = [
   'syscall-returned',
   'sigreturn-entered',
   'released',
+  'husk-held',
+  'husk-emptied',
+  'memory-mapped',
+  'memory-written',
+  'threads-set',
 ] as const;
 
 export type FaultPoint = (typeof FAULT_POINTS)[number];

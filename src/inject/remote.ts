@@ -77,6 +77,8 @@ export interface RemoteOptions {
   /** Further frames above the thread's (the fork snapshot's copy starts on one). */
   extraFrames?: readonly ((at: bigint) => FrameSpec)[];
   traceFork?: boolean;
+  /** Kill the process if coreshot dies meanwhile (a process coreshot is building). */
+  exitKill?: boolean;
   onChild?: (pid: number) => void;
   onPhase?: (phase: string) => void;
 }
@@ -132,6 +134,7 @@ export class RemoteThread {
       abi: opts.arch,
       resume: plan.resume,
       traceFork: opts.traceFork,
+      exitKill: opts.exitKill,
       onChild: opts.onChild,
       onPhase: opts.onPhase,
     });

@@ -438,7 +438,8 @@ export class BorrowedThread {
     if (!getRegSet(tid, abi.extendedRegs).equals(saved.xstate))
       setRegSet(tid, abi.extendedRegs, saved.xstate);
     if (getSigMask(tid) !== saved.sigmask) setSigMask(tid, saved.sigmask);
-    setOptions(tid, 0);
+    // A process coreshot builds stays bound to coreshot's life until it is let go.
+    setOptions(tid, this.opts.exitKill ? PTRACE_O_EXITKILL : 0);
   }
 }
 

@@ -4,11 +4,24 @@
 // is no child of coreshot. Then what must be refused is refused with one line and nothing left
 // running, and coreshot SIGKILLed at every step of a restore leaves nothing of the new process.
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { openCore } from '../../src/sources/elfcore/open.js';
-import { compileC, coreshot, isAlive, killAndWait, ROOT, startDetached, tempDir } from '../helpers/proc.js';
+import { kernelCore } from '../helpers/cores.js';
+import {
+  CLI,
+  cliForOtherUsers,
+  compileC,
+  coreshot,
+  isAlive,
+  killAndWait,
+  ROOT,
+  run,
+  startDetached,
+  tempDir,
+} from '../helpers/proc.js';
 import { eventually } from '../live/helpers.js';
 
 const THREADS = 4;
@@ -107,5 +120,175 @@ describe('coreshot restore', () => {
 
   test('the same with --lazy (the core file mapped instead of copied)', async () => {
     await dumpKillRestore('lazy', ['--lazy']);
+  });
+});
+
+/** The processes (thread groups) that process `tracer` traces. */
+function tracedBy(tracer: number): number[] {
+  const out: number[] = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      if (Number(/^TracerPid:\s*(\d+)/m.exec(readFileSync(`/proc/${name}/status`, 'utf8'))?.[1]) === tracer)
+        out.push(Number(name));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return out;
+}
+
+/** Whether a process still runs (a zombie has ended: only its parent's wait is missing). */
+function running(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return !stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z');
+  } catch {
+    return false;
+  }
+}
+
+describe('coreshot restore refuses cleanly', () => {
+  let dir: string;
+  let core: string;
+  before(async () => {
+    dir = join(tmp.path, 'refusals');
+    mkdirSync(dir, { recursive: true });
+    const pid = await startCounter(dir);
+    core = join(dir, 'core');
+    const dumped = coreshot(['dump', String(pid), '-o', core]);
+    assert.equal(dumped.status, 0, dumped.stderr);
+    await killAndWait(pid);
+  });
+
+  test('a 32-bit image, a missing mapped file, a user without privilege: one line each, nothing started', () => {
+    const i386 = kernelCore('i386');
+    const emptyRoot = join(tmp.path, 'empty-root');
+    mkdirSync(emptyRoot, { recursive: true });
+    const shared = tempDir('coreshot-restore-cli-');
+    chmodSync(shared.path, 0o755);
+    const other = cliForOtherUsers(shared.path);
+    const readable = join(shared.path, 'core');
+    copyFileSync(core, readable);
+    chmodSync(readable, 0o644);
+    try {
+      const cases: [string[], RegExp, string?][] = [
+        [['restore', i386.core], /only x86_64 images can be restored; this one is i386/],
+        [['restore', core, '--root', emptyRoot], /counter: mapped file not found under .*empty-root/],
+        [['restore', join(tmp.path, 'no-such-core')], /no such file or directory/],
+      ];
+      for (const [args, message] of cases) {
+        const res = coreshot(args);
+        assert.equal(res.status, 1, `${args.join(' ')}: ${res.stderr}`);
+        assert.equal(res.stderr.trim().split('\n').length, 1, res.stderr);
+        assert.match(res.stderr, message);
+        assert.equal(res.stdout, '');
+      }
+      const res = run('setpriv', [
+        '--reuid=nobody',
+        '--regid=nogroup',
+        '--clear-groups',
+        process.execPath,
+        other,
+        'restore',
+        readable,
+      ]);
+      assert.equal(res.status, 1, res.stderr);
+      assert.match(res.stderr, /restore needs root, or CAP_CHECKPOINT_RESTORE and CAP_SYS_ADMIN/);
+    } finally {
+      i386.cleanup();
+      shared.cleanup();
+    }
+  });
+
+  test('coreshot SIGKILLed at every step of a restore: nothing of the new process remains', async () => {
+    const steps = [
+      'husk-held',
+      'registers-set',
+      'syscall-returned',
+      'sigreturn-entered',
+      'husk-emptied',
+      'memory-mapped',
+      'memory-written',
+      'threads-set',
+    ];
+    for (const step of steps) {
+      const child = spawn(process.execPath, [CLI, 'restore', core], {
+        stdio: ['ignore', 'ignore', 'pipe'],
+        env: { ...process.env, CORESHOT_TEST_HOLD: step },
+      });
+      const exited = new Promise((r) => child.once('exit', r));
+      let stderr = '';
+      child.stderr.on('data', (d: Buffer) => {
+        stderr += d.toString();
+      });
+      await eventually(
+        () => stderr,
+        (e) => e.includes(`holding at ${step}`),
+        20_000,
+      );
+      assert.match(stderr, new RegExp(`holding at ${step}`), `restore never reached ${step}: ${stderr}`);
+      const building = tracedBy(child.pid!);
+      assert.equal(building.length, 1, `the process being built at ${step}: ${building}`);
+      child.kill('SIGKILL');
+      await exited;
+      const left = await eventually(
+        () => building.filter(running),
+        (l) => l.length === 0,
+        10_000,
+      );
+      assert.deepEqual(left, [], `killed at ${step}, still running: ${left}`);
+    }
+  });
+});
+
+describe('coreshot restore of a kernel core', () => {
+  test("--stopped: gdb -p shows the core's backtrace, calls a function, and continue re-raises the crash", async () => {
+    const made = kernelCore();
+    let pid = 0;
+    try {
+      const res = coreshot(['restore', made.core, '--stopped']);
+      assert.equal(res.status, 0, res.stderr);
+      pid = Number(res.stdout.split('\n')[0]);
+      assert.ok(pid > 0, res.stdout);
+      assert.match(readFileSync(`/proc/${pid}/stat`, 'utf8'), /\) T /, 'the restored process is stopped');
+      // The frames of the last backtrace printed (gdb also shows frame #0 when it loads a core).
+      const frames = (out: string) =>
+        out
+          .slice(out.lastIndexOf('\n#0 '))
+          .split('\n')
+          .filter((l) => /^#\d+\s/.test(l))
+          .map((l) =>
+            l
+              .replace(/^#\d+\s+(0x[0-9a-f]+ in )?/, '')
+              .replace(/\s+at .*$/, '')
+              .replace(/\(.*$/, '')
+              .trim(),
+          );
+      const fromCore = run('gdb', ['-batch', '-nx', '-ex', 'bt', made.exe, made.core]);
+      const live = run('gdb', [
+        '-batch',
+        '-nx',
+        '-p',
+        String(pid),
+        '-ex',
+        'bt',
+        // The process is in a job-control stop: gdb's own attach SIGSTOPs stay pending and would
+        // interrupt the call; they are not to be passed on.
+        '-ex',
+        'handle SIGSTOP nostop noprint nopass',
+        '-ex',
+        'print (int)getpid()',
+        '-ex',
+        'continue',
+      ]);
+      assert.ok(frames(fromCore.stdout).length > 0, fromCore.stdout);
+      assert.deepEqual(frames(live.stdout), frames(fromCore.stdout), live.stdout + live.stderr);
+      assert.match(live.stdout, new RegExp(`\\$1 = ${pid}\\b`), live.stdout + live.stderr);
+      assert.match(live.stdout + live.stderr, /SIGSEGV/, 'continue re-raises the crash');
+    } finally {
+      if (pid) await killAndWait(pid);
+      made.cleanup();
+    }
   });
 });

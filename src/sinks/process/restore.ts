@@ -714,7 +714,8 @@ function unmapScratch(b: Builder, state: SavedState, notRestored: string[]): voi
   const maps = readMaps(b.pid, false).filter((m) => m.start !== b.scratch);
   const gadgets = findGadgets(X86_64, b.mem, maps);
   const remote =
-    gadgets && RemoteThread.open(b.tp, b.pid, state, { arch: X86_64, gadgets, mem: b.mem, maps });
+    gadgets &&
+    RemoteThread.open(b.tp, b.pid, state, { arch: X86_64, gadgets, mem: b.mem, maps, exitKill: true });
   if (!remote || typeof remote === 'string') {
     notRestored.push(
       `coreshot's scratch page stays mapped at ${hex(b.scratch)}: ${remote || 'no system call instruction in the image'}`,
