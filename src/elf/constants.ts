@@ -154,3 +154,11 @@ export const AT_NAMES: Readonly<Record<number, string>> = {
   47: 'AT_L3_CACHEGEOMETRY',
   51: 'AT_MINSIGSTKSZ',
 };
+
+/** sh_flags bit: the section holds an Elf_Chdr and compressed data. */
+export const SHF_COMPRESSED = 0x800n;
+export const ELFCOMPRESS_ZLIB = 1;
+export const ELFCOMPRESS_ZSTD = 2;
+/** e_shstrndx value meaning "the real index is in section 0's sh_link". */
+export const SHN_XINDEX = 0xffff;
+export const SHT_NOBITS = 8;
