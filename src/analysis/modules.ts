@@ -17,9 +17,11 @@
  *     debug?               the separate debug file (lazy: .build-id dirs, debuginfod cache, debuglink)
  *     reason?              why the file on disk was not used, or why there is no elf at all
  *     section(name)        contents: main file first, then the debug file; decompressed;
- *                          for '.eh_frame_hdr' / '.eh_frame' without section headers, found through
- *                          PT_GNU_EH_FRAME; undefined when absent or unreadable
+ *                          '.eh_frame_hdr' without section headers is PT_GNU_EH_FRAME;
+ *                          undefined when absent or unreadable
  *     sectionAddress(name) link-time address of the same section
+ *     loadedBytes(addr, n) up to n bytes of the main file at a link-time address (via PT_LOAD)
+ *     runtime(addr)        addr + bias
  *     sectionProblem(name) why section(name) failed (corrupt, zstd), if it did
  *   }
  * The file for a mapping is looked up under `root`; `exe` replaces the executable (the module
@@ -40,9 +42,6 @@ import { type DebugSearch, findDebugFile } from './symbols/debug-files.js';
 /** AT_ENTRY and AT_SYSINFO_EHDR (src/elf/constants.ts AT_NAMES). */
 const AT_ENTRY = 9n;
 const AT_SYSINFO_EHDR = 33n;
-
-/** .eh_frame read from memory without a section header stops after this many bytes. */
-const MAX_EH_FRAME = 64 << 20;
 
 export interface ModuleOptions extends DebugSearch {
   /** The executable to use when the recorded one is not found (eu-stack -e, gdb's first argument). */
@@ -157,56 +156,34 @@ export class Module {
         this.problems.set(name, (err as Error).message);
       }
     }
-    if (this.elf && (name === '.eh_frame_hdr' || name === '.eh_frame'))
-      return this.ehFromSegment(this.elf, name);
+    if (this.elf && name === '.eh_frame_hdr') return this.ehFrameHdr(this.elf);
     return {};
   }
 
-  /** .eh_frame_hdr is PT_GNU_EH_FRAME; .eh_frame starts where its eh_frame_ptr points. */
-  private ehFromSegment(elf: ElfFile, name: string): { data?: Buffer; addr?: bigint } {
+  /** .eh_frame_hdr without section headers: the PT_GNU_EH_FRAME segment. */
+  private ehFrameHdr(elf: ElfFile): { data?: Buffer; addr?: bigint } {
     const hdr = elf.programHeaders.find((p) => p.p_type === PT_GNU_EH_FRAME);
     if (!hdr) return {};
     const { data } = elf.readRange(hdr.p_offset, hdr.p_filesz);
-    if (name === '.eh_frame_hdr') return data.length ? { data, addr: hdr.p_vaddr } : {};
-    const addr = ehFramePtr(elf, data, hdr.p_vaddr);
-    if (addr === undefined) return {};
-    const load = elf.programHeaders.find(
-      (p) => p.p_type === PT_LOAD && addr >= p.p_vaddr && addr < p.p_vaddr + p.p_filesz,
-    );
-    if (!load) return {};
-    let size = load.p_vaddr + load.p_filesz - addr;
-    if (size > BigInt(MAX_EH_FRAME)) size = BigInt(MAX_EH_FRAME);
-    const frame = elf.readRange(load.p_offset + (addr - load.p_vaddr), size).data;
-    return frame.length ? { data: frame, addr } : {};
+    return data.length ? { data, addr: hdr.p_vaddr } : {};
   }
-}
 
-/**
- * eh_frame_ptr of an .eh_frame_hdr (version 1): the encodings the linkers write, pc-relative or
- * absolute, 4 or 8 bytes (DW_EH_PE_pcrel|sdata4 is the norm).
- */
-function ehFramePtr(elf: ElfFile, hdr: Buffer, hdrAddr: bigint): bigint | undefined {
-  if (hdr.length < 8 || hdr[0] !== 1) return undefined;
-  const enc = hdr[1]!;
-  const c = elf.layout.codec;
-  const format = enc & 0x0f;
-  let value: bigint;
-  if (format === 0x0b)
-    value = BigInt(c.i32(hdr, 4)); // sdata4
-  else if (format === 0x03)
-    value = BigInt(c.u32(hdr, 4)); // udata4
-  else if ((format === 0x0c || format === 0x04) && hdr.length >= 12)
-    value = c.u64(hdr, 4); // (s|u)data8
-  else if (format === 0x00)
-    value = elf.layout.wordSize === 8 && hdr.length >= 12 ? c.u64(hdr, 4) : BigInt(c.u32(hdr, 4));
-  else return undefined;
-  const mask = elf.layout.wordSize === 8 ? (1n << 64n) - 1n : (1n << 32n) - 1n;
-  if ((enc & 0x70) === 0x10)
-    value += hdrAddr + 4n; // pcrel
-  else if ((enc & 0x70) === 0x30)
-    value += hdrAddr; // datarel: relative to the header
-  else if ((enc & 0x70) !== 0) return undefined;
-  return value & mask;
+  /**
+   * Up to `size` bytes of the main file at a link-time address, through the PT_LOAD holding it,
+   * stopping at the end of that segment's file bytes (or where the image lacks them): how the
+   * unwinder reads .eh_frame from eh_frame_hdr's eh_frame_ptr when there are no section headers.
+   */
+  loadedBytes(linkAddress: bigint, size: number): Buffer | undefined {
+    const elf = this.elf;
+    const load = elf?.programHeaders.find(
+      (p) => p.p_type === PT_LOAD && linkAddress >= p.p_vaddr && linkAddress < p.p_vaddr + p.p_filesz,
+    );
+    if (!elf || !load) return undefined;
+    const avail = load.p_vaddr + load.p_filesz - linkAddress;
+    const n = avail < BigInt(size) ? avail : BigInt(size);
+    const { data } = elf.readRange(load.p_offset + (linkAddress - load.p_vaddr), n);
+    return data.length ? data : undefined;
+  }
 }
 
 export class ModuleSet {

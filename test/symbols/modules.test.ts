@@ -99,7 +99,15 @@ test('--root with another build of the program: refused with a reason, read from
       assert.match(exe.reason ?? '', /build-id .* does not match the image's/);
       assert.equal(exe.fromMemory, true);
       assert.ok(exe.elf, 'the ELF header is in the core');
-      assert.ok(exe.section('.eh_frame_hdr'), '.eh_frame_hdr through PT_GNU_EH_FRAME');
+      const hdr = exe.section('.eh_frame_hdr');
+      assert.ok(hdr, '.eh_frame_hdr through PT_GNU_EH_FRAME');
+      // eh_frame_ptr (DW_EH_PE_pcrel | sdata4) leads to the .eh_frame the file's headers name.
+      const ptr = exe.sectionAddress('.eh_frame_hdr')! + 4n + BigInt(hdr.readInt32LE(4));
+      const onDisk = loadModules(core.image).list.find((m) => m.path === made.exe)!;
+      assert.equal(ptr, onDisk.sectionAddress('.eh_frame'));
+      const frame = onDisk.section('.eh_frame')!;
+      assert.deepEqual(exe.loadedBytes(ptr, frame.length), frame);
+      onDisk.close();
       const libc = modules.list.find((m) => m.path.endsWith('/libc.so.6'))!;
       assert.equal(libc.hostPath, join(t.path, libc.path), libc.reason);
       assert.equal(libc.reason, undefined);
