@@ -4,6 +4,7 @@ import { registerDemo } from './demo.js';
 import { registerDump } from './dump.js';
 import { registerGuestMemory } from './guest-memory.js';
 import { registerInspect } from './inspect.js';
+import { registerStack } from './stack.js';
 
 /**
  * Every command module registers its options here; each loads its heavy implementation lazily
@@ -11,6 +12,7 @@ import { registerInspect } from './inspect.js';
  */
 export function registerCommands(program: Command): void {
   registerInspect(program);
+  registerStack(program);
   registerDump(program);
   registerConvert(program);
   registerGuestMemory(program);
