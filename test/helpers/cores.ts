@@ -117,7 +117,7 @@ export function requireTool(cmd: string): void {
 }
 
 /** Runs a program in `dir` under `ulimit -c unlimited`; it is expected to die of a signal. */
-function runToCrash(dir: string, argv: string[]): void {
+export function runToCrash(dir: string, argv: string[]): void {
   const script = 'ulimit -c unlimited; cd "$1"; shift; exec "$@"';
   const res = run('sh', ['-c', script, 'sh', dir, ...argv], { timeoutMs: 60_000 });
   if (res.status === 0) throw new Error(`${argv.join(' ')} exited normally; it should have crashed`);

@@ -4,7 +4,9 @@
  * `coreshot stack --json`, and the comparison of the two.
  */
 import assert from 'node:assert/strict';
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { type MadeCore, runToCrash } from '../helpers/cores.js';
 import { coreshot, ROOT, runOk, tempDir } from '../helpers/proc.js';
 
 export const STACK_C = join(ROOT, 'test/stack/c');
@@ -124,6 +126,28 @@ export function programFlags(
     runOk('gcc', ['-shared', '-fPIC', '-O2', ...arch, ...how, '-o', lib, join(STACK_C, 'stack-lib.c')]);
     flags.push('-DWITH_LIB', `-L${t.path}`, '-lstack-lib', `-Wl,-rpath,${t.path}`);
     return { flags, cleanup: t.cleanup };
+  } catch (err) {
+    t.cleanup();
+    throw err;
+  }
+}
+
+/** The Python program of pythonCore(): two threads asleep, the main thread aborts. */
+const PYTHON_ABORT = [
+  'import os, threading, time',
+  'for _ in range(2): threading.Thread(target=time.sleep, args=(1000,), daemon=True).start()',
+  'time.sleep(0.5)',
+  'os.abort()',
+].join('\n');
+
+/** A kernel core of Debian's python3 with 3 threads (main aborting, two in time.sleep). */
+export function pythonCore(): MadeCore {
+  const t = tempDir('coreshot-stack-py-');
+  try {
+    runToCrash(t.path, ['/usr/bin/python3', '-c', PYTHON_ABORT]);
+    const name = readdirSync(t.path).find((f) => f === 'core' || /^core\.\d+$/.test(f));
+    if (!name) throw new Error(`python3 left no core in ${t.path}`);
+    return { core: join(t.path, name), exe: '/usr/bin/python3', dir: t.path, cleanup: t.cleanup };
   } catch (err) {
     t.cleanup();
     throw err;

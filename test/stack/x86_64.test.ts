@@ -12,7 +12,7 @@ import { after, describe, it } from 'node:test';
 import { CRIU, casePids, requireFixtures } from '../criu/helpers.js';
 import { gcoreCore, kernelCore, type MadeCore } from '../helpers/cores.js';
 import { coreshot, killAndWait, runOk, startDetached, tempDir } from '../helpers/proc.js';
-import { assertSamePcs, gdbFrames, PROGRAM, programFlags, stackJson } from './helpers.js';
+import { assertSamePcs, gdbFrames, PROGRAM, programFlags, pythonCore, stackJson } from './helpers.js';
 
 const cleanups: (() => void)[] = [];
 after(() => {
@@ -70,6 +70,13 @@ describe('x86_64 kernel cores against gdb', () => {
 });
 
 describe('other x86_64 cores and live processes against gdb', () => {
+  it("a kernel core of Debian's python3 (3 threads, libc6-dbg installed)", () => {
+    const m = made(pythonCore());
+    const ours = stackJson([m.core]);
+    assertSamePcs(gdbFrames({ exe: m.exe, core: m.core }), ours);
+    assert.equal(ours.threads.length, 3);
+  });
+
   it('gcore of a running process', async () => {
     const p = programFlags();
     cleanups.push(p.cleanup);
