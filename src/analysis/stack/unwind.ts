@@ -304,6 +304,8 @@ function leaf(arch: UnwindArch, words: MemoryWords, s: State, options: UnwindOpt
 
 function fromChain(arch: UnwindArch, words: MemoryWords, s: State, options: UnwindOptions): Step {
   const chain = arch.chain;
+  // The outermost frames (_start, a thread's clone) clear the frame pointer.
+  if (chain && s.regs[chain.base] === 0n) return { kind: 'end' };
   if (!chain || !chainUsable(arch, s))
     return { kind: 'end', reason: `no unwind information for 0x${s.pc.toString(16)}` };
   const base = s.regs[chain.base]!;
