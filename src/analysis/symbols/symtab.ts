@@ -92,15 +92,14 @@ function hit(s: IndexedSymbol): SymbolHit {
   return { name: s.name, start: s.start, size: s.size };
 }
 
-const indexes = new WeakMap<Module, SymbolIndex>();
+const indexes = new WeakMap<Module, { index: SymbolIndex; debug: ElfFile | undefined }>();
 
-/** The symbol index of a module, built on first use. */
+/** The symbol index of a module, built on first use (and again once a debug file turns up). */
 export function symbolIndex(module: Module): SymbolIndex {
-  let index = indexes.get(module);
-  if (!index) {
-    index = buildIndex(module);
-    indexes.set(module, index);
-  }
+  const hit = indexes.get(module);
+  if (hit && hit.debug === module.debug) return hit.index;
+  const index = buildIndex(module);
+  indexes.set(module, { index, debug: module.debug });
   return index;
 }
 

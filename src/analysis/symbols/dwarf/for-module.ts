@@ -1,6 +1,6 @@
 /**
  * The DWARF of a module: from its separate debug file when that has .debug_info, else from the
- * file itself; all sections from that one file (decompressed). Built once per module; a module
+ * file itself; all sections from that one file (decompressed). Built once per file; a file
  * without usable DWARF gets the reason instead.
  */
 import type { ElfFile } from '../../../elf/reader.js';
@@ -20,21 +20,22 @@ const SECTIONS = {
   aranges: '.debug_aranges',
 } as const satisfies Record<string, string>;
 
-const cache = new WeakMap<Module, DwarfIndex | string>();
+/** Per file, not per module: a debug file found later (debuginfod) gets its own entry. */
+const cache = new WeakMap<ElfFile, DwarfIndex | string>();
 
 /** The module's DWARF index, or why there is none. */
 export function moduleDwarf(module: Module): DwarfIndex | string {
-  let hit = cache.get(module);
+  const file = [module.debug, module.elf].find((f) => f && hasDwarf(f));
+  if (!file) return 'no DWARF debug info';
+  let hit = cache.get(file);
   if (hit === undefined) {
-    hit = load(module);
-    cache.set(module, hit);
+    hit = load(file);
+    cache.set(file, hit);
   }
   return hit;
 }
 
-function load(module: Module): DwarfIndex | string {
-  const file = [module.debug, module.elf].find((f) => f && hasDwarf(f));
-  if (!file) return 'no DWARF debug info';
+function load(file: ElfFile): DwarfIndex | string {
   try {
     const get = (name: string) => {
       const s = findSection(file, name);
