@@ -1,9 +1,10 @@
 /**
  * The ELF modules loaded in a process image, and where a pc falls among them.
  *
- *   loadModules(image, { root?, exe?, debugDirs? }): ModuleSet
+ *   loadModules(image, { root?, exe?, debugDirs?, debuginfodCache? }): ModuleSet
  *   ModuleSet.list: Module[]                      sorted by start address
  *   ModuleSet.find(pc): Module | undefined        binary search over every module's ranges
+ *   ModuleSet.debuginfodCache                     where symbols/debuginfod.ts downloads go
  *   ModuleSet.close()                             closes the files opened for the modules
  *   Module {
  *     path                 as the image records it ('[vdso]' for the vdso)
@@ -15,6 +16,7 @@
  *     elf?                 the file on disk (build-id checked), or the ELF read from memory
  *     fromMemory           elf was read from the image (vdso, missing or mismatched file)
  *     debug?               the separate debug file (lazy: .build-id dirs, debuginfod cache, debuglink)
+ *     retryDebug()         forget that none was found (symbols/debuginfod.ts downloads one)
  *     reason?              why the file on disk was not used, or why there is no elf at all
  *     section(name)        contents: main file first, then the debug file; decompressed;
  *                          '.eh_frame_hdr' without section headers is PT_GNU_EH_FRAME;
@@ -38,6 +40,7 @@ import { FileAccess, type RandomAccess } from '../io/random-access.js';
 import type { Mapping, ProcessImage } from '../model/process-image.js';
 import { type FilePiece, ImageFileAccess } from './image-file.js';
 import { type DebugSearch, findDebugFile } from './symbols/debug-files.js';
+import { debuginfodCacheDir } from './symbols/debuginfod-cache.js';
 
 /** AT_ENTRY and AT_SYSINFO_EHDR (src/elf/constants.ts AT_NAMES). */
 const AT_ENTRY = 9n;
@@ -104,6 +107,14 @@ export class Module {
       this.debugFile = found ? { elf: found.elf, path: found.path } : {};
     }
     return this.debugFile.elf;
+  }
+
+  /** Looks for the debug file again on next use, if none was found (after a debuginfod download). */
+  retryDebug(): void {
+    if (this.debugFile && !this.debugFile.elf) {
+      this.debugFile = undefined;
+      this.sections.clear();
+    }
   }
 
   /** Where the debug file was found, once `debug` has been asked for. */
@@ -189,10 +200,13 @@ export class Module {
 export class ModuleSet {
   /** Sorted by start address. */
   readonly list: readonly Module[];
+  /** Where debuginfod downloads are kept and looked for. */
+  readonly debuginfodCache: string;
   /** (range, module) sorted by range start, for find(). */
   private readonly index: { start: bigint; end: bigint; module: Module }[];
 
-  constructor(modules: Module[]) {
+  constructor(modules: Module[], debuginfodCache: string) {
+    this.debuginfodCache = debuginfodCache;
     this.list = [...modules].sort((a, b) => cmp(a.start, b.start));
     this.index = this.list
       .flatMap((m) => m.ranges.map((r) => ({ start: r.start, end: r.end, module: m })))
@@ -219,7 +233,8 @@ export class ModuleSet {
 const cmp = (a: bigint, b: bigint) => (a < b ? -1 : a > b ? 1 : 0);
 
 /** Builds the module list of an image. Never throws for bad files: a module then has a reason. */
-export function loadModules(image: ProcessImage, opts: ModuleOptions = {}): ModuleSet {
+export function loadModules(image: ProcessImage, options: ModuleOptions = {}): ModuleSet {
+  const opts = { ...options, debuginfodCache: options.debuginfodCache ?? debuginfodCacheDir() };
   const root = opts.root ?? '/';
   const entry = image.auxv.find((a) => a.type === AT_ENTRY)?.value;
   const modules: Module[] = [];
@@ -229,7 +244,7 @@ export function loadModules(image: ProcessImage, opts: ModuleOptions = {}): Modu
   }
   const vdso = vdsoModule(image, opts);
   if (vdso) modules.push(vdso);
-  return new ModuleSet(modules);
+  return new ModuleSet(modules, opts.debuginfodCache);
 }
 
 /**

@@ -12,8 +12,19 @@ import type { ElfFile } from './reader.js';
 /** Sections larger than this (stored or decompressed) are refused: libc's .debug_info is ~10 MiB. */
 export const MAX_SECTION = 512 << 20;
 
+const namesCache = new WeakMap<ElfFile, string[]>();
+
 /** The names of an ELF file's sections, by index ('' when the name table is unusable). */
 export function sectionNames(elf: ElfFile): string[] {
+  let names = namesCache.get(elf);
+  if (!names) {
+    names = readNames(elf);
+    namesCache.set(elf, names);
+  }
+  return names;
+}
+
+function readNames(elf: ElfFile): string[] {
   const sections = elf.sections;
   let index = elf.header.e_shstrndx;
   if (index === SHN_XINDEX) index = sections[0]?.sh_link ?? 0;

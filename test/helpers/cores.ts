@@ -107,6 +107,8 @@ export interface CoreProgram {
   flags?: string[];
   /** Program arguments (the default programs take "crash" or "wait"). */
   args?: string[];
+  /** Called with the built program before it runs (to strip it, move its debug info, ...). */
+  prepare?: (exe: string) => void;
 }
 
 /** Throws when a command is not installed: tests fail loudly instead of skipping. */
@@ -136,6 +138,7 @@ function build(
     const source = prog.source ?? join(C_DIR, defaultSource);
     const exe = join(t.path, basename(source).replace(/\.c$/, ''));
     compileC(source, exe, ['-O1', ...flags, ...(prog.flags ?? [])], compiler);
+    prog.prepare?.(exe);
     return { exe, dir: t.path, cleanup: t.cleanup };
   } catch (err) {
     t.cleanup();

@@ -21,6 +21,8 @@ export interface DebugSearch {
   root?: string;
   /** Extra debug directories searched before ROOT/usr/lib/debug. */
   debugDirs?: readonly string[];
+  /** The debuginfod client cache; default debuginfodCacheDir(). */
+  debuginfodCache?: string;
 }
 
 export interface FoundDebugFile {
@@ -39,7 +41,10 @@ export function findDebugFile(
   const dirs = [...(opts.debugDirs ?? []), join(root, 'usr/lib/debug')];
   if (buildId && buildId.length > 2) {
     const rel = join('.build-id', buildId.slice(0, 2), `${buildId.slice(2)}.debug`);
-    const candidates = [...dirs.map((d) => join(d, rel)), join(debuginfodCacheDir(), buildId, 'debuginfo')];
+    const candidates = [
+      ...dirs.map((d) => join(d, rel)),
+      join(opts.debuginfodCache ?? debuginfodCacheDir(), buildId, 'debuginfo'),
+    ];
     for (const c of candidates) {
       const found = openIfMatches(c, buildId);
       if (found) return found;
