@@ -83,11 +83,21 @@ export function ourPcs(t: StackJson['threads'][number]): string[] {
   return t.frames.filter((f) => !f.inline).map((f) => f.pc);
 }
 
+/** glibc's internal alias names (__GI_raise, __libc_pause, __sleep) name the same function. */
+export function baseName(name: string): string {
+  return name.replace(/^(__GI_|__libc_|_IO_)/, '').replace(/^_+/, '');
+}
+
 /**
- * Asserts coreshot found the same threads, and per thread the same chain of pcs as gdb (all of
- * it, or gdb's as a prefix of coreshot's when gdb stops early).
+ * Asserts coreshot found the same threads, and per thread gdb's frames: the same chain of pcs,
+ * and the same function names (up to glibc's aliases) with the same inline frames, all of it or
+ * gdb's as a prefix of coreshot's when gdb stops early. gdb's tail-call frames are left out.
  */
-export function assertSamePcs(gdb: GdbThread[], ours: StackJson, opts: { prefix?: boolean } = {}): void {
+export function assertSameFrames(
+  gdb: GdbThread[],
+  ours: StackJson,
+  opts: { prefix?: boolean; names?: boolean } = {},
+): void {
   assert.deepEqual(ours.threads.map((t) => t.tid).sort(), gdb.map((t) => t.tid).sort(), 'the same threads');
   for (const g of gdb) {
     const o = ours.threads.find((t) => t.tid === g.tid)!;
@@ -95,6 +105,19 @@ export function assertSamePcs(gdb: GdbThread[], ours: StackJson, opts: { prefix?
     const got = ourPcs(o);
     assert.ok(want.length >= 2, `gdb unwound thread ${g.tid} at all: ${JSON.stringify(g.frames)}`);
     assert.deepEqual(opts.prefix ? got.slice(0, want.length) : got, want, `thread ${g.tid} pcs`);
+    if (opts.names === false) continue;
+    const gdbNames = g.frames
+      .filter((f) => f.type !== 'tailcall')
+      .map((f) => `${f.type === 'inline' ? 'inline ' : ''}${f.name === null ? '?' : baseName(f.name)}`);
+    const ourNames = o.frames.map((f, i) => {
+      const shown = gdbNames[i]?.endsWith('?') ? '?' : f.function === null ? 'null' : baseName(f.function);
+      return `${f.inline ? 'inline ' : ''}${shown}`;
+    });
+    assert.deepEqual(
+      opts.prefix ? ourNames.slice(0, gdbNames.length) : ourNames,
+      gdbNames,
+      `thread ${g.tid} functions`,
+    );
   }
 }
 

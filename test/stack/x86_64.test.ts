@@ -12,7 +12,7 @@ import { after, describe, it } from 'node:test';
 import { CRIU, casePids, requireFixtures } from '../criu/helpers.js';
 import { gcoreCore, kernelCore, type MadeCore } from '../helpers/cores.js';
 import { coreshot, killAndWait, runOk, startDetached, tempDir } from '../helpers/proc.js';
-import { assertSamePcs, gdbFrames, PROGRAM, programFlags, pythonCore, stackJson } from './helpers.js';
+import { assertSameFrames, gdbFrames, PROGRAM, programFlags, pythonCore, stackJson } from './helpers.js';
 
 const cleanups: (() => void)[] = [];
 after(() => {
@@ -36,7 +36,7 @@ describe('x86_64 kernel cores against gdb', () => {
     it(`-O2 ${fp} frame pointers: main thread crashed, 3 workers asleep in libc`, () => {
       const m = crashCore(['crash'], { omitFramePointer });
       const ours = stackJson([m.core]);
-      assertSamePcs(gdbFrames({ exe: m.exe, core: m.core }), ours);
+      assertSameFrames(gdbFrames({ exe: m.exe, core: m.core }), ours);
       assert.equal(ours.threads.length, 4);
       for (const t of ours.threads) {
         assert.equal(t.frames[0]!.how, 'initial');
@@ -51,7 +51,7 @@ describe('x86_64 kernel cores against gdb', () => {
       const m = crashCore(['signal'], { omitFramePointer });
       const ours = stackJson([m.core]);
       const gdb = gdbFrames({ exe: m.exe, core: m.core });
-      assertSamePcs(gdb, ours);
+      assertSameFrames(gdb, ours);
       const crashed = ours.threads[0]!;
       const tramp = gdb.find((t) => t.tid === crashed.tid)!.frames.findIndex((f) => f.type === 'sigtramp');
       assert.ok(tramp > 0, 'gdb shows <signal handler called>');
@@ -63,7 +63,7 @@ describe('x86_64 kernel cores against gdb', () => {
   it('a callback called from a shared library that has no CFI (frame-pointer fallback)', () => {
     const m = crashCore(['plt'], { lib: 'no-cfi' });
     const ours = stackJson([m.core]);
-    assertSamePcs(gdbFrames({ exe: m.exe, core: m.core }), ours);
+    assertSameFrames(gdbFrames({ exe: m.exe, core: m.core }), ours);
     const crashed = ours.threads[0]!;
     assert.ok(crashed.frames.some((f) => f.how === 'frame-pointer' && f.module?.endsWith('libstack-lib.so')));
   });
@@ -73,7 +73,7 @@ describe('other x86_64 cores and live processes against gdb', () => {
   it("a kernel core of Debian's python3 (3 threads, libc6-dbg installed)", () => {
     const m = made(pythonCore());
     const ours = stackJson([m.core]);
-    assertSamePcs(gdbFrames({ exe: m.exe, core: m.core }), ours);
+    assertSameFrames(gdbFrames({ exe: m.exe, core: m.core }), ours);
     assert.equal(ours.threads.length, 3);
   });
 
@@ -81,7 +81,7 @@ describe('other x86_64 cores and live processes against gdb', () => {
     const p = programFlags();
     cleanups.push(p.cleanup);
     const m = made(await gcoreCore('x86_64', { source: PROGRAM, flags: p.flags, args: ['wait'] }));
-    assertSamePcs(gdbFrames({ exe: m.exe, core: m.core }), stackJson([m.core]));
+    assertSameFrames(gdbFrames({ exe: m.exe, core: m.core }), stackJson([m.core]));
   });
 
   it('coreshot dump core, and the live process itself (stack PID against gdb -p)', async () => {
@@ -98,11 +98,11 @@ describe('other x86_64 cores and live processes against gdb', () => {
         await new Promise((r) => setTimeout(r, 20));
       const gdb = gdbFrames({ exe, pid });
       const live = stackJson([String(pid)]);
-      assertSamePcs(gdb, live);
+      assertSameFrames(gdb, live);
       const core = join(t.path, 'core');
       const dump = coreshot(['dump', String(pid), '-o', core]);
       assert.equal(dump.status, 0, dump.stderr);
-      assertSamePcs(gdb, stackJson([core]));
+      assertSameFrames(gdb, stackJson([core]));
       // The target runs on: it still answers signals and has all its threads.
       process.kill(pid, 0);
       assert.equal(

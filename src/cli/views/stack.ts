@@ -6,6 +6,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { basename } from 'node:path';
 import { loadModules, type ModuleSet } from '../../analysis/modules.js';
 import { type RawFrame, StackError, unwindImage } from '../../analysis/stack/index.js';
+import { symbolize } from '../../analysis/symbols/symbolize.js';
 import type { ProcessImage } from '../../model/process-image.js';
 import { UserError } from '../errors.js';
 import { hex, toJson } from '../format.js';
@@ -74,13 +75,18 @@ function collect(
       if (err instanceof StackError) throw new UserError(err.message);
       throw err;
     }
-    const threads = unwound.map((t) => ({
-      tid: t.tid,
-      name: names(t.tid),
-      frames: t.frames.map((f) => describe(modules, f)),
-      signal: t.frames.map((f) => f.signal),
-      ...(t.stopped ? { stopped: t.stopped } : {}),
-    }));
+    const threads = unwound.map((t) => {
+      const groups = t.frames.map((f) => describe(modules, f));
+      return {
+        tid: t.tid,
+        name: names(t.tid),
+        frames: groups.flat(),
+        signal: groups.flatMap((g, i) =>
+          g.map((_, k) => k === g.length - 1 && (t.frames[i]?.signal ?? false)),
+        ),
+        ...(t.stopped ? { stopped: t.stopped } : {}),
+      };
+    });
     const notes = [...problems].map(([path, what]) => `${path}: call-frame information unusable: ${what}`);
     return { threads, notes, width: image.arch.elfClass === 64 ? 16 : 8 };
   } finally {
@@ -88,21 +94,30 @@ function collect(
   }
 }
 
-/** Names a frame: its module, and the link-time offset of the pc in it. */
-function describe(modules: ModuleSet, f: RawFrame): FrameOut {
-  const at = f.callSite ? f.pc - 1n : f.pc;
-  const m = modules.find(at);
-  return {
-    pc: hex(f.pc),
-    function: null,
-    offset: m ? Number(f.pc - m.bias) : null,
-    module: m?.path ?? null,
-    buildId: m?.buildId ?? null,
-    file: null,
-    line: null,
+/**
+ * gdb's frames at one unwound frame: the functions inlined at its pc (innermost first), then
+ * the function the pc is in. A signal trampoline's pc is looked up as is, like gdb does.
+ */
+function describe(modules: ModuleSet, f: RawFrame): FrameOut[] {
+  const s = symbolize(modules, f.pc, { isCallSite: f.callSite && !f.signal });
+  const common = { pc: hex(f.pc), module: s.module, buildId: s.buildId ?? null, how: f.how };
+  const inlined = s.inlined.map((i) => ({
+    ...common,
+    function: i.function,
+    offset: null,
+    file: i.file ?? null,
+    line: i.line ?? null,
+    inline: true,
+  }));
+  const outer = {
+    ...common,
+    function: s.function,
+    offset: Number(s.offset),
+    file: s.file ?? null,
+    line: s.line ?? null,
     inline: false,
-    how: f.how,
   };
+  return [...inlined, outer];
 }
 
 /** A core file, a CRIU image directory, or a PID. */
