@@ -5,7 +5,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import { basename } from 'node:path';
 import { loadModules, type ModuleSet } from '../../analysis/modules.js';
-import { type RawFrame, StackError, unwindImage } from '../../analysis/stack/index.js';
+import { type RawFrame, StackError, type ThreadUnwind, unwindImage } from '../../analysis/stack/index.js';
 import { symbolize } from '../../analysis/symbols/symbolize.js';
 import type { ProcessImage } from '../../model/process-image.js';
 import { UserError } from '../errors.js';
@@ -50,12 +50,18 @@ interface Collected {
   width: number;
 }
 
-/** Reads the threads' stacks of an image and names their frames. */
-function collect(
-  image: ProcessImage,
-  opts: StackViewOptions,
-  names: (tid: number) => string | null,
-): Collected {
+/** The unwound threads of an image, with the modules that name their frames (open until named). */
+interface Unwound {
+  modules: ModuleSet;
+  threads: (ThreadUnwind & { name: string | null })[];
+  notes: string[];
+  width: number;
+  /** Frames already named (those of modules read from the image's memory, for a live target). */
+  named: Map<RawFrame, FrameOut[]>;
+}
+
+/** Reads the threads' stacks of an image. */
+function unwind(image: ProcessImage, opts: StackViewOptions, names: (tid: number) => string | null): Unwound {
   if (opts.thread !== undefined && !image.threads.some((t) => t.tid === opts.thread)) {
     const tids = image.threads.map((t) => t.tid).join(', ');
     throw new UserError(`thread ${opts.thread} is not in the target (threads: ${tids})`);
@@ -63,23 +69,41 @@ function collect(
   const modules = loadModules(image, { root: opts.root, exe: opts.exe, debugDirs: opts.debugDir });
   try {
     const problems = new Map<string, string>();
-    let unwound: ReturnType<typeof unwindImage>;
-    try {
-      unwound = unwindImage(
-        image,
-        modules,
-        opts.thread === undefined ? {} : { threads: [opts.thread] },
-        problems,
-      );
-    } catch (err) {
-      if (err instanceof StackError) throw new UserError(err.message);
-      throw err;
-    }
-    const threads = unwound.map((t) => {
-      const groups = t.frames.map((f) => describe(modules, f));
+    const threads = unwindImage(
+      image,
+      modules,
+      opts.thread === undefined ? {} : { threads: [opts.thread] },
+      problems,
+    );
+    const notes = [...problems].map(([path, what]) => `${path}: call-frame information unusable: ${what}`);
+    return {
+      modules,
+      threads: threads.map((t) => ({ ...t, name: names(t.tid) })),
+      notes,
+      width: image.arch.elfClass === 64 ? 16 : 8,
+      named: new Map(),
+    };
+  } catch (err) {
+    modules.close();
+    if (err instanceof StackError) throw new UserError(err.message);
+    throw err;
+  }
+}
+
+/** Names the frames of modules read from memory now, while that memory is still readable. */
+function nameFromMemory(u: Unwound): void {
+  for (const t of u.threads)
+    for (const f of t.frames) if (u.modules.find(f.pc)?.fromMemory) u.named.set(f, describe(u.modules, f));
+}
+
+/** Names every frame and closes the modules. */
+function name(u: Unwound): Collected {
+  try {
+    const threads = u.threads.map((t) => {
+      const groups = t.frames.map((f) => u.named.get(f) ?? describe(u.modules, f));
       return {
         tid: t.tid,
-        name: names(t.tid),
+        name: t.name,
         frames: groups.flat(),
         signal: groups.flatMap((g, i) =>
           g.map((_, k) => k === g.length - 1 && (t.frames[i]?.signal ?? false)),
@@ -87,10 +111,9 @@ function collect(
         ...(t.stopped ? { stopped: t.stopped } : {}),
       };
     });
-    const notes = [...problems].map(([path, what]) => `${path}: call-frame information unusable: ${what}`);
-    return { threads, notes, width: image.arch.elfClass === 64 ? 16 : 8 };
+    return { threads, notes: u.notes, width: u.width };
   } finally {
-    modules.close();
+    u.modules.close();
   }
 }
 
@@ -148,7 +171,7 @@ async function fromTarget(target: string, opts: StackViewOptions): Promise<Colle
     const { openCore } = await import('../../sources/elfcore/open.js');
     const core = openCore(target, { root: opts.root });
     try {
-      return collect(core.image, opts, () => core.image.process.comm || null);
+      return name(unwind(core.image, opts, () => core.image.process.comm || null));
     } finally {
       core.close();
     }
@@ -161,7 +184,7 @@ async function fromTarget(target: string, opts: StackViewOptions): Promise<Colle
       const pid = opts.pid ?? cp.processes[0]!.pid;
       const ci = cp.processImage(pid);
       try {
-        return collect(ci.image, opts, () => ci.image.process.comm || null);
+        return name(unwind(ci.image, opts, () => ci.image.process.comm || null));
       } finally {
         ci.close();
       }
@@ -173,11 +196,14 @@ async function fromTarget(target: string, opts: StackViewOptions): Promise<Colle
   const pid = Number(target);
   const { captureProcess, CaptureError } = await import('../../sources/live/index.js');
   try {
-    // Held (not a snapshot) only while the stacks are read: every mapping's bytes are readable.
-    const captured = await captureProcess(pid, { snapshot: false, filter: 0x7f }, async (image) =>
-      collect(image, opts, (tid) => threadName(pid, tid)),
-    );
-    return captured.result;
+    // Held (not a snapshot) only while the registers and stacks are read (and the vdso's frames
+    // named: it is read from the process); files on disk name the other frames afterwards.
+    const captured = await captureProcess(pid, { snapshot: false, filter: 0x7f }, async (image) => {
+      const u = unwind(image, opts, (tid) => threadName(pid, tid));
+      nameFromMemory(u);
+      return u;
+    });
+    return name(captured.result);
   } catch (err) {
     if (err instanceof CaptureError) throw new UserError(err.message);
     throw err;
