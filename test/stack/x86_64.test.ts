@@ -61,6 +61,14 @@ describe('x86_64 kernel cores against gdb', () => {
     });
   }
 
+  it('a call through a null function pointer (frame 0 outside every module)', () => {
+    const m = crashCore(['null']);
+    const ours = stackJson([m.core]);
+    assertSameFrames(gdbFrames({ exe: m.exe, core: m.core }), ours);
+    const crashed = ours.threads[0]!.frames;
+    assert.deepEqual([crashed[0]!.pc, crashed[1]!.how, crashed[1]!.function], ['0x0', 'leaf', 'null_call']);
+  });
+
   it('a callback called from a shared library that has no CFI (frame-pointer fallback)', () => {
     const m = crashCore(['plt'], { lib: 'no-cfi' });
     const ours = stackJson([m.core]);

@@ -6,6 +6,7 @@
  */
 import { codecFor } from '../../bytes/endian.js';
 import { FormatError } from '../../bytes/errors.js';
+import { findSection } from '../../elf/sections.js';
 import { ARCHES } from '../../model/process-image.js';
 import type { Module, ModuleSet } from '../modules.js';
 import type { UnwindArch } from './arches.js';
@@ -57,11 +58,16 @@ export function frameInfoLookup(
   const framesOf = (m: Module): ModuleFrames => {
     let f = cache.get(m);
     if (!f) {
-      const plt = PLT_SECTIONS.flatMap((name) => {
-        const addr = m.sectionAddress(name);
-        const size = addr === undefined ? 0 : (m.section(name)?.length ?? 0);
-        return size ? [{ start: addr! + m.bias, end: addr! + m.bias + BigInt(size) }] : [];
-      });
+      // PLT sections of the file itself (not its debug file, which need not be opened for this).
+      const elf = m.elf;
+      const plt = elf
+        ? PLT_SECTIONS.flatMap((name) => {
+            const sh = findSection(elf, name);
+            return sh && sh.sh_size > 0n
+              ? [{ start: sh.sh_addr + m.bias, end: sh.sh_addr + sh.sh_size + m.bias }]
+              : [];
+          })
+        : [];
       let eh: CallFrameTable | undefined;
       try {
         eh = table(m, 'eh_frame');

@@ -155,7 +155,10 @@ function step(
   }
   // Without CFI: a PLT stub, or the innermost frame of a function without a frame pointer, has
   // its return address where the call left it; other frames follow the frame-pointer chain.
-  if (info?.plt || ((first || !s.callSite) && !chainUsable(arch, s))) return leaf(arch, words, s, options);
+  // A pc outside every module in frame 0 is a call through a bad pointer: its caller's return
+  // address is where the call left it.
+  if (info?.plt || (first && !info) || ((first || !s.callSite) && !chainUsable(arch, s)))
+    return leaf(arch, words, s, options);
   return fromChain(arch, words, s, options);
 }
 

@@ -5,6 +5,7 @@
  *   signal   the main thread crashes inside a SIGUSR1 handler it raised itself
  *   plt      the main thread crashes in a shared library it called through the PLT
  *            (libstack-lib.so, built from stack-lib.c; only when linked with -DWITH_LIB)
+ *   null     the main thread calls through a null function pointer
  *   wait     prints "ready" once the workers sleep, then sleeps in main_wait for ever
  */
 #define _GNU_SOURCE
@@ -49,6 +50,13 @@ NOINLINE int lib_callback(int n) {
 }
 #endif
 
+static void (*volatile nowhere)(int);
+
+NOINLINE void null_call(int n) {
+  nowhere(n);
+  sink++;
+}
+
 NOINLINE void main_wait(void) {
   for (;;) pause();
 }
@@ -56,6 +64,7 @@ NOINLINE void main_wait(void) {
 NOINLINE void main_level3(int n) {
   if (strcmp(mode, "crash") == 0) inlined_step(n);
   else if (strcmp(mode, "signal") == 0) raise(SIGUSR1);
+  else if (strcmp(mode, "null") == 0) null_call(n);
 #ifdef WITH_LIB
   else if (strcmp(mode, "plt") == 0) sink += lib_entry(lib_callback, n);
 #endif
