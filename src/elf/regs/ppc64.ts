@@ -1,4 +1,4 @@
-import { consecutive } from './types.js';
+import { consecutive, numbered } from './types.js';
 
 /**
  * PowerPC 64 elf_gregset_t (ELF_NGREG 48 longs, 384 bytes): struct user_pt_regs
@@ -23,5 +23,12 @@ export const PPC64 = consecutive(
     'result',
   ],
   8,
-  { pc: 'nip', sp: 'r1', total: 48 * 8 },
+  {
+    pc: 'nip',
+    sp: 'r1',
+    total: 48 * 8,
+    // GCC's call frame numbering (what .eh_frame uses): lr 65, ctr 66, xer 76; .debug_frame from
+    // other producers may use the ABI's 108 (lr), 109 (ctr), 101 (xer) instead. nip has none.
+    dwarf: { ...numbered('r', 32, 0), lr: 65, ctr: 66, xer: 76 },
+  },
 );
