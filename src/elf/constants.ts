@@ -20,6 +20,7 @@ export const ET_DYN = 3;
 export const ET_CORE = 4;
 
 export const EM_386 = 3;
+export const EM_68K = 4;
 export const EM_PPC = 20;
 export const EM_PPC64 = 21;
 export const EM_S390 = 22;
