@@ -9,6 +9,7 @@ import {
   EM_PPC64,
   EM_RISCV,
   EM_S390,
+  EM_SPARCV9,
   EM_X86_64,
 } from './constants.js';
 
@@ -38,6 +39,7 @@ const ELF_FACTS: Record<ArchName, ArchElf> = {
   ppc: { machine: EM_PPC, uidSize: 4, pageSize: 4096 },
   s390: { machine: EM_S390, uidSize: 2, pageSize: 4096, regAlign: 8 },
   m68k: { machine: EM_68K, uidSize: 2, pageSize: 4096, maxAlign: 2 },
+  sparc64: { machine: EM_SPARCV9, uidSize: 4, pageSize: 8192 },
 };
 
 export function archElf(arch: ArchName): ArchElf {

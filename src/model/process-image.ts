@@ -14,6 +14,7 @@ export type ArchName =
   | 'x32'
   | 'ppc'
   | 's390'
+  | 'sparc64'
   | 'm68k';
 
 export interface ArchInfo {
@@ -35,6 +36,7 @@ export const ARCHES: Readonly<Record<ArchName, ArchInfo>> = {
   ppc: { name: 'ppc', elfClass: 32, endian: 'be' },
   s390: { name: 's390', elfClass: 32, endian: 'be' },
   m68k: { name: 'm68k', elfClass: 32, endian: 'be' },
+  sparc64: { name: 'sparc64', elfClass: 64, endian: 'be' },
 };
 
 /** A `struct timeval` as stored in prstatus. */

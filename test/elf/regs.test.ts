@@ -28,6 +28,7 @@ const GREGSET_SIZE: Record<ArchName, number> = {
   ppc: 192,
   s390: 144,
   m68k: 80,
+  sparc64: 288,
 };
 
 /** Registers in pr_reg that eu-readelf does not print (it skips these ppc64 slots). */

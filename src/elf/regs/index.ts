@@ -19,6 +19,7 @@ import { M68K } from './m68k.js';
 import { PPC, PPC64 } from './ppc64.js';
 import { RISCV64 } from './riscv64.js';
 import { S390, S390X } from './s390x.js';
+import { SPARC64 } from './sparc64.js';
 import type { RegisterTable } from './types.js';
 import { X86_64 } from './x86_64.js';
 
@@ -38,6 +39,7 @@ const TABLES: Record<ArchName, RegisterTable> = {
   ppc: PPC,
   s390: S390,
   m68k: M68K,
+  sparc64: SPARC64,
 };
 
 /** The general-register table of an architecture. */
