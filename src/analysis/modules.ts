@@ -27,7 +27,8 @@
  *     sectionProblem(name) why section(name) failed (corrupt, zstd), if it did
  *   }
  * The file for a mapping is looked up under `root`; `exe` replaces the executable (the module
- * holding AT_ENTRY) when its recorded file is absent. A file whose build-id differs from the
+ * holding AT_ENTRY) when its recorded file is absent, and is placed at AT_ENTRY when the image
+ * names no file there (QEMU user-mode cores). A file whose build-id differs from the
  * image's is refused with a reason, and the module falls back to the ELF in memory.
  */
 import { statSync } from 'node:fs';
@@ -242,6 +243,12 @@ export function loadModules(image: ProcessImage, options: ModuleOptions = {}): M
     const isExe = entry !== undefined && group.some((m) => entry >= m.start && entry < m.end);
     modules.push(fileModule(image, group, opts, root, isExe));
   }
+  const named =
+    entry !== undefined && modules.some((m) => m.ranges.some((r) => entry >= r.start && entry < r.end));
+  if (!named && opts.exe && entry !== undefined) {
+    const exe = unnamedExecutable(image, opts.exe, entry, opts);
+    if (exe) modules.push(exe);
+  }
   const vdso = vdsoModule(image, opts);
   if (vdso) modules.push(vdso);
   return new ModuleSet(modules, opts.debuginfodCache);
@@ -324,6 +331,50 @@ function fileModule(
     ...(reason !== undefined && { reason }),
   };
   return new Module(init);
+}
+
+/**
+ * `exe` for an image that names no file at AT_ENTRY (QEMU user-mode cores have no NT_FILE): its
+ * PT_LOAD segments placed by the bias AT_ENTRY gives, checked against the build-id in memory.
+ */
+function unnamedExecutable(
+  image: ProcessImage,
+  path: string,
+  entry: bigint,
+  opts: ModuleOptions,
+): Module | undefined {
+  let fa: FileAccess | undefined;
+  try {
+    fa = new FileAccess(path);
+    const elf = ElfFile.open(fa);
+    const bias = entry - elf.header.e_entry;
+    const loads = elf.programHeaders.filter((p) => p.p_type === PT_LOAD);
+    const first = loads[0];
+    if (!first) throw new Error('no PT_LOAD segments');
+    const base = bias + first.p_vaddr - first.p_offset;
+    const imageBuildId = readBuildId((off, len) => {
+      const r = image.memory.read(base + off, len);
+      return r.missing.length ? undefined : r.data;
+    });
+    const access = fa;
+    const fileBuildId = readBuildId((off, len) => access.read(off, len));
+    if (imageBuildId && fileBuildId !== imageBuildId)
+      throw new Error(`build-id ${fileBuildId ?? 'none'} does not match the image's ${imageBuildId}`);
+    const buildId = imageBuildId ?? fileBuildId;
+    return new Module({
+      path,
+      hostPath: path,
+      bias,
+      ranges: loads.map((p) => ({ start: p.p_vaddr + bias, end: p.p_vaddr + p.p_memsz + bias })),
+      elf,
+      fromMemory: false,
+      search: opts,
+      ...(buildId !== undefined && { buildId }),
+    });
+  } catch {
+    fa?.close();
+    return undefined;
+  }
 }
 
 /** The vdso: the ELF at AT_SYSINFO_EHDR, mapped whole by the kernel. */

@@ -20,10 +20,12 @@ export const ET_DYN = 3;
 export const ET_CORE = 4;
 
 export const EM_386 = 3;
+export const EM_68K = 4;
 export const EM_PPC = 20;
 export const EM_PPC64 = 21;
 export const EM_S390 = 22;
 export const EM_ARM = 40;
+export const EM_SPARCV9 = 43;
 export const EM_X86_64 = 62;
 export const EM_AARCH64 = 183;
 export const EM_RISCV = 243;

@@ -1,4 +1,4 @@
-/** mulberry32: a small seeded PRNG for the fuzzers (same seed, same cases). */
+/** mulberry32: a small seeded PRNG for the fuzzers (a seed names a case exactly). */
 export function prng(seed: number): () => number {
   let a = seed >>> 0;
   return () => {

@@ -21,17 +21,9 @@ export interface GdbGroup {
   physical: SourceFrame;
 }
 
-export function gdbGroups(exe: string, core: string, setup: string[] = []): GdbGroup[] {
+export function gdbGroups(exe: string, core: string, setup: string[] = [], gdb = 'gdb'): GdbGroup[] {
   const args = ['-batch', '-nx', '-ex', 'set sysroot /', ...setup.flatMap((c) => ['-ex', c])];
-  const out = runOk('gdb', [
-    ...args,
-    '-ex',
-    `file ${exe}`,
-    '-ex',
-    `core-file ${core}`,
-    '-x',
-    FRAMES_PY,
-  ]).stdout;
+  const out = runOk(gdb, [...args, '-ex', `file ${exe}`, '-ex', `core-file ${core}`, '-x', FRAMES_PY]).stdout;
   const groups: GdbGroup[] = [];
   let inlined: SourceFrame[] = [];
   for (const line of out.split('\n')) {

@@ -3,10 +3,13 @@
 // sections (-gz), stripped with a .gnu_debuglink file beside it, stripped with the debug file in a
 // --debug-dir .build-id tree, and stripped with only MiniDebugInfo (.gnu_debugdata, xz). Each core
 // is made twice: a crash under two inlined functions, and abort() (libc frames, libc6-dbg).
+// zstd-compressed sections (Node 20 has no zstd) leave the symbols and say why lines are missing.
+import assert from 'node:assert/strict';
 import { mkdirSync, renameSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { loadModules } from '../../src/analysis/modules.js';
+import { symbolize } from '../../src/analysis/symbols/symbolize.js';
 import { openCore } from '../../src/sources/elfcore/open.js';
 import { kernelCore, type MadeCore, requireTool } from '../helpers/cores.js';
 import { ROOT, run, runOk } from '../helpers/proc.js';
@@ -108,4 +111,26 @@ for (const [name, v] of Object.entries(VARIANTS)) {
 test('gdb reads MiniDebugInfo here (else the MiniDebugInfo case proves nothing)', () => {
   const res = run('gdb', ['-batch', '-nx', '-ex', 'show configuration']);
   if (!/--with-lzma/.test(res.stdout)) throw new Error('this gdb is built without lzma');
+});
+
+test('zstd-compressed debug sections: symbols still, no line info with the reason', () => {
+  const core = kernelCore('x86_64', {
+    source: SOURCE,
+    flags: ['-O2', '-g'],
+    args: [],
+    prepare: (exe) => runOk('objcopy', ['--compress-debug-sections=zstd', exe]),
+  });
+  made.push(core);
+  const groups = gdbGroups(core.exe, core.core);
+  const opened = openCore(core.core);
+  const modules = loadModules(opened.image);
+  try {
+    const top = symbolize(modules, groups[0]!.pc, { isCallSite: false });
+    assert.equal(top.function, 'crash');
+    assert.equal(top.line, undefined);
+    assert.match(top.reason ?? '', /no line info \(zstd-compressed section not supported/);
+  } finally {
+    modules.close();
+    opened.close();
+  }
 });

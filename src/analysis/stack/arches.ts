@@ -1,6 +1,6 @@
 /**
- * What the unwinder needs to know of each architecture, as data: DWARF register numbers ↔ the
- * names of the general-register tables (src/elf/regs), the stack pointer, the default
+ * What the unwinder needs to know of each architecture, as data (the DWARF number of each
+ * general register is in src/elf/regs): how many DWARF registers it tracks, the stack pointer, the default
  * return-address column, how a frame is unwound without CFI (frame-pointer chain, s390x/ppc
  * back chain, a leaf whose return address is still in the link register or on top of the
  * stack), and the kernel's signal trampolines: their instruction bytes and where the
@@ -43,8 +43,6 @@ export interface UnwindArch {
   addressSize: 4 | 8;
   /** Rule arrays hold registers 0..regs-1 (higher DWARF numbers are not tracked). */
   regs: number;
-  /** DWARF register number → the name in the arch's register table. */
-  names: Readonly<Record<number, string>>;
   sp: number;
   /** The return-address column (CIEs name their own; this is used without CFI). */
   ra: number;
@@ -57,32 +55,10 @@ export interface UnwindArch {
 }
 
 const hex = (s: string) => Buffer.from(s.replace(/ /g, ''), 'hex');
-const seq = (prefix: string, n: number, from = 0): Record<number, string> =>
-  Object.fromEntries(Array.from({ length: n }, (_, i) => [from + i, `${prefix}${i}`]));
-
 /** sigcontext slots of consecutive registers: DWARF regs `first..` at `offset`, stride `size`. */
 const slots = (regs: readonly number[], offset: number, size: number): SavedSlot[] =>
   regs.map((reg, i) => ({ reg, offset: offset + i * size }));
 
-/** x86_64 DWARF numbers (System V psABI 3.6.2) in register-table names. */
-const X86_64_NAMES = [
-  'rax',
-  'rdx',
-  'rcx',
-  'rbx',
-  'rsi',
-  'rdi',
-  'rbp',
-  'rsp',
-  'r8',
-  'r9',
-  'r10',
-  'r11',
-  'r12',
-  'r13',
-  'r14',
-  'r15',
-];
 /** struct sigcontext (x86_64) field order from r8 to rip, as DWARF numbers. */
 const X86_64_SIGCONTEXT = [8, 9, 10, 11, 12, 13, 14, 15, 5, 4, 6, 3, 1, 0, 2, 7];
 
@@ -90,7 +66,6 @@ const X86_64: UnwindArch = {
   name: 'x86_64',
   addressSize: 8,
   regs: 17,
-  names: Object.fromEntries(X86_64_NAMES.map((n, i) => [i, n])),
   sp: 7,
   ra: 16,
   leaf: { stackTop: true },
@@ -110,8 +85,6 @@ const X86_64: UnwindArch = {
   pcAlign: 0n,
 };
 
-/** i386 DWARF numbers: eax ecx edx ebx esp ebp esi edi eip. */
-const I386_NAMES = ['eax', 'ecx', 'edx', 'ebx', 'esp', 'ebp', 'esi', 'edi'];
 /** struct sigcontext (i386) from edi to eax, as DWARF numbers. */
 const I386_SIGCONTEXT = [7, 6, 5, 4, 3, 2, 1, 0];
 
@@ -119,7 +92,6 @@ const I386: UnwindArch = {
   name: 'i386',
   addressSize: 4,
   regs: 9,
-  names: Object.fromEntries(I386_NAMES.map((n, i) => [i, n])),
   sp: 4,
   ra: 8,
   leaf: { stackTop: true },
@@ -148,7 +120,6 @@ const AARCH64: UnwindArch = {
   name: 'aarch64',
   addressSize: 8,
   regs: 32,
-  names: { ...seq('x', 31), 31: 'sp' },
   sp: 31,
   ra: 30,
   leaf: { register: 30 },

@@ -40,9 +40,11 @@ export function initialRegisters(
   t: ThreadState,
 ): { pc: bigint; regs: (bigint | undefined)[] } {
   const named = decodeRegisters(image.arch, t.gpRegs);
+  const table = registerTable(image.arch.name);
   const regs: (bigint | undefined)[] = new Array(arch.regs).fill(undefined);
-  for (const [n, name] of Object.entries(arch.names)) regs[Number(n)] = named.get(name);
-  return { pc: named.get(registerTable(image.arch.name).pc) ?? 0n, regs };
+  for (const f of table.fields)
+    if (f.dwarf !== undefined && f.dwarf < arch.regs) regs[f.dwarf] = named.get(f.name);
+  return { pc: named.get(table.pc) ?? 0n, regs };
 }
 
 /** aarch64 pointer authentication: the insn_mask of NT_ARM_PAC_MASK, when the thread has one. */

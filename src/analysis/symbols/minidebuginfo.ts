@@ -4,7 +4,7 @@
  * is read from the xz stream's index before decompressing (a small section must not expand without
  * bound); the xz decoder checks the index against the data.
  */
-import { xz } from '@napi-rs/lzma';
+import { createRequire } from 'node:module';
 import { FormatError } from '../../bytes/errors.js';
 import { ElfFile } from '../../elf/reader.js';
 import { findSection, sectionData } from '../../elf/sections.js';
@@ -12,6 +12,13 @@ import { BufferAccess } from '../../io/random-access.js';
 
 /** A MiniDebugInfo ELF larger than this is refused (they hold a symbol table: a few MiB at most). */
 const MAX_MINIDEBUGINFO = 64 << 20;
+
+/** The xz decoder, loaded on first use: most binaries have no MiniDebugInfo. */
+let decoder: typeof import('@napi-rs/lzma').xz | undefined;
+function xz(): typeof import('@napi-rs/lzma').xz {
+  decoder ??= (createRequire(import.meta.url)('@napi-rs/lzma') as typeof import('@napi-rs/lzma')).xz;
+  return decoder;
+}
 
 const XZ_MAGIC = Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]);
 
@@ -25,7 +32,7 @@ export function miniDebugInfo(elf: ElfFile): ElfFile | undefined {
     throw new FormatError(s.sh_offset, '.gnu_debugdata is implausibly large', size);
   let out: Buffer;
   try {
-    out = xz.decompressSync(data);
+    out = xz().decompressSync(data);
   } catch (err) {
     throw new FormatError(s.sh_offset, `.gnu_debugdata: corrupt xz data (${(err as Error).message})`);
   }

@@ -2,21 +2,34 @@ import { Cursor } from '../../bytes/cursor.js';
 import { codecFor } from '../../bytes/endian.js';
 import { FormatError } from '../../bytes/errors.js';
 import type { ArchInfo, ThreadStatus, TimeVal } from '../../model/process-image.js';
+import { archElf } from '../arch.js';
 import { layoutFor } from '../layout.js';
 import { registerTable } from '../regs/index.js';
 
 /**
  * struct elf_prstatus: pr_info (3 ints), pr_cursig (short), pr_sigpend, pr_sighold (longs),
  * pr_pid/ppid/pgrp/sid (ints), four timevals (two longs each), pr_reg, pr_fpvalid (int), padded
- * to the word size. Offsets follow from the word size: pr_reg is at 32 + 10 words.
+ * to the struct's alignment. Members are naturally aligned up to the arch's maxAlign (m68k: 2);
+ * pr_reg may be aligned more (regAlign: x32, s390). With the defaults pr_reg is at 32 + 10 words.
  */
 function shape(arch: ArchInfo) {
   const w = arch.elfClass === 64 ? 8 : 4;
-  const regOffset = 32 + 10 * w;
+  const facts = archElf(arch.name);
+  const max = facts.maxAlign ?? 8;
+  const align = (off: number, n: number) => {
+    const a = Math.min(n, max);
+    return Math.ceil(off / a) * a;
+  };
+  const sigpend = align(14, w);
+  const pid = align(sigpend + 2 * w, 4);
+  const times = align(pid + 16, w);
+  const regAlign = facts.regAlign ?? w;
+  const regOffset = align(times + 8 * w, regAlign);
   const regSize = registerTable(arch.name).size;
-  const fpvalidOffset = regOffset + regSize;
-  const size = Math.ceil((fpvalidOffset + 4) / w) * w;
-  return { w, regOffset, regSize, fpvalidOffset, size };
+  const fpvalidOffset = align(regOffset + regSize, 4);
+  const structAlign = Math.min(Math.max(w, regAlign), max);
+  const size = Math.ceil((fpvalidOffset + 4) / structAlign) * structAlign;
+  return { w, sigpend, pid, times, regOffset, regSize, fpvalidOffset, size };
 }
 
 export function prstatusSize(arch: ArchInfo): number {
@@ -37,18 +50,21 @@ export function decodePrStatus(arch: ArchInfo, desc: Buffer, base: bigint): Deco
   const word = () => c.word(s.w as 4 | 8);
   const info = { signo: c.i32(), code: c.i32(), errno: c.i32() };
   const cursig = c.u16();
-  c.seek(16);
+  c.seek(s.sigpend);
   const sigpend = word();
   const sighold = word();
+  c.seek(s.pid);
   const pid = c.i32();
   const ppid = c.i32();
   const pgrp = c.i32();
   const sid = c.i32();
   const tv = (): TimeVal => ({ sec: word(), usec: word() });
+  c.seek(s.times);
   const utime = tv();
   const stime = tv();
   const cutime = tv();
   const cstime = tv();
+  c.seek(s.regOffset);
   const gpRegs = Buffer.from(c.bytes(s.regSize, 'pr_reg'));
   const fpvalid = c.remaining >= 4 ? c.i32() : 0;
   return {
@@ -66,14 +82,13 @@ export function encodePrStatus(arch: ArchInfo, status: ThreadStatus, gpRegs: Buf
   c.put32(b, 4, status.info.code);
   c.put32(b, 8, status.info.errno);
   c.put16(b, 12, status.cursig);
-  layout.putWord(b, 16, status.sigpend);
-  layout.putWord(b, 16 + s.w, status.sighold);
-  const ints = 16 + 2 * s.w;
-  c.put32(b, ints, status.pid);
-  c.put32(b, ints + 4, status.ppid);
-  c.put32(b, ints + 8, status.pgrp);
-  c.put32(b, ints + 12, status.sid);
-  let at = ints + 16;
+  layout.putWord(b, s.sigpend, status.sigpend);
+  layout.putWord(b, s.sigpend + s.w, status.sighold);
+  c.put32(b, s.pid, status.pid);
+  c.put32(b, s.pid + 4, status.ppid);
+  c.put32(b, s.pid + 8, status.pgrp);
+  c.put32(b, s.pid + 12, status.sid);
+  let at = s.times;
   for (const t of [status.utime, status.stime, status.cutime, status.cstime]) {
     layout.putWord(b, at, t.sec);
     layout.putWord(b, at + s.w, t.usec);

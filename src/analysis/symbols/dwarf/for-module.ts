@@ -3,6 +3,7 @@
  * file itself; all sections from that one file (decompressed). Built once per file; a file
  * without usable DWARF gets the reason instead.
  */
+import { SHT_NOBITS } from '../../../elf/constants.js';
 import type { ElfFile } from '../../../elf/reader.js';
 import { findSection, sectionData } from '../../../elf/sections.js';
 import type { Module } from '../../modules.js';
@@ -55,11 +56,12 @@ function load(file: ElfFile): DwarfIndex | string {
   }
 }
 
+/** Whether a file has a .debug_info with contents (stripped debug files keep NOBITS headers). */
 function hasDwarf(elf: ElfFile): boolean {
   try {
     const s = findSection(elf, '.debug_info');
-    return s !== undefined && sectionData(elf, s) !== undefined;
+    return s !== undefined && s.sh_type !== SHT_NOBITS;
   } catch {
-    return true; // present but unreadable: load() reports why
+    return false;
   }
 }

@@ -18,7 +18,7 @@ import {
   DW_RLE_startx_endx,
   DW_RLE_startx_length,
 } from './constants.js';
-import { attr, type Die, type Dwarf, type Unit } from './unit.js';
+import { attr, checked, type Die, type Dwarf, type Unit } from './unit.js';
 
 export interface PcRange {
   start: bigint;
@@ -48,14 +48,16 @@ export function dieRanges(dwarf: Dwarf, unit: Unit, die: Die): PcRange[] {
 function rnglistxOffset(dwarf: Dwarf, unit: Unit, i: number): number {
   const sec = dwarf.s.rnglists;
   if (!sec) throw new FormatError(0, 'DW_FORM_rnglistx without .debug_rnglists');
-  const c = new Cursor(sec, dwarf.s.codec).seek(within(unit.rnglistsBase + i * unit.offsetSize, sec));
+  const c = new Cursor(sec, dwarf.s.codec).seek(
+    checked(unit.rnglistsBase + i * unit.offsetSize, sec, 'range list offset'),
+  );
   return unit.rnglistsBase + Number(c.word(unit.offsetSize, 'range list offset'));
 }
 
 function rnglist(dwarf: Dwarf, unit: Unit, off: number): PcRange[] {
   const sec = dwarf.s.rnglists;
   if (!sec) throw new FormatError(0, 'DW_AT_ranges without .debug_rnglists');
-  const c = new Cursor(sec, dwarf.s.codec).seek(within(off, sec));
+  const c = new Cursor(sec, dwarf.s.codec).seek(checked(off, sec, 'range list offset'));
   const out: PcRange[] = [];
   let base = unit.base;
   const addr = () => c.word(unit.addressSize, 'range address');
@@ -104,7 +106,7 @@ function rnglist(dwarf: Dwarf, unit: Unit, off: number): PcRange[] {
 function debugRanges(dwarf: Dwarf, unit: Unit, off: number): PcRange[] {
   const sec = dwarf.s.ranges;
   if (!sec) throw new FormatError(0, 'DW_AT_ranges without .debug_ranges');
-  const c = new Cursor(sec, dwarf.s.codec).seek(within(off, sec));
+  const c = new Cursor(sec, dwarf.s.codec).seek(checked(off, sec, 'range list offset'));
   const max = unit.addressSize === 8 ? (1n << 64n) - 1n : (1n << 32n) - 1n;
   const out: PcRange[] = [];
   let base = unit.base;
@@ -116,10 +118,4 @@ function debugRanges(dwarf: Dwarf, unit: Unit, off: number): PcRange[] {
     else if (end > start) out.push({ start: base + start, end: base + end });
   }
   throw new FormatError(off, 'range list too long');
-}
-
-function within(off: number, buf: Buffer): number {
-  if (!Number.isSafeInteger(off) || off < 0 || off > buf.length)
-    throw new FormatError(off, 'range list offset outside its section', off);
-  return off;
 }

@@ -412,9 +412,10 @@ function u24(c: Cursor): number {
   return c.codec === LE ? b.readUIntLE(0, 3) : b.readUIntBE(0, 3);
 }
 
-function checked(off: number, buf: Buffer): number {
+/** `off` when it lies within `buf` (its end included), else a FormatError. */
+export function checked(off: number, buf: Buffer, what = 'offset'): number {
   if (!Number.isSafeInteger(off) || off < 0 || off > buf.length)
-    throw new FormatError(off, 'offset outside its section', off);
+    throw new FormatError(off, `${what} outside its section`, off);
   return off;
 }
 
