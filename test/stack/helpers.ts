@@ -83,9 +83,15 @@ export function ourPcs(t: StackJson['threads'][number]): string[] {
   return t.frames.filter((f) => !f.inline).map((f) => f.pc);
 }
 
-/** glibc's internal alias names (__GI_raise, __libc_pause, __sleep) name the same function. */
+/**
+ * glibc's alias names (__GI_raise, __libc_pause, __sleep, __libc_start_main for
+ * __libc_start_main_impl) name the same function.
+ */
 export function baseName(name: string): string {
-  return name.replace(/^(__GI_|__libc_|_IO_)/, '').replace(/^_+/, '');
+  return name
+    .replace(/^(__GI_|__libc_|_IO_)/, '')
+    .replace(/^_+/, '')
+    .replace(/_impl$/, '');
 }
 
 /**
