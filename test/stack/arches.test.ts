@@ -4,6 +4,7 @@
 // core's memory. aarch64 QEMU user-mode cores (static -O2 program, --exe placing it): every
 // thread against gdb-multiarch; and a crash in a signal handler, which gdb-multiarch 13 does not
 // finish unwinding (it spins on QEMU's trampoline page), checked against the truth instead.
+// ppc64le and s390x QEMU user-mode cores: every thread against gdb-multiarch.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, describe, it } from 'node:test';
@@ -81,4 +82,21 @@ describe('aarch64 QEMU user-mode cores', () => {
       'main',
     ]);
   });
+});
+
+describe('ppc64le and s390x QEMU user-mode cores against gdb-multiarch', () => {
+  for (const arch of ['ppc64le', 's390x'] as const) {
+    it(`${arch}: every thread`, () => {
+      const m = qemuUserCore(arch, { source: PROGRAM, flags: ['-O2', '-g', '-pthread'], args: ['crash'] });
+      cleanups.push(m.cleanup);
+      const ours = stackJson([m.core, '--exe', m.exe]);
+      // gdb shows the zero return address that ends a ppc64 stack as a frame "0x0 in ??";
+      // coreshot ends the backtrace there.
+      const gdb = gdbFrames({ exe: m.exe, core: m.core, gdb: 'gdb-multiarch' }).map((t) => ({
+        ...t,
+        frames: t.frames.filter((f, i) => !(f.pc === '0x0' && i === t.frames.length - 1)),
+      }));
+      assertSameFrames(gdb, ours);
+    });
+  }
 });

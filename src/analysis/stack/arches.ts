@@ -52,6 +52,11 @@ export interface UnwindArch {
   trampolines: readonly SignalTrampoline[];
   /** Bits cleared from every pc (the Thumb bit). */
   pcAlign: bigint;
+  /**
+   * A stack pointer without a CFI rule keeps its value (s390x: the CFA is the caller's stack
+   * pointer + 160, and a function that moves r15 saves it with a rule) instead of becoming the CFA.
+   */
+  spKeeps?: boolean;
 }
 
 const hex = (s: string) => Buffer.from(s.replace(/ /g, ''), 'hex');
@@ -149,7 +154,38 @@ const AARCH64: UnwindArch = {
   pcAlign: 0n,
 };
 
-const TABLES: Partial<Record<ArchName, UnwindArch>> = { x86_64: X86_64, i386: I386, aarch64: AARCH64 };
+/** ppc64le (ELFv2): r1 is the stack pointer, the link register (65) the return-address column. */
+const PPC64LE: UnwindArch = {
+  name: 'ppc64le',
+  addressSize: 8,
+  regs: 67,
+  sp: 1,
+  ra: 65,
+  leaf: { register: 65 },
+  trampolines: [],
+  pcAlign: 0n,
+};
+
+/** s390x: r15 is the stack pointer, r14 holds the return address. */
+const S390X: UnwindArch = {
+  name: 's390x',
+  addressSize: 8,
+  regs: 16,
+  sp: 15,
+  ra: 14,
+  leaf: { register: 14 },
+  trampolines: [],
+  pcAlign: 0n,
+  spKeeps: true,
+};
+
+const TABLES: Partial<Record<ArchName, UnwindArch>> = {
+  x86_64: X86_64,
+  i386: I386,
+  aarch64: AARCH64,
+  ppc64le: PPC64LE,
+  s390x: S390X,
+};
 
 /** The unwinder's description of `arch`, or undefined when it cannot unwind it. */
 export function unwindArch(arch: ArchName): UnwindArch | undefined {

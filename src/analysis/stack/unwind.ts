@@ -220,7 +220,7 @@ function fromRow(
       regs[i] = undefined;
     }
   }
-  if (row.kinds[arch.sp] === RULE.unset || arch.sp >= arch.regs) regs[arch.sp] = cfa;
+  if ((row.kinds[arch.sp] === RULE.unset && !arch.spKeeps) || arch.sp >= arch.regs) regs[arch.sp] = cfa;
   if (raRegister >= arch.regs || row.kinds[raRegister] === RULE.undefined) return { kind: 'end' };
   const ra = regs[raRegister];
   if (ra === undefined) return { kind: 'end' };
