@@ -1,7 +1,18 @@
 // ELF facts of each architecture coreshot knows (e_machine, uid size, page size), and the
 // architecture of a file from its header: a known one, or 'unknown' carrying its e_machine.
 import { ARCHES, type ArchInfo, type ArchName } from '../model/process-image.js';
-import { EM_386, EM_AARCH64, EM_ARM, EM_PPC64, EM_RISCV, EM_S390, EM_X86_64 } from './constants.js';
+import {
+  EM_68K,
+  EM_386,
+  EM_AARCH64,
+  EM_ARM,
+  EM_PPC,
+  EM_PPC64,
+  EM_RISCV,
+  EM_S390,
+  EM_SPARCV9,
+  EM_X86_64,
+} from './constants.js';
 
 /** ELF facts of an architecture beyond class and byte order. */
 export interface ArchElf {
@@ -10,6 +21,10 @@ export interface ArchElf {
   uidSize: 2 | 4;
   /** The page size used for NT_FILE and dumps. */
   pageSize: number;
+  /** The largest alignment of a struct member, when below its size (m68k aligns to 2). */
+  maxAlign?: number;
+  /** Alignment of pr_reg when above the word size (x32's 8-byte registers, s390's psw). */
+  regAlign?: number;
 }
 
 const ELF_FACTS: Record<ArchName, ArchElf> = {
@@ -21,6 +36,11 @@ const ELF_FACTS: Record<ArchName, ArchElf> = {
   ppc64: { machine: EM_PPC64, uidSize: 4, pageSize: 65536 },
   s390x: { machine: EM_S390, uidSize: 4, pageSize: 4096 },
   riscv64: { machine: EM_RISCV, uidSize: 4, pageSize: 4096 },
+  x32: { machine: EM_X86_64, uidSize: 4, pageSize: 4096, regAlign: 8 },
+  ppc: { machine: EM_PPC, uidSize: 4, pageSize: 4096 },
+  s390: { machine: EM_S390, uidSize: 2, pageSize: 4096, regAlign: 8 },
+  m68k: { machine: EM_68K, uidSize: 2, pageSize: 4096, maxAlign: 2 },
+  sparc64: { machine: EM_SPARCV9, uidSize: 4, pageSize: 8192 },
 };
 
 /** The facts of an architecture; an unknown one gets Linux's generic uid size and 4 KiB pages. */

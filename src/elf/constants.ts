@@ -20,10 +20,12 @@ export const ET_DYN = 3;
 export const ET_CORE = 4;
 
 export const EM_386 = 3;
+export const EM_68K = 4;
 export const EM_PPC = 20;
 export const EM_PPC64 = 21;
 export const EM_S390 = 22;
 export const EM_ARM = 40;
+export const EM_SPARCV9 = 43;
 export const EM_X86_64 = 62;
 export const EM_AARCH64 = 183;
 export const EM_RISCV = 243;
@@ -50,6 +52,25 @@ export const SHT_STRTAB = 3;
 export const SHT_NOTE = 7;
 export const SHT_DYNSYM = 11;
 export const SHN_UNDEF = 0;
+export const SHT_NOBITS = 8;
+/** A section index too large for its field: the real one is elsewhere (st_shndx, e_shstrndx). */
+export const SHN_XINDEX = 0xffff;
+/** sh_flags: the section starts with an Elf_Chdr and holds compressed data. */
+export const SHF_COMPRESSED = 0x800n;
+export const ELFCOMPRESS_ZLIB = 1;
+export const ELFCOMPRESS_ZSTD = 2;
+
+// Symbol bindings and types (st_info >> 4, st_info & 0xf).
+export const STB_LOCAL = 0;
+export const STB_GLOBAL = 1;
+export const STB_WEAK = 2;
+export const STT_NOTYPE = 0;
+export const STT_OBJECT = 1;
+export const STT_FUNC = 2;
+export const STT_SECTION = 3;
+export const STT_FILE = 4;
+export const STT_TLS = 6;
+export const STT_GNU_IFUNC = 10;
 
 export const DT_NULL = 0;
 export const DT_HASH = 4;

@@ -2,7 +2,20 @@ import type { Endian } from '../bytes/endian.js';
 import type { AddressSpace } from './address-space.js';
 
 /** Architectures coreshot knows register layouts for. */
-export type ArchName = 'x86_64' | 'i386' | 'aarch64' | 'arm' | 'ppc64le' | 'ppc64' | 's390x' | 'riscv64';
+export type ArchName =
+  | 'x86_64'
+  | 'i386'
+  | 'aarch64'
+  | 'arm'
+  | 'ppc64le'
+  | 'ppc64'
+  | 's390x'
+  | 'riscv64'
+  | 'x32'
+  | 'ppc'
+  | 's390'
+  | 'sparc64'
+  | 'm68k';
 
 /** A known architecture. */
 export interface KnownArch {
@@ -34,6 +47,11 @@ export const ARCHES: Readonly<Record<ArchName, KnownArch>> = {
   ppc64: { name: 'ppc64', elfClass: 64, endian: 'be' },
   s390x: { name: 's390x', elfClass: 64, endian: 'be' },
   riscv64: { name: 'riscv64', elfClass: 64, endian: 'le' },
+  x32: { name: 'x32', elfClass: 32, endian: 'le' },
+  ppc: { name: 'ppc', elfClass: 32, endian: 'be' },
+  s390: { name: 's390', elfClass: 32, endian: 'be' },
+  m68k: { name: 'm68k', elfClass: 32, endian: 'be' },
+  sparc64: { name: 'sparc64', elfClass: 64, endian: 'be' },
 };
 
 /** A `struct timeval` as stored in prstatus. */

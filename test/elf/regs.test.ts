@@ -30,12 +30,19 @@ const GREGSET_SIZE: Record<ArchName, number> = {
   ppc64: 384,
   s390x: 216,
   riscv64: 256,
+  x32: 216,
+  ppc: 192,
+  s390: 144,
+  m68k: 80,
+  sparc64: 288,
 };
 
 /** Registers in pr_reg that eu-readelf does not print (it skips these ppc64 slots). */
 const NOT_PRINTED: Partial<Record<ArchName, string[]>> = {
   ppc64le: ['trap', 'result'],
   ppc64: ['trap', 'result'],
+  ppc: ['trap', 'result'],
+  m68k: ['orig_d0'],
 };
 
 const ALL = Object.keys(ARCHES) as ArchName[];

@@ -6,6 +6,7 @@ import { registerFind } from './find.js';
 import { registerGuestMemory } from './guest-memory.js';
 import { registerInspect } from './inspect.js';
 import { registerRestore } from './restore.js';
+import { registerStack } from './stack.js';
 
 /**
  * Every command module registers its options here; each loads its heavy implementation lazily
@@ -14,6 +15,7 @@ import { registerRestore } from './restore.js';
 export function registerCommands(program: Command): void {
   registerInspect(program);
   registerFind(program);
+  registerStack(program);
   registerDump(program);
   registerConvert(program);
   registerGuestMemory(program);

@@ -15,6 +15,10 @@ export interface StructContext {
   uidSize: 2 | 4;
   /** sizeof(elf_gregset_t): the general registers (pr_reg). */
   regsSize: number;
+  /** The alignment of pr_reg (more than a word on x32 and 31-bit s390). */
+  regsAlign: number;
+  /** No member is aligned more than this (m68k: 2). */
+  maxAlign: number;
 }
 
 /**
@@ -38,7 +42,15 @@ export interface StructDef {
 
 /** The context of an architecture; `regsSize` only matters to structs holding pr_reg. */
 export function archContext(arch: ArchInfo, regsSize = 0): StructContext {
-  return { layout: layoutFor(arch.elfClass, arch.endian), uidSize: archElf(arch).uidSize, regsSize };
+  const facts = archElf(arch);
+  const layout = layoutFor(arch.elfClass, arch.endian);
+  return {
+    layout,
+    uidSize: facts.uidSize,
+    regsSize,
+    regsAlign: facts.regAlign ?? layout.wordSize,
+    maxAlign: facts.maxAlign ?? 8,
+  };
 }
 
 /** Consecutive members of one scalar kind (`int pr_pid, pr_ppid, ...`). */
@@ -98,11 +110,12 @@ function layOut(fields: readonly Field[], ctx: StructContext): Layout {
     let fieldAlign: number;
     let inner: Layout | undefined;
     if (field.kind === 'string') [size, fieldAlign] = [field.size, 1];
-    else if (field.kind === 'regs') [size, fieldAlign] = [ctx.regsSize, ctx.layout.wordSize];
+    else if (field.kind === 'regs') [size, fieldAlign] = [ctx.regsSize, ctx.regsAlign];
     else if (field.kind === 'struct') {
       inner = layOut(field.fields, ctx);
       [size, fieldAlign] = [inner.size, inner.align];
     } else [size, fieldAlign] = [scalarSize(field.kind, ctx), scalarSize(field.kind, ctx)];
+    fieldAlign = Math.min(fieldAlign, ctx.maxAlign);
     at = Math.ceil(at / fieldAlign) * fieldAlign;
     members.push(inner ? { field, offset: at, size, inner } : { field, offset: at, size });
     at += size;

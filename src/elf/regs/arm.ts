@@ -1,4 +1,4 @@
-import { consecutive } from './types.js';
+import { consecutive, numbered } from './types.js';
 
 /**
  * ARM elf_gregset_t (arch/arm/include/asm/elf.h, ELF_NGREG 18): r0-r15 with r13-r15 as sp, lr, pc,
@@ -7,5 +7,6 @@ import { consecutive } from './types.js';
 export const ARM = consecutive(
   [...Array.from({ length: 13 }, (_, i) => `r${i}`), 'sp', 'lr', 'pc', 'spsr', 'orig_r0'],
   4,
-  { pc: 'pc', sp: 'sp' },
+  // DWARF for the Arm Architecture (AADWARF32): r0-r15 0-15; elfutils numbers the cpsr slot 128.
+  { pc: 'pc', sp: 'sp', dwarf: { ...numbered('r', 13, 0), sp: 13, lr: 14, pc: 15, spsr: 128 } },
 );

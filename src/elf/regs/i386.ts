@@ -22,5 +22,27 @@ export const I386 = consecutive(
     'ss',
   ],
   4,
-  { pc: 'eip', sp: 'esp' },
+  {
+    pc: 'eip',
+    sp: 'esp',
+    // i386 System V psABI, table 2.14.
+    dwarf: {
+      eax: 0,
+      ecx: 1,
+      edx: 2,
+      ebx: 3,
+      esp: 4,
+      ebp: 5,
+      esi: 6,
+      edi: 7,
+      eip: 8,
+      eflags: 9,
+      es: 40,
+      cs: 41,
+      ss: 42,
+      ds: 43,
+      fs: 44,
+      gs: 45,
+    },
+  },
 );

@@ -15,9 +15,11 @@ import type { ArchInfo, ArchName, KnownArch } from '../../model/process-image.js
 import { AARCH64 } from './aarch64.js';
 import { ARM } from './arm.js';
 import { I386 } from './i386.js';
-import { PPC64 } from './ppc64.js';
+import { M68K } from './m68k.js';
+import { PPC, PPC64 } from './ppc64.js';
 import { RISCV64 } from './riscv64.js';
-import { S390X } from './s390x.js';
+import { S390, S390X } from './s390x.js';
+import { SPARC64 } from './sparc64.js';
 import type { RegisterTable } from './types.js';
 import { X86_64 } from './x86_64.js';
 
@@ -32,6 +34,12 @@ const TABLES: Record<ArchName, RegisterTable> = {
   ppc64: PPC64,
   s390x: S390X,
   riscv64: RISCV64,
+  // x32 keeps x86_64's 64-bit user_regs_struct.
+  x32: X86_64,
+  ppc: PPC,
+  s390: S390,
+  m68k: M68K,
+  sparc64: SPARC64,
 };
 
 /** The general-register table of an architecture. */

@@ -6,6 +6,11 @@ export interface RegisterField {
   offset: number;
   /** Size in bytes (4 or 8). */
   size: number;
+  /**
+   * Its DWARF register number as call frame information names it (the psABI's; for PowerPC
+   * GCC's .eh_frame numbering), when it has one.
+   */
+  dwarf?: number;
 }
 
 /** The general-register layout of one architecture: used to decode and to encode. */
@@ -18,16 +23,27 @@ export interface RegisterTable {
   sp: string;
 }
 
-/** Builds a table of consecutive registers of equal size. */
+/** Builds a table of consecutive registers of equal size; `dwarf` numbers them by name. */
 export function consecutive(
   names: readonly string[],
   size: number,
-  extra: { pc: string; sp: string; total?: number },
+  extra: { pc: string; sp: string; total?: number; dwarf: Readonly<Record<string, number>> },
 ): RegisterTable {
   return {
     size: extra.total ?? names.length * size,
-    fields: names.map((name, i) => ({ name, offset: i * size, size })),
+    fields: names.map((name, i) => withDwarf({ name, offset: i * size, size }, extra.dwarf)),
     pc: extra.pc,
     sp: extra.sp,
   };
+}
+
+/** A field with its DWARF number from a name → number table, if the table has it. */
+export function withDwarf(field: RegisterField, dwarf: Readonly<Record<string, number>>): RegisterField {
+  const n = dwarf[field.name];
+  return n === undefined ? field : { ...field, dwarf: n };
+}
+
+/** DWARF numbers for names `prefix0..prefix(count-1)`, starting at `first`. */
+export function numbered(prefix: string, count: number, first: number): Record<string, number> {
+  return Object.fromEntries(Array.from({ length: count }, (_, i) => [`${prefix}${i}`, first + i]));
 }

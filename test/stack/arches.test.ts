@@ -1,0 +1,102 @@
+// coreshot stack on other architectures: i386 kernel cores (gcc -m32, -O2 with and without
+// frame pointers) against gdb, including a crash inside a signal handler, where the frame after
+// <signal handler called> is __kernel_vsyscall, unwound with the vdso's own CFI read from the
+// core's memory. aarch64 QEMU user-mode cores (static -O2 program, --exe placing it): every
+// thread against gdb-multiarch; and a crash in a signal handler, which gdb-multiarch 13 does not
+// finish unwinding (it spins on QEMU's trampoline page), checked against the truth instead.
+// ppc64le and s390x QEMU user-mode cores: every thread against gdb-multiarch.
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { after, describe, it } from 'node:test';
+import { kernelCore, type MadeCore, qemuUserCore } from '../helpers/cores.js';
+import { assertSameFrames, baseName, gdbFrames, PROGRAM, programFlags, stackJson } from './helpers.js';
+
+const cleanups: (() => void)[] = [];
+after(() => {
+  for (const c of cleanups) c();
+});
+
+function crashCore(args: string[], omitFramePointer: boolean): MadeCore {
+  const p = programFlags({ omitFramePointer, m32: true });
+  cleanups.push(p.cleanup);
+  const m = kernelCore('i386', { source: PROGRAM, flags: p.flags, args });
+  cleanups.push(m.cleanup);
+  return m;
+}
+
+describe('i386 kernel cores against gdb', () => {
+  for (const omitFramePointer of [false, true]) {
+    const fp = omitFramePointer ? 'without' : 'with';
+    it(`-O2 ${fp} frame pointers: main thread crashed, 3 workers asleep in libc`, () => {
+      const m = crashCore(['crash'], omitFramePointer);
+      const ours = stackJson([m.core]);
+      assertSameFrames(gdbFrames({ exe: m.exe, core: m.core }), ours);
+      assert.equal(ours.threads.length, 4);
+    });
+
+    it(`-O2 ${fp} frame pointers: crash inside a signal handler (vdso sigreturn and __kernel_vsyscall)`, () => {
+      const m = crashCore(['signal'], omitFramePointer);
+      const ours = stackJson([m.core]);
+      assertSameFrames(gdbFrames({ exe: m.exe, core: m.core }), ours);
+      const crashed = ours.threads[0]!;
+      const after = crashed.frames.find((f) => f.how === 'signal-frame');
+      assert.equal(after?.module, '[vdso]');
+      assert.equal(after?.function, '__kernel_vsyscall');
+    });
+  }
+});
+
+describe('aarch64 QEMU user-mode cores', () => {
+  const aarch64 = (args: string[]) => {
+    const m = qemuUserCore('aarch64', { source: PROGRAM, flags: ['-O2', '-g', '-pthread'], args });
+    cleanups.push(m.cleanup);
+    return m;
+  };
+
+  it('every thread against gdb-multiarch', () => {
+    const m = aarch64(['crash']);
+    const ours = stackJson([m.core, '--exe', m.exe]);
+    assertSameFrames(gdbFrames({ exe: m.exe, core: m.core, gdb: 'gdb-multiarch' }), ours);
+  });
+
+  it('a crash in a signal handler: the interrupted frame comes from the sigcontext', () => {
+    const m = aarch64(['signal']);
+    const crashed = stackJson([m.core, '--exe', m.exe]).threads[0]!.frames.filter((f) => !f.inline);
+    const names = crashed.map((f) => (f.function ? baseName(f.function) : null));
+    assert.deepEqual(names.slice(0, 3), ['crash_here', 'on_signal_inner', 'on_signal']);
+    // QEMU's trampoline (mov x8, #139; svc #0) is on its own page, outside every module.
+    const i = crashed.findIndex((f) => f.how === 'signal-frame');
+    assert.equal(crashed[i - 1]!.module, null);
+    // The interrupted pc is right after the tgkill `svc #0` in __pthread_kill_implementation.
+    // eu-stack 0.188 shows x30 there instead (the return address of an earlier call to getpid).
+    const interrupted = crashed[i]!;
+    assert.match(interrupted.function ?? '', /^__pthread_kill_implementation/);
+    const exe = readFileSync(m.exe);
+    const text = BigInt(interrupted.pc) - 4n - 0x400000n;
+    assert.equal(exe.readUInt32LE(Number(text)), 0xd4000001, 'svc #0 before the interrupted pc');
+    assert.deepEqual(names.slice(i + 1, i + 6), [
+      'raise',
+      'main_level3',
+      'main_level2',
+      'main_level1',
+      'main',
+    ]);
+  });
+});
+
+describe('ppc64le and s390x QEMU user-mode cores against gdb-multiarch', () => {
+  for (const arch of ['ppc64le', 's390x'] as const) {
+    it(`${arch}: every thread`, () => {
+      const m = qemuUserCore(arch, { source: PROGRAM, flags: ['-O2', '-g', '-pthread'], args: ['crash'] });
+      cleanups.push(m.cleanup);
+      const ours = stackJson([m.core, '--exe', m.exe]);
+      // gdb shows the zero return address that ends a ppc64 stack as a frame "0x0 in ??";
+      // coreshot ends the backtrace there.
+      const gdb = gdbFrames({ exe: m.exe, core: m.core, gdb: 'gdb-multiarch' }).map((t) => ({
+        ...t,
+        frames: t.frames.filter((f, i) => !(f.pc === '0x0' && i === t.frames.length - 1)),
+      }));
+      assertSameFrames(gdb, ours);
+    });
+  }
+});

@@ -1,0 +1,108 @@
+// Seeded mutation fuzzing of symbolisation input: a real program's separate debug file (DWARF 5
+// and DWARF 4, with .symtab) has its DWARF and symbol sections and their headers mutated, and
+// symbolize() of the pcs of gdb's backtrace must give a result or a reason for each, within a
+// per-case time bound and an RSS bound. The worker runs in a child process so that hangs are
+// caught too. FUZZ_SECONDS (default 20), FUZZ_SEED, FUZZ_CASES as in test/fuzz.
+import assert from 'node:assert/strict';
+import { fork } from 'node:child_process';
+import { copyFileSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { kernelCore, type MadeCore } from '../helpers/cores.js';
+import { ROOT, runOk, tempDir } from '../helpers/proc.js';
+import type { SymFuzzBase, SymFuzzJob, SymFuzzMessage } from './fuzz-worker.js';
+import { gdbGroups } from './gdb-frames.js';
+
+const SECONDS = Number(process.env.FUZZ_SECONDS ?? 20);
+const SEED = Number(process.env.FUZZ_SEED ?? 0x5eed);
+const CASES = Number(process.env.FUZZ_CASES ?? 0);
+const HANG_MS = 30_000;
+const made: MadeCore[] = [];
+const bases: SymFuzzBase[] = [];
+const dir = tempDir('coreshot-symfuzz-');
+
+before(() => {
+  for (const [flags, args] of [
+    [['-g'], []],
+    [['-gdwarf-4'], ['abort']],
+  ] as const) {
+    const core = kernelCore('x86_64', {
+      source: join(ROOT, 'test/symbols/c/inline.c'),
+      flags: ['-O2', ...flags],
+      args: [...args],
+      prepare: (exe) => {
+        runOk('objcopy', ['--only-keep-debug', exe, `${exe}.dbg`]);
+        runOk('objcopy', ['--strip-all', exe]);
+      },
+    });
+    made.push(core);
+    const buildId = /Build ID: ([0-9a-f]+)/.exec(runOk('readelf', ['-n', core.exe]).stdout)![1]!;
+    // gdb's pcs in the program (whose debug file is mutated): the innermost is looked up as is,
+    // the others as return addresses.
+    const tree = join(dir.path, '.build-id', buildId.slice(0, 2));
+    mkdirSync(tree, { recursive: true });
+    copyFileSync(`${core.exe}.dbg`, join(tree, `${buildId.slice(2)}.debug`));
+    const pcs = gdbGroups(core.exe, core.core, [`set debug-file-directory ${dir.path}:/usr/lib/debug`])
+      .map((g, i) => ({ pc: `0x${g.pc.toString(16)}`, isCallSite: i > 0, file: g.physical.file }))
+      .filter((p) => p.file?.endsWith('inline.c'))
+      .map(({ pc, isCallSite }) => ({ pc, isCallSite }));
+    assert.ok(pcs.length >= 2, 'gdb shows frames of the program with its debug file');
+    bases.push({ core: core.core, debugFile: `${core.exe}.dbg`, buildId, pcs });
+  }
+});
+after(() => {
+  for (const m of made) m.cleanup();
+  dir.cleanup();
+});
+
+test(`fuzz: mutated debug files give symbols or reasons (${SECONDS} s from seed ${SEED})`, async () => {
+  const job: SymFuzzJob = {
+    bases,
+    dir: dir.path,
+    seed: SEED,
+    seconds: SECONDS,
+    maxCases: CASES,
+    caseMs: 10_000,
+    maxRssBytes: 512 << 20,
+  };
+  const child = fork(new URL('./fuzz-worker.ts', import.meta.url).pathname, [], {
+    execArgv: ['--import', 'tsx', '--max-old-space-size=256'],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  const failures: string[] = [];
+  let current = -1;
+  let done: Extract<SymFuzzMessage, { type: 'done' }> | undefined;
+  let lastProgress = Date.now();
+  const watchdog = setInterval(() => {
+    if (Date.now() - lastProgress > HANG_MS) {
+      failures.push(`seed ${current}: no progress for ${HANG_MS} ms (hang)`);
+      child.kill('SIGKILL');
+    }
+  }, 500);
+  child.on('message', (m: SymFuzzMessage) => {
+    lastProgress = Date.now();
+    if (m.type === 'case') current = m.seed;
+    else if (m.type === 'fail' && failures.length < 20) failures.push(`seed ${m.seed}: ${m.error}`);
+    else if (m.type === 'done') {
+      done = m;
+      child.disconnect();
+    }
+  });
+  child.send(job);
+  const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
+  clearInterval(watchdog);
+  if (!done && failures.length === 0) failures.push(`seed ${current}: the worker died (exit ${code})`);
+  assert.deepEqual(
+    failures,
+    [],
+    `fuzz failures (rerun one with FUZZ_SEED=<seed> FUZZ_CASES=1):\n${failures.join('\n\n')}`,
+  );
+  assert.ok(done);
+  console.log(
+    `symbol fuzz: ${done.cases} cases, ${done.withLines} pcs still with a line, peak RSS ${(done.peakRss / 2 ** 20).toFixed(0)} MiB`,
+  );
+  if (CASES === 0) {
+    assert.ok(done.cases >= SECONDS * 5, `only ${done.cases} cases in ${SECONDS} s`);
+    assert.ok(done.withLines > 0, 'some mutations leave line info: the debug file is read');
+  }
+});
