@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { XsaveLayout } from '../elf/xsave.js';
-import { FileSink } from '../io/sink.js';
+import { FileSink, type Sink } from '../io/sink.js';
 import type { LongRunOptions } from '../model/progress.js';
 import { writeElfCore } from '../sinks/elfcore/write.js';
 import { Checkpoint } from '../sources/criu/checkpoint.js';
@@ -15,6 +15,8 @@ export interface ConvertCheckpointOptions extends LongRunOptions {
   force?: boolean;
   /** The XSAVE layout of the CPU the checkpoint was taken on (default: this machine's). */
   xsaveLayout?: XsaveLayout;
+  /** Wraps each output sink (to compress it). */
+  wrapSink?: (sink: Sink) => Sink;
 }
 
 export interface ConvertedCore {
@@ -57,7 +59,8 @@ export async function convertCheckpoint(
     const built = ckpt.processImage(pid);
     try {
       const path = join(outDir, `core.${pid}`);
-      const summary = await writeElfCore(built.image, new FileSink(path, { force: opts.force }), opts);
+      const sink = new FileSink(path, { force: opts.force });
+      const summary = await writeElfCore(built.image, opts.wrapSink ? opts.wrapSink(sink) : sink, opts);
       out.push({
         pid,
         path,

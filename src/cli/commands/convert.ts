@@ -1,4 +1,5 @@
 import { type Command, Option } from '@commander-js/extra-typings';
+import { compressOption, outputFilter } from '../compress-option.js';
 import { abortOnSignals, parseAddress, runAction, UserError } from '../errors.js';
 import { progressBar } from '../progress.js';
 
@@ -28,6 +29,7 @@ export function registerConvert(program: Command): void {
         .default('host' as const),
     )
     .option('--force', 'overwrite existing core files', false)
+    .addOption(compressOption())
     .option('--json', 'print the result as JSON', false)
     .action((imagesDir, opts) =>
       runAction(async () => {
@@ -48,6 +50,7 @@ export function registerConvert(program: Command): void {
             pid,
             force: opts.force,
             xsaveLayout,
+            wrapSink: await outputFilter(opts.compress),
             signal: abortOnSignals(),
             onProgress: bar.update,
           });

@@ -1,4 +1,5 @@
 import type { Command } from '@commander-js/extra-typings';
+import { compressOption, outputFilter } from '../compress-option.js';
 import { abortOnSignals, parseAddress, runAction, UserError } from '../errors.js';
 import { progressBar } from '../progress.js';
 
@@ -24,6 +25,7 @@ export function registerDump(program: Command): void {
       'core file to write, - for stdout (default: core.PID; with --tree a prefix)',
     )
     .option('-f, --force', 'overwrite an existing output file')
+    .addOption(compressOption())
     .option('--no-snapshot', 'keep the target stopped for the whole dump instead of forking a snapshot')
     .option('--filter <hex>', 'coredump_filter bits to use instead of /proc/PID/coredump_filter (e.g. 0x33)')
     .option('--tree', 'dump the process and all its descendants, one core each (PREFIX.PID)')
@@ -45,6 +47,7 @@ export function registerDump(program: Command): void {
         const { openSink } = await import('../../io/sink.js');
         const { linkOpenFile } = await import('../../sys/files.js');
         const signal = abortOnSignals();
+        const compressed = await outputFilter(opts.compress);
         let pids = [pid];
         if (opts.tree) {
           if (opts.output === '-')
@@ -57,7 +60,7 @@ export function registerDump(program: Command): void {
           const out = opts.tree ? `${opts.output ?? 'core'}.${p}` : (opts.output ?? `core.${p}`);
           const bar = await progressBar(`dump ${p}`);
           try {
-            const sink = openSink(out, { force: opts.force, linker: linkOpenFile });
+            const sink = compressed(openSink(out, { force: opts.force, linker: linkOpenFile }));
             const s = await dumpProcess(p, sink, {
               snapshot: opts.snapshot,
               filter,

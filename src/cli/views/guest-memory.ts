@@ -3,6 +3,7 @@ import { VMCORE_ARCHES, type VmcoreArch, vmcoreArchOfBinary, writeVmcore } from 
 import { NotQemuError } from '../../sources/qemu/guest.js';
 import { openQemuCore, type QemuCore } from '../../sources/qemu/open.js';
 import { linkOpenFile } from '../../sys/files.js';
+import { outputFilter } from '../compress-option.js';
 import { abortOnSignals, UserError } from '../errors.js';
 import { hex, size, table, toJson } from '../format.js';
 import { progressBar } from '../progress.js';
@@ -14,6 +15,7 @@ export interface GuestMemoryOptions {
   list?: boolean;
   json?: boolean;
   force?: boolean;
+  compress?: 'zstd';
 }
 
 export async function guestMemory(path: string, opts: GuestMemoryOptions): Promise<void> {
@@ -105,7 +107,8 @@ async function extract(path: string, q: QemuCore, opts: GuestMemoryOptions): Pro
     (opts.arch as VmcoreArch | undefined) ?? (q.executable ? vmcoreArchOfBinary(q.executable) : undefined);
   if (!arch)
     throw new UserError(`cannot tell the guest architecture from ${q.executable ?? 'the core'}: give --arch`);
-  const sink = openSink(opts.output!, { force: opts.force === true, linker: linkOpenFile });
+  const compressed = await outputFilter(opts.compress);
+  const sink = compressed(openSink(opts.output!, { force: opts.force === true, linker: linkOpenFile }));
   const bar = await progressBar('guest-memory');
   try {
     const res = await writeVmcore(

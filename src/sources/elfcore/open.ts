@@ -24,6 +24,7 @@ import type { ElfNote } from '../../elf/notes/note.js';
 import { decodePrPsInfo } from '../../elf/notes/prpsinfo.js';
 import { decodePrStatus } from '../../elf/notes/prstatus.js';
 import { ElfFile, type Problem } from '../../elf/reader.js';
+import { openInput } from '../../io/compressed/open-input.js';
 import { FileAccess, type RandomAccess } from '../../io/random-access.js';
 import { type Region, SplicedAddressSpace } from '../../model/address-space.js';
 import type {
@@ -70,9 +71,12 @@ export interface CoreFile {
   close(): void;
 }
 
-/** Opens an ELF core file and builds its ProcessImage. Throws FormatError for malformed input. */
+/**
+ * Opens an ELF core file (compressed or not; `-` is standard input) and builds its ProcessImage.
+ * Throws FormatError for malformed input.
+ */
 export function openCore(path: string, options: OpenCoreOptions = {}): CoreFile {
-  const ra = new FileAccess(path);
+  const ra = openInput(path);
   try {
     return readCore(path, ra, options);
   } catch (err) {

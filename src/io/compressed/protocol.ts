@@ -1,0 +1,96 @@
+// The counters StreamedAccess and its decode worker share: how far the worker has decoded, how
+// far the reader wants, and whether the worker finished or failed (the failure itself is sent as a
+// message and read synchronously with receiveMessageOnPort).
+
+/** What the worker reports when the input cannot be decoded. */
+export interface WorkerFailure {
+  /** The format being decoded (`input` while still detecting it). */
+  format: string;
+  kind: 'truncated' | 'corrupt' | 'unreadable';
+  detail: string;
+  /** Compressed bytes read when it failed. */
+  offset: number;
+}
+
+const SEQ = 0; // bumped by the worker on every change
+const STATE = 1;
+const REQUEST = 2; // bumped by the reader when it wants more
+const PRODUCED = 0;
+const WANTED = 1;
+
+/** How far past the furthest offset asked for the worker decodes before it pauses. */
+const READ_AHEAD = 8n << 20n;
+
+export const RUNNING = 0;
+export const DONE = 1;
+export const FAILED = 2;
+
+/** Atomics.waitAsync (Node 16+; TypeScript's lib declares it from es2024 on). */
+const waitAsync = (
+  Atomics as unknown as {
+    waitAsync(array: Int32Array, index: number, value: number): { value: Promise<string> | string };
+  }
+).waitAsync;
+
+export class Progress {
+  static readonly BYTES = 48;
+  private readonly flags: Int32Array;
+  private readonly offsets: BigInt64Array;
+
+  constructor(shared: SharedArrayBuffer) {
+    this.flags = new Int32Array(shared, 0, 4);
+    this.offsets = new BigInt64Array(shared, 16, 2);
+  }
+
+  get produced(): bigint {
+    return Atomics.load(this.offsets, PRODUCED);
+  }
+  get wanted(): bigint {
+    return Atomics.load(this.offsets, WANTED);
+  }
+  get state(): number {
+    return Atomics.load(this.flags, STATE);
+  }
+
+  // The worker's side.
+  advance(n: bigint): void {
+    Atomics.add(this.offsets, PRODUCED, n);
+    this.changed();
+  }
+  finish(): void {
+    Atomics.store(this.flags, STATE, DONE);
+    this.changed();
+  }
+  fail(): void {
+    Atomics.store(this.flags, STATE, FAILED);
+    this.changed();
+  }
+  /** Resolves once the worker is less than READ_AHEAD past the furthest offset asked for. */
+  async waitWhileAhead(): Promise<void> {
+    for (;;) {
+      const seen = Atomics.load(this.flags, REQUEST);
+      if (this.produced < this.wanted + READ_AHEAD) return;
+      await waitAsync(this.flags, REQUEST, seen).value;
+    }
+  }
+  private changed(): void {
+    Atomics.add(this.flags, SEQ, 1);
+    Atomics.notify(this.flags, SEQ);
+  }
+
+  // The reader's side (blocks the calling thread).
+  /** Blocks until `end` bytes are decoded or the worker stopped; returns the bytes available. */
+  waitFor(end: bigint): bigint {
+    for (;;) {
+      const seq = Atomics.load(this.flags, SEQ);
+      const produced = this.produced;
+      if (produced >= end || this.state !== RUNNING) return produced;
+      if (this.wanted < end) {
+        Atomics.store(this.offsets, WANTED, end);
+        Atomics.add(this.flags, REQUEST, 1);
+        Atomics.notify(this.flags, REQUEST);
+      }
+      Atomics.wait(this.flags, SEQ, seq);
+    }
+  }
+}
