@@ -20,6 +20,7 @@ const ZERO_PAGE = Buffer.alloc(PAGE);
 
 const { input, cacheFd, shared, port } = workerData as Data;
 const progress = new Progress(shared);
+progress.started();
 let consumed = 0;
 let sourceEnded = false;
 

@@ -15,8 +15,12 @@ export interface WorkerFailure {
 const SEQ = 0; // bumped by the worker on every change
 const STATE = 1;
 const REQUEST = 2; // bumped by the reader when it wants more
+const STARTED = 3; // set by the worker once its code runs
 const PRODUCED = 0;
 const WANTED = 1;
+
+/** A worker that has not run its first line after this long failed to load (a broken install). */
+const START_TIMEOUT_MS = 60_000;
 
 /** How far past the furthest offset asked for the worker decodes before it pauses. */
 const READ_AHEAD = 8n << 20n;
@@ -53,6 +57,10 @@ export class Progress {
   }
 
   // The worker's side.
+  started(): void {
+    Atomics.store(this.flags, STARTED, 1);
+    this.changed();
+  }
   advance(n: bigint): void {
     Atomics.add(this.offsets, PRODUCED, n);
     this.changed();
@@ -90,7 +98,11 @@ export class Progress {
         Atomics.add(this.flags, REQUEST, 1);
         Atomics.notify(this.flags, REQUEST);
       }
-      Atomics.wait(this.flags, SEQ, seq);
+      if (
+        Atomics.wait(this.flags, SEQ, seq, START_TIMEOUT_MS) === 'timed-out' &&
+        !Atomics.load(this.flags, STARTED)
+      )
+        throw new Error('the decode worker did not start');
     }
   }
 }

@@ -3,6 +3,8 @@
 // the furthest offset read so far; reads wait for it (Atomics.wait), then read the cache file.
 // RAM stays bounded whatever the input's size; the cache file holds what was decoded.
 import { closeSync, readSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { pathToFileURL } from 'node:url';
 import { MessageChannel, type MessagePort, receiveMessageOnPort, Worker } from 'node:worker_threads';
 import { FormatError } from '../../bytes/errors.js';
 import type { RandomAccess } from '../random-access.js';
@@ -33,7 +35,9 @@ export class StreamedAccess implements RandomAccess {
     const { port1, port2 } = new MessageChannel();
     this.port = port1;
     try {
-      this.worker = new Worker(workerUrl(), {
+      const { script, eval: isCode } = workerScript();
+      this.worker = new Worker(script, {
+        eval: isCode,
         workerData: { input, cacheFd: this.cacheFd, shared, port: port2 },
         transferList: [port2],
       });
@@ -100,9 +104,19 @@ export class StreamedAccess implements RandomAccess {
   }
 }
 
-/** The worker's file beside this module: .ts under tsx, .js in dist/, .mjs in the CLI bundle. */
-function workerUrl(): URL {
+/**
+ * The worker's file beside this module: .mjs in the CLI bundle, .js in dist/. Run from the
+ * TypeScript sources (tests, benchmarks), the worker must register tsx itself: Node 20 does not
+ * pass a loader registered by `--import tsx` on to worker threads.
+ */
+function workerScript(): { script: string | URL; eval: boolean } {
   const here = import.meta.url;
-  const ext = here.endsWith('.ts') ? '.ts' : here.endsWith('.mjs') ? '.mjs' : '.js';
-  return new URL(`./decode-worker${ext}`, here);
+  if (!here.endsWith('.ts'))
+    return {
+      script: new URL(here.endsWith('.mjs') ? './decode-worker.mjs' : './decode-worker.js', here),
+      eval: false,
+    };
+  const tsx = JSON.stringify(pathToFileURL(createRequire(here).resolve('tsx/esm/api')).href);
+  const worker = JSON.stringify(new URL('./decode-worker.ts', here).href);
+  return { script: `import(${tsx}).then((t) => t.register()).then(() => import(${worker}))`, eval: true };
 }
