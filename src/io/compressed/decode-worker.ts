@@ -78,7 +78,7 @@ async function main(): Promise<void> {
     for await (const chunk of chunks) {
       writeSparse(chunk, progress.produced);
       progress.advance(BigInt(chunk.length));
-      await progress.waitWhileAhead();
+      progress.waitWhileAhead();
     }
     progress.finish();
   } catch (err) {

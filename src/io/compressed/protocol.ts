@@ -29,13 +29,6 @@ export const RUNNING = 0;
 export const DONE = 1;
 export const FAILED = 2;
 
-/** Atomics.waitAsync (Node 16+; TypeScript's lib declares it from es2024 on). */
-const waitAsync = (
-  Atomics as unknown as {
-    waitAsync(array: Int32Array, index: number, value: number): { value: Promise<string> | string };
-  }
-).waitAsync;
-
 export class Progress {
   static readonly BYTES = 48;
   private readonly flags: Int32Array;
@@ -73,12 +66,16 @@ export class Progress {
     Atomics.store(this.flags, STATE, FAILED);
     this.changed();
   }
-  /** Resolves once the worker is less than READ_AHEAD past the furthest offset asked for. */
-  async waitWhileAhead(): Promise<void> {
+  /**
+   * Blocks the worker until it is less than READ_AHEAD past the furthest offset asked for. A
+   * blocking wait, not Atomics.waitAsync: Node 20 can leave an idle worker's waitAsync unresolved
+   * after a notify (seen as a rare hang).
+   */
+  waitWhileAhead(): void {
     for (;;) {
       const seen = Atomics.load(this.flags, REQUEST);
       if (this.produced < this.wanted + READ_AHEAD) return;
-      await waitAsync(this.flags, REQUEST, seen).value;
+      Atomics.wait(this.flags, REQUEST, seen);
     }
   }
   private changed(): void {
