@@ -55,6 +55,13 @@ function runCase(seed: number): 'opened' | 'format-error' {
   const input = inputs[Math.floor(rand() * inputs.length)] as (typeof inputs)[number];
   const file = join(scratch, `case${input.path.slice(input.path.lastIndexOf('.'))}`);
   writeFileSync(file, mutate(input.data, rand));
+  const outcome = openAndRead(file);
+  const left = readdirSync(join(job.cacheDir, 'coreshot'));
+  if (left.length) throw new Error(`cache files left behind: ${left.join(', ')}`);
+  return outcome;
+}
+
+function openAndRead(file: string): 'opened' | 'format-error' {
   try {
     const core = openCore(file);
     try {
@@ -72,9 +79,6 @@ function runCase(seed: number): 'opened' | 'format-error' {
   } catch (err) {
     if (err instanceof FormatError) return 'format-error';
     throw err;
-  } finally {
-    const left = readdirSync(join(job.cacheDir, 'coreshot'));
-    if (left.length) throw new Error(`cache files left behind: ${left.join(', ')}`);
   }
 }
 
