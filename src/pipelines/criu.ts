@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Finding } from '../bytes/errors.js';
 import type { XsaveLayout } from '../elf/xsave.js';
-import { checkOutput, type OpenFileLinker, openSink } from '../io/sink.js';
+import { checkOutput, type OpenFileLinker, openSink, type Sink } from '../io/sink.js';
 import type { LongRunOptions } from '../model/progress.js';
 import { writeElfCore } from '../sinks/elfcore/write.js';
 import { Checkpoint } from '../sources/criu/checkpoint.js';
@@ -18,6 +18,8 @@ export interface ConvertCheckpointOptions extends LongRunOptions {
   linker?: OpenFileLinker;
   /** The XSAVE layout of the CPU the checkpoint was taken on (default: this machine's). */
   xsaveLayout?: XsaveLayout;
+  /** Wraps each output sink (to compress it). */
+  wrapSink?: (sink: Sink) => Sink;
 }
 
 export interface ConvertedCore {
@@ -65,7 +67,8 @@ export async function convertCheckpoint(
     const built = ckpt.processImage(pid);
     try {
       const path = pathOf(pid);
-      const summary = await writeElfCore(built.image, openSink(path, sinkOptions), opts);
+      const sink = openSink(path, sinkOptions);
+      const summary = await writeElfCore(built.image, opts.wrapSink ? opts.wrapSink(sink) : sink, opts);
       out.push({
         pid,
         path,

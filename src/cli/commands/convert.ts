@@ -1,5 +1,6 @@
 import { type Command, Option } from '@commander-js/extra-typings';
-import { abortOnSignals, parseAddress, runAction } from '../errors.js';
+import { compressOption, outputFilter } from '../compress-option.js';
+import { abortOnSignals, parseAddress, runAction, UserError } from '../errors.js';
 import { progressBar } from '../progress.js';
 
 /** `coreshot convert criu IMAGES_DIR -o OUTDIR`: CRIU checkpoint → one ELF core per process. */
@@ -28,6 +29,7 @@ export function registerConvert(program: Command): void {
         .default('host' as const),
     )
     .option('--force', 'overwrite existing core files', false)
+    .addOption(compressOption())
     .option('--json', 'print the result as JSON', false)
     .action((imagesDir, opts) =>
       runAction(async () => {
@@ -49,6 +51,7 @@ export function registerConvert(program: Command): void {
             force: opts.force,
             linker: linkOpenFile,
             xsaveLayout,
+            wrapSink: await outputFilter(opts.compress),
             signal: abortOnSignals(),
             onProgress: bar.update,
           });

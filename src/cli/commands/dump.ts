@@ -1,5 +1,6 @@
 import type { Command } from '@commander-js/extra-typings';
 import type { LeftZombie } from '../../sources/live/index.js';
+import { compressOption, outputFilter } from '../compress-option.js';
 import { abortOnSignals, parseAddress, runAction, UserError } from '../errors.js';
 import { progressBar } from '../progress.js';
 
@@ -25,6 +26,7 @@ export function registerDump(program: Command): void {
       'core file to write, - for stdout; a device, FIFO or /dev/fd/N is written into as a stream (default: core.PID; with --tree a prefix)',
     )
     .option('-f, --force', 'overwrite an existing output file')
+    .addOption(compressOption())
     .option('--no-snapshot', 'keep the target stopped for the whole dump instead of forking a snapshot')
     .option('--filter <hex>', 'coredump_filter bits to use instead of /proc/PID/coredump_filter (e.g. 0x33)')
     .option('--tree', 'dump the process and all its descendants, one core each (PREFIX.PID)')
@@ -46,6 +48,7 @@ export function registerDump(program: Command): void {
         const { checkOutput, openSink } = await import('../../io/sink.js');
         const { linkOpenFile } = await import('../../sys/files.js');
         const signal = abortOnSignals();
+        const compressed = await outputFilter(opts.compress);
         let pids = [pid];
         if (opts.tree) {
           if (opts.output === '-')
@@ -63,7 +66,7 @@ export function registerDump(program: Command): void {
         for (const [i, p] of pids.entries()) {
           const bar = await progressBar(`dump ${p}`);
           try {
-            const sink = openSink(outputs[i]!, sinkOptions);
+            const sink = compressed(openSink(outputs[i]!, sinkOptions));
             const s = await dumpProcess(p, sink, {
               snapshot: opts.snapshot,
               filter,

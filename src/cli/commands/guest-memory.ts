@@ -1,4 +1,5 @@
 import type { Command } from '@commander-js/extra-typings';
+import { compressOption } from '../compress-option.js';
 import { runAction } from '../errors.js';
 
 /** guest-memory: a QEMU process core → the guest's physical memory as an ELF vmcore. */
@@ -21,6 +22,7 @@ export function registerGuestMemory(program: Command): void {
     .option('--list', 'print the RAM blocks and the guest-physical memory map instead of writing a vmcore')
     .option('--json', 'print machine-readable JSON')
     .option('-f, --force', 'overwrite the output file')
+    .addOption(compressOption())
     .action((core, opts) =>
       runAction(async () => (await import('../views/guest-memory.js')).guestMemory(core, opts)),
     );

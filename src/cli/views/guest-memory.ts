@@ -10,6 +10,7 @@ import {
 import { openQemuCore, type QemuCore } from '../../pipelines/qemu-core.js';
 import { VMCORE_ARCHES, type VmcoreArch } from '../../sinks/vmcore/write.js';
 import { linkOpenFile } from '../../sys/files.js';
+import { outputFilter } from '../compress-option.js';
 import { abortOnSignals, UserError } from '../errors.js';
 import { hex, size, table, toJson } from '../format.js';
 import { progressBar } from '../progress.js';
@@ -22,6 +23,7 @@ export interface GuestMemoryFlags {
   list?: boolean;
   json?: boolean;
   force?: boolean;
+  compress?: 'zstd';
 }
 
 export async function guestMemory(path: string, opts: GuestMemoryFlags): Promise<void> {
@@ -105,7 +107,8 @@ const REFUSALS: Record<GuestMemoryErrorKind, (err: GuestMemoryError, path: strin
 };
 
 async function extract(path: string, q: QemuCore, opts: GuestMemoryFlags): Promise<void> {
-  const sink = openSink(opts.output!, { force: opts.force === true, linker: linkOpenFile });
+  const compressed = await outputFilter(opts.compress);
+  const sink = compressed(openSink(opts.output!, { force: opts.force === true, linker: linkOpenFile }));
   const bar = await progressBar('guest-memory');
   try {
     const res = await writeGuestMemory(q, sink, {

@@ -8,7 +8,8 @@ import type { FileMapping } from '../../elf/notes/file.js';
 import type { ElfNote } from '../../elf/notes/note.js';
 import { ElfFile } from '../../elf/reader.js';
 import { type Refusal, resolveMappedFile, underRoot } from '../../host/resolve.js';
-import { FileAccess, type RandomAccess } from '../../io/random-access.js';
+import { openInput } from '../../io/compressed/open-input.js';
+import type { FileAccess, RandomAccess } from '../../io/random-access.js';
 import { type Region, SplicedAddressSpace } from '../../model/address-space.js';
 import type { Mapping, ProcessImage, ProcessInfo } from '../../model/process-image.js';
 
@@ -47,9 +48,12 @@ export interface CoreFile {
   close(): void;
 }
 
-/** Opens an ELF core file and builds its ProcessImage. Throws FormatError for malformed input. */
+/**
+ * Opens an ELF core file (compressed or not; `-` is standard input) and builds its ProcessImage.
+ * Throws FormatError for malformed input.
+ */
 export function openCore(path: string, options: OpenCoreOptions = {}): CoreFile {
-  const ra = new FileAccess(path);
+  const ra = openInput(path);
   try {
     return naming(path, () => readCore(path, ra, options));
   } catch (err) {
