@@ -13,8 +13,10 @@
 // | frames-written      | the injection's signal frames are on the thread's stack               |
 // | registers-set       | the thread holds the registers of the first injected system call     |
 // | forked              | the injected clone created the snapshot copy (before it is set up)   |
-// | syscall-returned    | the first injected system call returned                               |
+// | syscall-returned    | an injected system call returned                                      |
 // | sigreturn-entered   | the thread entered the rt_sigreturn that ends each injected call     |
+// | fork-flag-cleared   | snapshot: madvise made a MADV_DONTFORK/WIPEONFORK area fork-copied    |
+// | fork-flag-restored  | snapshot: madvise set such an area's flag back, after the clone      |
 // | released            | snapshot mode: the target runs on, its copy is held                   |
 
 import { existsSync } from 'node:fs';
@@ -26,6 +28,8 @@ export const FAULT_POINTS = [
   'forked',
   'syscall-returned',
   'sigreturn-entered',
+  'fork-flag-cleared',
+  'fork-flag-restored',
   'released',
 ] as const;
 
