@@ -21,22 +21,8 @@
 
 import { existsSync } from 'node:fs';
 
-/** The fault-injection points, as the table above lists them. */
-export const FAULT_POINTS = [
-  'frames-written',
-  'registers-set',
-  'forked',
-  'syscall-returned',
-  'sigreturn-entered',
-  'fork-flag-cleared',
-  'fork-flag-restored',
-  'released',
-] as const;
-
-export type FaultPoint = (typeof FAULT_POINTS)[number];
-
 /** The environment variables: the point to hold at, the file whose creation ends the hold. */
-export const FAULT_ENV = { hold: 'CORESHOT_TEST_HOLD', resume: 'CORESHOT_TEST_RESUME' } as const;
+const FAULT_ENV = { hold: 'CORESHOT_TEST_HOLD', resume: 'CORESHOT_TEST_RESUME' } as const;
 
 /** Holds coreshot at `point` when the environment asks for it (see above). */
 export function faultPoint(point: string): void {

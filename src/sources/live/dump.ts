@@ -8,6 +8,7 @@ import type { LongRunOptions } from '../../model/progress.js';
 import { EPERM, ESRCH, SysError } from '../../sys/libc.js';
 import { ProcMem } from '../../sys/mem.js';
 import {
+  emptyPageRuns,
   mappedFileMode,
   type ProcMapping,
   readCoredumpFilter,
@@ -17,7 +18,7 @@ import {
 } from '../../sys/proc.js';
 import { SIGTRAP } from '../../sys/ptrace.js';
 import { TracedProcess, warmUp } from '../../sys/tracee.js';
-import { type DumpContext, dumpSize } from './filter.js';
+import { type DumpContext, dumpSize, PAGE_SIZE } from './filter.js';
 import { type ForkFlagArea, forkSnapshot, type Snapshot } from './snapshot.js';
 import { readProcessInfo, readRegisters, threadState } from './threads.js';
 import { xstateRegset } from './xstate.js';
@@ -66,6 +67,8 @@ export class CaptureError extends Error {
 }
 
 const ELF_MAGIC = Buffer.from([0x7f, 0x45, 0x4c, 0x46]);
+/** Shorter runs of untouched pages are read like the rest (fewer, larger reads and regions). */
+const EMPTY_RUN_PAGES = 16;
 
 /** The injection's arch descriptor (preflight admits x86_64 programs only). */
 const ARCH = X86_64;
@@ -347,13 +350,13 @@ export async function captureProcess<T>(
       if (mem === target && snap) {
         notFrozen.push(`${m.start.toString(16)}-${m.end.toString(16)} ${m.path || '[anon]'}`);
       }
-      regions.push({
-        start: m.start,
-        end: m.start + dumped,
+      const live = (start: bigint, end: bigint): Region => ({
+        start,
+        end,
         kind: 'live',
         reason: 'unreadable',
         reader: (off, buf) => {
-          const got = mem.readInto(m.start + off, buf);
+          const got = mem.readInto(start + off, buf);
           if (got < buf.length && !isAlive(mem.pid)) {
             throw new CaptureError(
               mem.pid === pid
@@ -364,6 +367,16 @@ export async function captureProcess<T>(
           return got;
         },
       });
+      // Private anonymous pages never touched are zeros: holes in the core, not read.
+      let at = m.start;
+      const end = m.start + dumped;
+      const anonymous = m.perms[3] === 'p' && m.inode === 0 && !m.path.startsWith('/');
+      for (const z of anonymous ? emptyPageRuns(mem.pid, m.start, end, PAGE_SIZE, EMPTY_RUN_PAGES) : []) {
+        if (z.start > at) regions.push(live(at, z.start));
+        regions.push({ start: z.start, end: z.end, kind: 'zero' });
+        at = z.end;
+      }
+      if (at < end) regions.push(live(at, end));
     }
 
     const image: ProcessImage = {
