@@ -116,6 +116,19 @@ function forkFlagAreas(maps: readonly ProcMapping[], filter: number, ctx: DumpCo
   return out;
 }
 
+/**
+ * The runs of never-touched pages of a private anonymous range; none when pagemap cannot be read
+ * (a process gone meanwhile: reading its memory then says so).
+ */
+function untouched(pid: number, start: bigint, end: bigint): { start: bigint; end: bigint }[] {
+  try {
+    return emptyPageRuns(pid, start, end, PAGE_SIZE, EMPTY_RUN_PAGES);
+  } catch (err) {
+    if (err instanceof SysError && err.errno === ESRCH) return [];
+    throw err;
+  }
+}
+
 /** Whether one mapping of `maps` (sorted) holds all of `m` (the copy's may be merged ones). */
 function covered(maps: readonly ProcMapping[], m: ProcMapping): boolean {
   let lo = 0;
@@ -371,7 +384,7 @@ export async function captureProcess<T>(
       let at = m.start;
       const end = m.start + dumped;
       const anonymous = m.perms[3] === 'p' && m.inode === 0 && !m.path.startsWith('/');
-      for (const z of anonymous ? emptyPageRuns(mem.pid, m.start, end, PAGE_SIZE, EMPTY_RUN_PAGES) : []) {
+      for (const z of anonymous ? untouched(mem.pid, m.start, end) : []) {
         if (z.start > at) regions.push(live(at, z.start));
         regions.push({ start: z.start, end: z.end, kind: 'zero' });
         at = z.end;
