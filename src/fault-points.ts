@@ -13,8 +13,10 @@
 // | frames-written      | the injection's signal frames are on the thread's stack               |
 // | registers-set       | the thread holds the registers of the first injected system call     |
 // | forked              | the injected clone created the snapshot copy (before it is set up)   |
-// | syscall-returned    | the first injected system call returned                               |
+// | syscall-returned    | an injected system call returned                                      |
 // | sigreturn-entered   | the thread entered the rt_sigreturn that ends each injected call     |
+// | fork-flag-cleared   | snapshot: madvise made a MADV_DONTFORK/WIPEONFORK area fork-copied    |
+// | fork-flag-restored  | snapshot: madvise set such an area's flag back, after the clone      |
 // | released            | snapshot mode: the target runs on, its copy is held                   |
 // | husk-held           | restore: the process to build is seized (EXITKILL), nothing changed   |
 // | husk-emptied        | restore: its own memory is unmapped, its files closed                 |
@@ -24,25 +26,8 @@
 
 import { existsSync } from 'node:fs';
 
-/** The fault-injection points, as the table above lists them. */
-export const FAULT_POINTS = [
-  'frames-written',
-  'registers-set',
-  'forked',
-  'syscall-returned',
-  'sigreturn-entered',
-  'released',
-  'husk-held',
-  'husk-emptied',
-  'memory-mapped',
-  'memory-written',
-  'threads-set',
-] as const;
-
-export type FaultPoint = (typeof FAULT_POINTS)[number];
-
 /** The environment variables: the point to hold at, the file whose creation ends the hold. */
-export const FAULT_ENV = { hold: 'CORESHOT_TEST_HOLD', resume: 'CORESHOT_TEST_RESUME' } as const;
+const FAULT_ENV = { hold: 'CORESHOT_TEST_HOLD', resume: 'CORESHOT_TEST_RESUME' } as const;
 
 /** Holds coreshot at `point` when the environment asks for it (see above). */
 export function faultPoint(point: string): void {

@@ -145,6 +145,17 @@ function resumeRegisters(regs: Buffer): Buffer {
   return out;
 }
 
+/** The length of the `syscall` instruction (0f 05). */
+const SYSCALL_LENGTH = 2n;
+
+/** In a syscall-entry stop: the call made is `nr` (-1: none), then user mode at rip + `past`. */
+function enterInstead(regs: Buffer, nr: bigint, past: bigint) {
+  const data = Buffer.from(regs);
+  data.writeBigInt64LE(nr, userReg('orig_rax'));
+  data.writeBigUInt64LE(regs.readBigUInt64LE(userReg('rip')) + past, userReg('rip'));
+  return [{ type: NT_PRSTATUS, data }];
+}
+
 /** The syscall calling convention: the registers of the arguments, in order. */
 const ARGS = ['rdi', 'rsi', 'rdx', 'r10', 'r8', 'r9'] as const;
 
@@ -184,11 +195,9 @@ export const X86_64: InjectArch = {
   extendedRegs: NT_X86_XSTATE,
   sigreturnNr: SYSCALLS.rt_sigreturn,
   // orig_rax -1: the kernel skips the call and leaves rax as set.
-  skipTo: (regs) => {
-    const data = Buffer.from(regs);
-    data.writeBigInt64LE(-1n, userReg('orig_rax'));
-    return [{ type: NT_PRSTATUS, data }];
-  },
+  skipTo: (regs) => enterInstead(regs, -1n, 0n),
+  // orig_rax is the call the kernel makes; it returns past the 2-byte `syscall`.
+  enterInstead: (regs, nr) => enterInstead(regs, nr, SYSCALL_LENGTH),
   syscalls: SYSCALLS,
   redZone: 128n,
   frameAlign: 16n,
@@ -207,7 +216,7 @@ export const X86_64: InjectArch = {
   frame: rtSigframe,
   frameState: sigframeFpstate,
   gadgets: {
-    syscall: Buffer.from([0x0f, 0x05]),
+    syscall: Buffer.from([0x0f, 0x05]), // SYSCALL_LENGTH bytes
     returnsAfter: clearsThenReturns,
     // mov $15, %rax (or %eax); syscall: glibc, musl, Go...
     sigreturn: [

@@ -206,3 +206,59 @@ export function mappedFileMode(pid: number, m: ProcMapping): number | undefined 
   }
   return undefined;
 }
+
+/** /proc/PID/pagemap: one 64-bit entry per page; these bits say the page holds data. */
+const PM_PRESENT = 1n << 63n;
+const PM_SWAPPED = 1n << 62n;
+/** Entries read at a time (512 KiB of pagemap: 256 MiB of memory). */
+const PAGEMAP_BATCH = 65536;
+
+/**
+ * The runs of at least `minPages` pages in [start, end) of process `pid` that are neither present
+ * nor swapped out (/proc/PID/pagemap): in private anonymous memory, pages never touched, which
+ * read as zeros. Read in bounded batches; the flags need no privilege (only the frame numbers do).
+ */
+export function emptyPageRuns(
+  pid: number,
+  start: bigint,
+  end: bigint,
+  pageSize: bigint,
+  minPages: number,
+): { start: bigint; end: bigint }[] {
+  const path = `/proc/${pid}/pagemap`;
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch {
+    readProc(path); // raises the error as a SysError
+    throw new SysError('open', ESRCH, path);
+  }
+  const out: { start: bigint; end: bigint }[] = [];
+  const buf = Buffer.allocUnsafe(PAGEMAP_BATCH * 8);
+  const pages = Number((end - start) / pageSize);
+  let runStart = -1;
+  const close = (at: number) => {
+    if (runStart >= 0 && at - runStart >= minPages) {
+      out.push({ start: start + BigInt(runStart) * pageSize, end: start + BigInt(at) * pageSize });
+    }
+    runStart = -1;
+  };
+  try {
+    for (let done = 0; done < pages; ) {
+      const want = Math.min(PAGEMAP_BATCH, pages - done);
+      const at = (start / pageSize + BigInt(done)) * 8n;
+      const got = readSync(fd, buf, 0, want * 8, at) >> 3;
+      if (got === 0) break;
+      for (let i = 0; i < got; i++) {
+        const empty = (buf.readBigUInt64LE(i * 8) & (PM_PRESENT | PM_SWAPPED)) === 0n;
+        if (empty && runStart < 0) runStart = done + i;
+        else if (!empty) close(done + i);
+      }
+      done += got;
+    }
+    close(pages);
+  } finally {
+    closeSync(fd);
+  }
+  return out;
+}

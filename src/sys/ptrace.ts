@@ -167,13 +167,19 @@ function decodeStatus(s: number): WaitStatus {
 
 const sleeper = new Int32Array(new SharedArrayBuffer(4));
 
+/** How long waitThread polls without sleeping: a ptrace stop usually comes within this. */
+const SPIN_MS = 0.3;
+
 /**
- * Waits for a state change of traced thread `tid` (waitpid with __WALL), polling with short
- * sleeps so a thread that never stops cannot hang the caller: null after `timeoutMs`.
+ * Waits for a state change of traced thread `tid` (waitpid with __WALL), polling so a thread
+ * that never stops cannot hang the caller: null after `timeoutMs`. It polls without sleeping
+ * for SPIN_MS first (a sleep costs more than the stop itself: the stepping of injected system
+ * calls waits for hundreds of stops while the target is held), then with short sleeps.
  */
 export function waitThread(tid: number, timeoutMs = 5000): WaitStatus | null {
   const status = [0];
   const end = Date.now() + timeoutMs;
+  const spinUntil = performance.now() + SPIN_MS;
   let pause = 0.05;
   for (;;) {
     const r = sys().waitpid(tid, status, WALL | WNOHANG);
@@ -183,6 +189,7 @@ export function waitThread(tid: number, timeoutMs = 5000): WaitStatus | null {
       if (errno === EINTR) continue;
       throw new SysError('waitpid', errno, `(thread ${tid})`);
     }
+    if (performance.now() < spinUntil) continue;
     if (Date.now() > end) return null;
     Atomics.wait(sleeper, 0, 0, pause);
     pause = Math.min(pause * 2, 0.2);

@@ -48,6 +48,12 @@ export interface SyscallAbi {
    * mode with general registers `regs`.
    */
   skipTo(regs: Buffer): { type: number; data: Buffer }[];
+  /**
+   * The regset writes that, in a syscall-entry stop, make the thread make system call `nr`
+   * instead, with the arguments of `regs` (registers that run `nr` at a system call
+   * instruction), and return to user mode just past that instruction: as if it had run it.
+   */
+  enterInstead(regs: Buffer, nr: bigint): { type: number; data: Buffer }[];
 }
 
 /** What a thread must get back after running injected code. */
@@ -287,11 +293,11 @@ export class TracedProcess {
  * blocked (its frame restores the mask) and is followed from syscall-stop to syscall-stop (with
  * PTRACE_O_TRACESYSGOOD, a tracer that dies during such a stop leaves no SIGTRAP behind) until it
  * enters rt_sigreturn. That call is not let run (it would also cancel the restart of an
- * interrupted sleep: restart_block): the thread is held there, where the next `step` skips the
- * call and starts the next system call instead, and `release` skips it into the registers the
- * frame holds with the thread's mask back, then stops the thread again as it was: an interrupt
- * stop with registers, extended state and mask `saved`, so that an interrupted system call is
- * restarted (or not) exactly as it would have been.
+ * interrupted sleep: restart_block): the thread is held there. The next `step` turns that entry
+ * into the next system call (two stops per call: its entry, then its exit), and `release` skips
+ * it into the registers the frame holds with the thread's mask back, then stops the thread again
+ * as it was: an interrupt stop with registers, extended state and mask `saved`, so that an
+ * interrupted system call is restarted (or not) exactly as it would have been.
  */
 export class BorrowedThread {
   readonly tid: number;
@@ -327,6 +333,8 @@ export class BorrowedThread {
   step(regs: Buffer, nr: bigint): bigint | undefined {
     const { tid, opts } = this;
     const abi = opts.abi;
+    let result: bigint | undefined;
+    let lastNr = -1n;
     if (this.at === 'fresh') {
       // Registers first: a thread left with them puts its mask back itself.
       setRegSet(tid, abi.generalRegs, regs);
@@ -340,12 +348,12 @@ export class BorrowedThread {
       );
       this.phase('registers-set');
     } else if (this.at === 'sigreturn') {
-      for (const w of abi.skipTo(regs)) setRegSet(tid, w.type, w.data);
+      // The entry becomes the call; the thread goes on past the gadget's system call instruction.
+      for (const w of abi.enterInstead(regs, nr)) setRegSet(tid, w.type, w.data);
+      lastNr = nr;
     } else {
       throw new Error(`thread ${tid} is not held between injected system calls`);
     }
-    let result: bigint | undefined;
-    let lastNr = -1n;
     syscallStep(tid);
     this.at = 'running';
     for (;;) {

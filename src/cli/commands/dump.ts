@@ -87,8 +87,19 @@ export function registerDump(program: Command): void {
             `${(s.totalMs / 1000).toFixed(2)} s, target paused ${s.pauseMs.toFixed(1)} ms (${mode})`;
           process.stderr.write(`${line}\n`);
           if (s.noSnapshotReason) process.stderr.write(`  no snapshot: ${s.noSnapshotReason}\n`);
+          if (s.frozenAreas > 0) {
+            process.stderr.write(
+              `  ${s.frozenAreas} MADV_DONTFORK/WIPEONFORK areas frozen for the fork: ` +
+                `${s.freezeMs.toFixed(1)} ms of the pause\n`,
+            );
+          }
+          if (s.notFrozenReason) process.stderr.write(`  areas not frozen: ${s.notFrozenReason}\n`);
           for (const a of s.notFrozen)
             process.stderr.write(`  read from the running target, not frozen: ${a}\n`);
+          if (s.sharedBytes > 0n)
+            process.stderr.write(
+              `  ${formatSize(s.sharedBytes)} of shared memory read live (never frozen)\n`,
+            );
           if (s.unreadableBytes > 0n)
             process.stderr.write(`  ${formatSize(s.unreadableBytes)} unreadable (written as zeros)\n`);
           const z = zombies[i];
@@ -101,6 +112,7 @@ export function registerDump(program: Command): void {
             bytes: Number(s.bytes),
             memoryBytes: Number(s.memoryBytes),
             unreadableBytes: Number(s.unreadableBytes),
+            sharedBytes: Number(s.sharedBytes),
             filter: `0x${s.filter.toString(16)}`,
           }));
           const text = `${JSON.stringify(opts.tree ? json : json[0], null, 2)}\n`;

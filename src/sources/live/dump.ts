@@ -11,6 +11,7 @@ import type { LongRunOptions } from '../../model/progress.js';
 import { SysError } from '../../sys/libc.js';
 import { ProcMem } from '../../sys/mem.js';
 import {
+  emptyPageRuns,
   mappedFileMode,
   type ProcMapping,
   readCoredumpFilter,
@@ -19,8 +20,8 @@ import {
   readStatus,
 } from '../../sys/proc.js';
 import { TracedProcess, warmUp } from '../../sys/tracee.js';
-import { dumpSize } from './filter.js';
-import { forkSnapshot, type Snapshot } from './snapshot.js';
+import { type DumpContext, dumpSize, PAGE_SIZE } from './filter.js';
+import { type ForkFlagArea, forkSnapshot, type Snapshot } from './snapshot.js';
 import { readProcessInfo, readRegisters, threadState } from './threads.js';
 import { xstateRegset } from './xstate.js';
 import type { SnapshotCopy } from './zombie.js';
@@ -44,6 +45,17 @@ export interface Captured<T> {
   snapshot: boolean;
   /** Areas read from the running target in snapshot mode (MADV_DONTFORK / MADV_WIPEONFORK). */
   notFrozen: string[];
+  /** Why MADV_DONTFORK / MADV_WIPEONFORK areas were not frozen for the fork, when they were not. */
+  notFrozenReason?: string;
+  /** MADV_DONTFORK / MADV_WIPEONFORK ranges made fork-copied for the instant of the fork. */
+  frozenAreas: number;
+  /**
+   * The part of the pause those add, in milliseconds: listing the mappings while the target is
+   * held, and the madvise calls before and after the clone.
+   */
+  freezeMs: number;
+  /** Bytes of shared memory (MAP_SHARED, memfd, shmem) in the core: never frozen, read live. */
+  sharedBytes: bigint;
   filter: number;
   /** Why a snapshot was asked for but not taken (the target then stayed stopped throughout). */
   noSnapshotReason?: string;
@@ -59,8 +71,80 @@ export class CaptureError extends Error {
   }
 }
 
+/** Shorter runs of untouched pages are read like the rest (fewer, larger reads and regions). */
+const EMPTY_RUN_PAGES = 16;
+
 /** The injection's arch descriptor (preflight admits x86_64 programs only). */
 const ARCH = X86_64;
+
+function hasForkFlag(m: ProcMapping): boolean {
+  return m.vmFlags.has('dc') || m.vmFlags.has('wf');
+}
+
+/**
+ * The target's mappings at the instant of the fork (it is held), with VmFlags: smaps, unless
+ * the list read before the pause has no MADV_DONTFORK/WIPEONFORK area and the held maps show the
+ * same ranges (then that list, and the pause saves reading smaps). An area flagged in between
+ * with its range unchanged is not frozen then, but still found: absent or wiped in the copy.
+ */
+function heldMappings(pid: number, before: ProcMapping[]): ProcMapping[] {
+  if (!before.some(hasForkFlag)) {
+    const now = readMaps(pid, false);
+    const same =
+      now.length === before.length &&
+      now.every((m, i) => m.start === before[i]!.start && m.end === before[i]!.end);
+    if (same) return before;
+  }
+  return readMaps(pid, true);
+}
+
+/**
+ * The private areas whose bytes go in the core but that a fork would not copy as they are
+ * (MADV_DONTFORK: absent from the copy; MADV_WIPEONFORK: zero in it), per flag, adjacent areas
+ * with the same flag joined into one range.
+ */
+function forkFlagAreas(maps: readonly ProcMapping[], filter: number, ctx: DumpContext): ForkFlagArea[] {
+  const dumped = maps.filter((m) => hasForkFlag(m) && !m.vmFlags.has('sh') && dumpSize(m, filter, ctx) > 0n);
+  const out: ForkFlagArea[] = [];
+  for (const flag of ['dc', 'wf'] as const) {
+    let last: ForkFlagArea | undefined;
+    for (const m of dumped) {
+      if (!m.vmFlags.has(flag)) continue;
+      if (last && last.end === m.start) last.end = m.end;
+      else {
+        last = { start: m.start, end: m.end, flag };
+        out.push(last);
+      }
+    }
+  }
+  return out;
+}
+
+/**
+ * The runs of never-touched pages of a private anonymous range; none when pagemap cannot be read
+ * (a process gone meanwhile: reading its memory then says so).
+ */
+function untouched(pid: number, start: bigint, end: bigint): { start: bigint; end: bigint }[] {
+  try {
+    return emptyPageRuns(pid, start, end, PAGE_SIZE, EMPTY_RUN_PAGES);
+  } catch (err) {
+    if (err instanceof SysError && err.errno === ESRCH) return [];
+    throw err;
+  }
+}
+
+/** Whether one mapping of `maps` (sorted) holds all of `m` (the copy's may be merged ones). */
+function covered(maps: readonly ProcMapping[], m: ProcMapping): boolean {
+  let lo = 0;
+  let hi = maps.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (maps[mid]!.start <= m.start) lo = mid + 1;
+    else hi = mid;
+  }
+  const at = maps[lo - 1];
+  return at !== undefined && at.end >= m.end;
+}
 
 function explain(pid: number, err: unknown): unknown {
   if (!(err instanceof SysError)) return err;
@@ -211,33 +295,56 @@ export async function captureProcess<T>(
     const interrupted = registers.filter(
       (_r, i) => held[i]!.stop === 'event' && held[i]!.stopSignal === SIGTRAP,
     );
-    const injector = interrupted.find((r) => !ARCH.restartsThroughBlock(r.gpRegs)) ?? interrupted[0];
+    const injectors = [
+      ...interrupted.filter((r) => !ARCH.restartsThroughBlock(r.gpRegs)),
+      ...interrupted.filter((r) => ARCH.restartsThroughBlock(r.gpRegs)),
+    ];
+    const injector = injectors[0];
     let noSnapshotReason: string | undefined;
     if (wantSnapshot && !injector) noSnapshotReason = 'the process is stopped (job control)';
     // A seccomp filter may refuse clone() or kill the process for trying: never inject then.
     if (wantSnapshot && seccomp === '2') noSnapshotReason = 'the process runs under a seccomp filter';
     if (wantSnapshot && !gadgets) noSnapshotReason = 'no code to run a fork with was found in it';
-    const forked =
-      wantSnapshot && injector && gadgets && !noSnapshotReason
-        ? forkSnapshot(tp, ARCH, injector, gadgets, before, target, faultPoint)
-        : undefined;
+    let heldMaps: ProcMapping[] = [];
+    let freezeMs = 0;
+    let notFrozenReason: string | undefined;
+    let forked: Snapshot | string | undefined;
+    if (wantSnapshot && injector && gadgets && !noSnapshotReason) {
+      const t = performance.now();
+      heldMaps = heldMappings(pid, before);
+      const areas = forkFlagAreas(heldMaps, filter, {
+        fileMode: (m) => mappedFileMode(pid, m),
+        startsWithElfMagic: (m) => target.read(m.start, 4).equals(ELFMAG),
+      });
+      freezeMs = performance.now() - t;
+      // The chain needs two frames per area on the thread's stack: the first thread, in the
+      // order of preference, whose stack has room for them.
+      for (const r of injectors) {
+        forked = forkSnapshot(tp, ARCH, r, gadgets, before, target, areas, faultPoint);
+        if (typeof forked !== 'string') break;
+      }
+      if (typeof forked === 'string' && areas.length > 0) {
+        notFrozenReason = `no thread's stack has room for the frames of ${areas.length} areas (${forked})`;
+        forked = forkSnapshot(tp, ARCH, injector, gadgets, before, target, [], faultPoint);
+      }
+    }
     if (typeof forked === 'string') noSnapshotReason = forked;
     else snap = forked;
     if (snap) {
       resume();
       faultPoint('released');
+      freezeMs += snap.freezeMs;
       source = new ProcMem(snap.pid, true);
       mems.push(source);
       source.write(snap.frames.at, snap.frames.original);
-      // MADV_DONTFORK areas are absent from the copy, MADV_WIPEONFORK ones zeroed: those come
-      // from the running target, which is then no longer frozen (as listed before the pause:
-      // nothing of the target's is read here but its memory, which may be gone).
-      const own = before.filter((m) => m.vmFlags.has('dc') || m.vmFlags.has('wf'));
-      for (const m of own) fromTarget.add(m.start);
-      maps = readMaps(snap.pid, true)
-        .filter((m) => !fromTarget.has(m.start))
-        .concat(own)
-        .sort((a, b) => (a.start < b.start ? -1 : a.start > b.start ? 1 : 0));
+      // What the copy lacks (a MADV_DONTFORK area that was not cleared) or holds zeroed (a
+      // MADV_WIPEONFORK one) comes from the running target, which is then no longer frozen.
+      // Only the target's memory is read now: it may be gone.
+      const copyMaps = readMaps(snap.pid, true);
+      const missing = heldMaps.filter((m) => !covered(copyMaps, m));
+      for (const m of missing) fromTarget.add(m.start);
+      for (const m of copyMaps) if (m.vmFlags.has('wf')) fromTarget.add(m.start);
+      maps = copyMaps.concat(missing).sort((a, b) => (a.start < b.start ? -1 : a.start > b.start ? 1 : 0));
     } else {
       maps = readMaps(pid, true);
     }
@@ -250,21 +357,23 @@ export async function captureProcess<T>(
     };
     const mappings: Mapping[] = [];
     const regions: Region[] = [];
+    let sharedBytes = 0n;
     for (const m of maps) {
       const dumped = dumpSize(m, filter, ctx);
       mappings.push(toMapping(m, dumped));
       if (dumped === 0n) continue;
+      if (snap && m.perms[3] === 's') sharedBytes += dumped;
       const mem = fromTarget.has(m.start) ? target : source;
       if (mem === target && snap) {
         notFrozen.push(`${m.start.toString(16)}-${m.end.toString(16)} ${m.path || '[anon]'}`);
       }
-      regions.push({
-        start: m.start,
-        end: m.start + dumped,
+      const live = (start: bigint, end: bigint): Region => ({
+        start,
+        end,
         kind: 'live',
         reason: 'unreadable',
         reader: (off, buf) => {
-          const got = mem.readInto(m.start + off, buf);
+          const got = mem.readInto(start + off, buf);
           if (got < buf.length && !isAlive(mem.pid)) {
             throw new CaptureError(
               mem.pid === pid
@@ -275,6 +384,16 @@ export async function captureProcess<T>(
           return got;
         },
       });
+      // Private anonymous pages never touched are zeros: holes in the core, not read.
+      let at = m.start;
+      const end = m.start + dumped;
+      const anonymous = m.perms[3] === 'p' && m.inode === 0 && !m.path.startsWith('/');
+      for (const z of anonymous ? untouched(mem.pid, m.start, end) : []) {
+        if (z.start > at) regions.push(live(at, z.start));
+        regions.push({ start: z.start, end: z.end, kind: 'zero' });
+        at = z.end;
+      }
+      if (at < end) regions.push(live(at, end));
     }
 
     const image: ProcessImage = {
@@ -297,6 +416,10 @@ export async function captureProcess<T>(
       totalMs: performance.now() - t0,
       snapshot: snap !== undefined,
       notFrozen,
+      notFrozenReason,
+      frozenAreas: snap?.frozen.length ?? 0,
+      freezeMs: snap ? freezeMs : 0,
+      sharedBytes,
       filter,
       noSnapshotReason,
       copy: snap && { pid: snap.pid, parent: snap.sibling ? info.ppid : pid },

@@ -1,4 +1,5 @@
 import { EINVAL } from '../../abi/errno.js';
+import { MADV_DOFORK, MADV_DONTFORK, MADV_KEEPONFORK, MADV_WIPEONFORK } from '../../abi/mman.js';
 import { ALL_SIGNALS, SIGCHLD } from '../../abi/signals.js';
 import { CLONE_PARENT } from '../../abi/syscalls.js';
 // The fork snapshot: a copy-on-write copy of the target made by a clone injected into one of its
@@ -14,6 +15,23 @@ import { getSigMask, PTRACE_O_EXITKILL, setOptions, waitThread } from '../../sys
 import { processGone, type SavedState, type TracedProcess } from '../../sys/tracee.js';
 import type { ThreadRegisters } from './threads.js';
 
+/**
+ * A private area the fork would not copy as it is: MADV_DONTFORK ('dc' in smaps VmFlags: absent
+ * from the copy) or MADV_WIPEONFORK ('wf': zero in the copy). Adjacent areas with the same flag
+ * may be one range.
+ */
+export interface ForkFlagArea {
+  start: bigint;
+  end: bigint;
+  flag: 'dc' | 'wf';
+}
+
+/** madvise advice that clears a flag for the fork, and the one that sets it back. */
+const ADVICE = {
+  dc: { clear: BigInt(MADV_DOFORK), restore: BigInt(MADV_DONTFORK) },
+  wf: { clear: BigInt(MADV_KEEPONFORK), restore: BigInt(MADV_WIPEONFORK) },
+} as const;
+
 /** A copy-on-write copy of the target made by a fork injected into it. */
 export interface Snapshot {
   pid: number;
@@ -26,11 +44,18 @@ export interface Snapshot {
    * target, to be put back in the copy (which is held, so that can wait until the target runs).
    */
   frames: { at: bigint; original: Buffer };
+  /** The ForkFlagAreas the copy holds as they were at the fork (the others failed to clear). */
+  frozen: ForkFlagArea[];
+  /** How long clearing and restoring the flags held the target, in milliseconds. */
+  freezeMs: number;
 }
 
 /**
  * Forks the target from its stopped thread `thread` by running clone(CLONE_PARENT | SIGCHLD) in
- * it. The thread runs the clone with its stack pointer on its own frame, the copy starts with its
+ * it, with `areas` made fork-copied for the instant of the fork: one chain of calls,
+ * madvise(MADV_DOFORK / MADV_KEEPONFORK) on each area, the clone, madvise(MADV_DONTFORK /
+ * MADV_WIPEONFORK) on each area, that the thread finishes by itself if coreshot dies anywhere in
+ * it (RemoteThread.sequence): the target's flags are back whenever coreshot dies. The thread runs the clone with its stack pointer on its own frame, the copy starts with its
  * stack pointer on a frame of its own (one of RemoteThread's extra frames): both return into the
  * rt_sigreturn trampoline. The thread's frame puts it back where it was; the copy's makes it call
  * exit_group(0) at once. So if coreshot dies at any moment, the target goes on as before and the
@@ -48,6 +73,7 @@ export function forkSnapshot(
   gadgets: Gadgets,
   maps: readonly ProcMapping[],
   mem: ProcMem,
+  areas: readonly ForkFlagArea[],
   onPhase: (phase: string) => void,
 ): Snapshot | string {
   const tid = thread.tid;
@@ -104,24 +130,53 @@ export function forkSnapshot(
     mem,
     maps,
     extraFrames: [exitFrame],
+    sequenceLength: 2 * areas.length + 1,
     traceFork: true,
     onChild,
     onPhase,
   });
   if (typeof remote === 'string') return remote;
   const copyStack = remote.plan.extra[0]!;
+  const advise = (a: ForkFlagArea, advice: bigint, phase: string) => ({
+    name: 'madvise' as const,
+    args: [a.start, a.end - a.start, advice],
+    phase,
+  });
+  const fork = (flags: bigint) =>
+    remote.sequence([
+      ...areas.map((a) => advise(a, ADVICE[a.flag].clear, 'fork-flag-cleared')),
+      { name: 'clone', args: [flags, copyStack, 0n, 0n, 0n] },
+      ...areas.map((a) => advise(a, ADVICE[a.flag].restore, 'fork-flag-restored')),
+    ]);
   try {
     let sibling = true;
-    try {
-      remote.syscall('clone', BigInt(CLONE_PARENT | SIGCHLD), copyStack, 0n, 0n, 0n);
-    } catch (err) {
-      if (!(err instanceof SysError && err.errno === EINVAL && pid === undefined)) throw err;
+    let results = fork(BigInt(CLONE_PARENT | SIGCHLD));
+    let clone = results[areas.length]!.value;
+    if (clone instanceof SysError && clone.errno === EINVAL && pid === undefined) {
       sibling = false;
-      remote.syscall('clone', BigInt(SIGCHLD), copyStack, 0n, 0n, 0n);
+      results = fork(BigInt(SIGCHLD));
+      clone = results[areas.length]!.value;
     }
+    if (clone instanceof SysError) throw clone;
+    // A flag that did not come back (the chain goes on whatever each call returns) is set again
+    // here, or the dump fails naming it.
+    areas.forEach((a, i) => {
+      if (results[areas.length + 1 + i]!.value instanceof SysError) {
+        remote.syscall('madvise', a.start, a.end - a.start, ADVICE[a.flag].restore);
+      }
+    });
     remote.release();
     if (pid === undefined) throw processGone(tp.pid);
-    return { pid, sibling, kill, frames: { at: remote.plan.at, original: remote.original } };
+    const frozen = areas.filter((_a, i) => !(results[i]!.value instanceof SysError));
+    const freezeMs = results.reduce((sum, r, i) => (i === areas.length ? sum : sum + r.ms), 0);
+    return {
+      pid,
+      sibling,
+      kill,
+      frames: { at: remote.plan.at, original: remote.original },
+      frozen,
+      freezeMs,
+    };
   } catch (err) {
     try {
       remote.release();
