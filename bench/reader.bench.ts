@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync, statfsSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FileSink } from '../src/io/sink.js';
-import type { AddressSpace, MissingRange } from '../src/model/address-space.js';
+import { SplicedAddressSpace } from '../src/model/address-space.js';
 import type { Mapping } from '../src/model/process-image.js';
 import { writeElfCore } from '../src/sinks/elfcore/write.js';
 import { openCore } from '../src/sources/elfcore/open.js';
@@ -34,20 +34,11 @@ async function largerCore(small: string, out: string, factor: number): Promise<v
       offset: 0n,
       dumped: extra,
     };
-    const inner = image.memory;
-    const memory: AddressSpace = {
-      read(addr, length) {
-        const data = Buffer.alloc(length);
-        return { data, missing: this.readInto(addr, data) };
-      },
-      readInto(addr, target): MissingRange[] {
-        if (addr >= start) {
-          target.fill(0);
-          return [];
-        }
-        return inner.readInto(addr, target);
-      },
-    };
+    // The extra mapping is a zero region: the writer leaves it as a hole without reading it.
+    const memory = new SplicedAddressSpace([
+      [...image.memory.regions()],
+      [{ start, end: start + extra, kind: 'zero' }],
+    ]);
     await writeElfCore({ ...image, mappings: [...image.mappings, zero], memory }, new FileSink(out));
   } finally {
     src.close();

@@ -1,4 +1,16 @@
-// coreshot's public API: sources produce a ProcessImage, sinks consume one.
+// coreshot's public API: sources produce a ProcessImage, sinks consume one, analysis reads one.
+
+export { type GuestRange, NotQemuError, type QemuGuest, type RamBlockInfo } from './analysis/qemu/guest.js';
+export {
+  type CoreReport,
+  type CoreSummary,
+  coreReport,
+  executablePath,
+  type MappingReport,
+  type MemoryTotals,
+  type ReportInput,
+  type SignalReport,
+} from './analysis/report.js';
 export { FormatError } from './bytes/errors.js';
 export { describeNote, noteTypeName } from './elf/notes/describe.js';
 export { decodeRegisters, encodeRegisters, registerTable } from './elf/regs/index.js';
@@ -15,6 +27,14 @@ export {
   convertCheckpoint,
 } from './pipelines/criu.js';
 export { type DumpSummary, dumpProcess } from './pipelines/dump.js';
+export {
+  GuestMemoryError,
+  type GuestMemoryErrorKind,
+  type GuestMemoryOptions,
+  type GuestMemoryResult,
+  writeGuestMemory,
+} from './pipelines/guest-memory.js';
+export { type OpenQemuOptions, openQemuCore, type QemuCore } from './pipelines/qemu-core.js';
 export { type WriteSummary, writeElfCore } from './sinks/elfcore/write.js';
 export {
   GuestMemoryMissingError,
@@ -34,5 +54,3 @@ export {
   type DumpOptions,
   processTree,
 } from './sources/live/index.js';
-export { type GuestRange, NotQemuError, type QemuGuest, type RamBlockInfo } from './sources/qemu/guest.js';
-export { type OpenQemuOptions, openQemuCore, type QemuCore } from './sources/qemu/open.js';

@@ -40,6 +40,9 @@ export interface AddressSpace {
   read(addr: bigint, length: number): MemoryRead;
   /** Fills `target` from `addr`; bytes it cannot supply are zeroed and listed. */
   readInto(addr: bigint, target: Buffer): MissingRange[];
+  /** Where every byte comes from: non-overlapping regions sorted by address (gaps are unmapped). */
+  regions(): readonly Region[];
+  regionAt(addr: bigint): Region | undefined;
 }
 
 /**
@@ -49,17 +52,16 @@ export interface AddressSpace {
  * O(n log n) in the number of regions.
  */
 export class SplicedAddressSpace implements AddressSpace {
-  private readonly regions: Region[];
+  private readonly placed: Region[];
 
   constructor(tiers: Region[][]) {
     let placed: Region[] = [];
     for (const tier of tiers) placed = underlay(placed, disjoint(tier));
-    this.regions = placed;
+    this.placed = placed;
   }
 
-  /** The final, non-overlapping regions, sorted. */
-  get layout(): readonly Region[] {
-    return this.regions;
+  regions(): readonly Region[] {
+    return this.placed;
   }
 
   read(addr: bigint, length: number): MemoryRead {
@@ -73,15 +75,15 @@ export class SplicedAddressSpace implements AddressSpace {
     let at = addr;
     let i = this.find(addr);
     while (at < end) {
-      const r = i < this.regions.length ? this.regions[i] : undefined;
+      const r = i < this.placed.length ? this.placed[i] : undefined;
       if (!r || r.start >= end) {
         data.fill(0, Number(at - addr));
-        addMissing(missing, at, end, 'unmapped');
+        appendMissing(missing, at, end, 'unmapped');
         break;
       }
       if (r.start > at) {
         data.fill(0, Number(at - addr), Number(r.start - addr));
-        addMissing(missing, at, r.start, 'unmapped');
+        appendMissing(missing, at, r.start, 'unmapped');
         at = r.start;
       }
       const stop = r.end < end ? r.end : end;
@@ -90,12 +92,12 @@ export class SplicedAddressSpace implements AddressSpace {
         target.fill(0);
       } else if (r.kind === 'missing' || !r.reader) {
         target.fill(0);
-        addMissing(missing, at, stop, r.reason ?? 'not-in-core');
+        appendMissing(missing, at, stop, r.reason ?? 'not-in-core');
       } else {
         const got = r.reader(at - r.start, target);
         if (got < target.length) {
           target.fill(0, got);
-          addMissing(missing, at + BigInt(got), stop, r.reason ?? 'truncated');
+          appendMissing(missing, at + BigInt(got), stop, r.reason ?? 'truncated');
         }
       }
       at = stop;
@@ -104,26 +106,26 @@ export class SplicedAddressSpace implements AddressSpace {
     return missing;
   }
 
-  /** The region holding `addr`, if any. */
   regionAt(addr: bigint): Region | undefined {
-    const r = this.regions[this.find(addr)];
+    const r = this.placed[this.find(addr)];
     return r && r.start <= addr ? r : undefined;
   }
 
   /** Index of the first region whose end is above addr. */
   private find(addr: bigint): number {
     let lo = 0;
-    let hi = this.regions.length;
+    let hi = this.placed.length;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      if (this.regions[mid]!.end <= addr) lo = mid + 1;
+      if (this.placed[mid]!.end <= addr) lo = mid + 1;
       else hi = mid;
     }
     return lo;
   }
 }
 
-function addMissing(out: MissingRange[], start: bigint, end: bigint, reason: MissingReason): void {
+/** Appends [start, end) to sorted `out`, merging it into the last range when it continues it. */
+export function appendMissing(out: MissingRange[], start: bigint, end: bigint, reason: MissingReason): void {
   const last = out[out.length - 1];
   if (last && last.end === start && last.reason === reason) last.end = end;
   else out.push({ start, end, reason });

@@ -28,7 +28,7 @@ describe('SplicedAddressSpace', () => {
       assert.equal(r.data[i], (a & 0xff) ^ (a >= 0x1000 ? 1 : 2), `byte at ${a.toString(16)}`);
     }
     assert.deepEqual(
-      space.layout.map((x) => [x.start, x.end, x.kind]),
+      space.regions().map((x) => [x.start, x.end, x.kind]),
       [
         [0x0n, 0x1000n, 'file'],
         [0x1000n, 0x2000n, 'core'],
@@ -73,7 +73,7 @@ describe('SplicedAddressSpace', () => {
     const t0 = performance.now();
     const space = new SplicedAddressSpace([core.reverse(), files]);
     assert.ok(performance.now() - t0 < 2000, 'building is not quadratic');
-    assert.equal(space.layout.length, 140000);
+    assert.equal(space.regions().length, 140000);
     const r = space.read(0x10000000n + 69999n * 0x2000n + 0xff8n, 16);
     assert.equal(r.data[0], 0xf8 ^ 1);
     assert.equal(r.data[8], 0x00 ^ 2);

@@ -1,7 +1,14 @@
+// guest-memory: parses its options, runs the guest-memory pipeline (or lists what the QEMU core
+// holds) and renders the result; the checks themselves live in pipelines/guest-memory.ts.
+import { NotQemuError } from '../../analysis/qemu/guest.js';
 import { openSink } from '../../io/sink.js';
-import { VMCORE_ARCHES, type VmcoreArch, vmcoreArchOfBinary, writeVmcore } from '../../sinks/vmcore/write.js';
-import { NotQemuError } from '../../sources/qemu/guest.js';
-import { openQemuCore, type QemuCore } from '../../sources/qemu/open.js';
+import {
+  GuestMemoryError,
+  type GuestMemoryErrorKind,
+  writeGuestMemory,
+} from '../../pipelines/guest-memory.js';
+import { openQemuCore, type QemuCore } from '../../pipelines/qemu-core.js';
+import { VMCORE_ARCHES, type VmcoreArch } from '../../sinks/vmcore/write.js';
 import { linkOpenFile } from '../../sys/files.js';
 import { abortOnSignals, UserError } from '../errors.js';
 import { hex, size, table, toJson } from '../format.js';
@@ -84,50 +91,34 @@ function list(path: string, q: QemuCore, json: boolean): void {
   process.stdout.write(`${lines.join('\n')}\n`);
 }
 
+/** How the CLI words each refusal of the guest-memory pipeline. */
+const REFUSALS: Record<GuestMemoryErrorKind, (err: GuestMemoryError, path: string) => string> = {
+  'no-guest-ram': (err, path) => `${path}: ${err.message}`,
+  'dump-guest-core-off': (err, path) => `${path}: ${err.message}; run QEMU with -machine dump-guest-core=on`,
+  'guest-ram-absent': (err, path) => `${path}: ${err.message}`,
+  'unknown-arch': (err) => `${err.message}: give --arch`,
+};
+
 async function extract(path: string, q: QemuCore, opts: GuestMemoryOptions): Promise<void> {
-  const g = q.guest;
-  if (g.ranges.length === 0)
-    throw new UserError(`${path}: the QEMU process has no guest RAM in its memory map`);
-  if (g.machine?.dumpGuestCore === false) {
-    throw new UserError(
-      `${path}: QEMU ran with dump-guest-core=off, so its guest RAM is not in the core; ` +
-        'run QEMU with -machine dump-guest-core=on',
-    );
-  }
-  const absent = g.blocks.filter((b) => b.coverage === 'absent' && g.ranges.some((r) => r.block === b.idstr));
-  if (absent.length > 0 && !g.machine) {
-    throw new UserError(
-      `${path}: guest RAM (${absent.map((b) => b.idstr).join(', ')}) is not in the core ` +
-        '(QEMU probably ran with dump-guest-core=off)',
-    );
-  }
-  const arch =
-    (opts.arch as VmcoreArch | undefined) ?? (q.executable ? vmcoreArchOfBinary(q.executable) : undefined);
-  if (!arch)
-    throw new UserError(`cannot tell the guest architecture from ${q.executable ?? 'the core'}: give --arch`);
   const sink = openSink(opts.output!, { force: opts.force === true, linker: linkOpenFile });
   const bar = await progressBar('guest-memory');
   try {
-    const res = await writeVmcore(
-      {
-        arch,
-        segments: g.ranges,
-        memory: q.core.image.memory,
-        // dump-guest-core=on: what the core lacks was never written (kernel cores skip such memory).
-        absentIsZero: g.machine?.dumpGuestCore === true,
-        ...(g.vmcoreinfo ? { vmcoreinfo: g.vmcoreinfo } : {}),
-      },
-      sink,
-      { signal: abortOnSignals(), onProgress: bar.update },
-    );
+    const res = await writeGuestMemory(q, sink, {
+      ...(opts.arch ? { arch: opts.arch as VmcoreArch } : {}),
+      signal: abortOnSignals(),
+      onProgress: bar.update,
+    });
     bar.stop();
-    for (const w of [...g.notes, ...res.warnings]) process.stderr.write(`coreshot: note: ${w}\n`);
+    for (const w of [...q.guest.notes, ...res.warnings]) process.stderr.write(`coreshot: note: ${w}\n`);
     if (opts.json) {
-      process.stdout.write(`${toJson({ output: opts.output, arch, ...res })}\n`);
+      process.stdout.write(`${toJson({ output: opts.output, ...res })}\n`);
     } else if (opts.output !== '-') {
       const info = res.vmcoreinfo ? ', with VMCOREINFO' : '';
       process.stderr.write(`wrote ${opts.output}: ${res.segments} segments, ${size(res.bytes)}${info}\n`);
     }
+  } catch (err) {
+    if (err instanceof GuestMemoryError) throw new UserError(REFUSALS[err.kind](err, path));
+    throw err;
   } finally {
     bar.stop();
   }

@@ -1,11 +1,8 @@
-import { AT } from '../../abi/auxv.js';
-import { NT_PRPSINFO } from '../../abi/notes.js';
 import { signalName } from '../../abi/signals.js';
+import { coreReport } from '../../analysis/report.js';
 import { describeNote } from '../../elf/notes/describe.js';
-import { decodeSigInfo } from '../../elf/notes/siginfo.js';
 import { decodeRegisters, registerTable } from '../../elf/regs/index.js';
-import type { MissingRange } from '../../model/address-space.js';
-import type { Mapping } from '../../model/process-image.js';
+import { appendMissing, type MissingRange } from '../../model/address-space.js';
 import { type CoreFile, openCore } from '../../sources/elfcore/open.js';
 import { describeError, UserError } from '../errors.js';
 import { dumpLines, hex, pretty, size, table, toJson } from '../format.js';
@@ -28,119 +25,26 @@ function withCore<T>(path: string, opts: InspectOptions, fn: (core: CoreFile) =>
   }
 }
 
-/** Which tool wrote the core, from the shape of its notes. */
-function producer(core: CoreFile): string {
-  if (core.notes.some((n) => n.owner === 'QEMU')) return 'QEMU';
-  if (core.notes.some((n) => n.owner === 'GDB')) return 'gdb';
-  const first = core.notes[0];
-  if (first && first.owner === 'CORE' && first.type === NT_PRPSINFO) return 'gdb';
-  return 'kernel layout';
-}
-
-/** The executable: the file mapped at AT_ENTRY, else the AT_EXECFN string in memory. */
-function executable(core: CoreFile): string | undefined {
-  const { image } = core;
-  const entry = image.auxv.find((e) => e.type === BigInt(AT.ENTRY))?.value;
-  const mapped =
-    entry === undefined ? undefined : image.mappings.find((m) => m.start <= entry && entry < m.end)?.path;
-  if (mapped) return mapped;
-  const execfn = image.auxv.find((e) => e.type === BigInt(AT.EXECFN));
-  if (!execfn) return undefined;
-  const r = image.memory.read(execfn.value, 4096);
-  const end = r.data.indexOf(0);
-  if (end <= 0 || r.missing.some((m) => m.start < execfn.value + BigInt(end))) return undefined;
-  return r.data.toString('utf8', 0, end);
-}
-
-interface MemoryTotals {
-  inCore: bigint;
-  fromFiles: bigint;
-  unavailable: bigint;
-  notInCore: bigint;
-  truncated: bigint;
-}
-
-function memoryTotals(core: CoreFile): MemoryTotals {
-  const t: MemoryTotals = { inCore: 0n, fromFiles: 0n, unavailable: 0n, notInCore: 0n, truncated: 0n };
-  for (const m of core.image.mappings) t.inCore += m.dumped;
-  const layout =
-    (
-      core.image.memory as {
-        layout?: readonly { start: bigint; end: bigint; kind: string; reason?: string }[];
-      }
-    ).layout ?? [];
-  for (const r of layout) {
-    const n = r.end - r.start;
-    if (r.kind === 'file') t.fromFiles += n;
-    else if (r.kind === 'missing' && r.reason === 'file-unavailable') t.unavailable += n;
-    else if (r.kind === 'missing') t.notInCore += n;
-  }
-  const size = core.elf.ra.size;
-  for (const p of core.loads) {
-    const end = p.p_offset + p.p_filesz;
-    if (p.p_filesz > 0n && end > size) t.truncated += end - (p.p_offset > size ? p.p_offset : size);
-  }
-  return t;
-}
-
 export function info(path: string, opts: InspectOptions): void {
   withCore(path, opts, (core) => {
-    const { image } = core;
-    const p = image.process;
-    const t0 = image.threads[0];
-    // pr_cursig is the signal that killed the process (0 for a live capture such as gcore's);
-    // siginfo details count only when they describe that same signal.
-    const signo = t0?.status.cursig ?? 0;
-    const decoded = t0?.siginfo ? decodeSigInfo(image.arch, t0.siginfo) : undefined;
-    const si = decoded && decoded.signo === signo ? decoded : undefined;
-    const totals = memoryTotals(core);
-    const files = core.fileStatus;
-    const data = {
-      core: path,
-      fileSize: core.elf.ra.size,
-      format: `ELF${image.arch.elfClass} ${image.arch.endian === 'le' ? 'little' : 'big'}-endian`,
-      arch: image.arch.name,
-      producer: producer(core),
-      executable: executable(core) ?? null,
-      command: p.args ? p.args.join(' ') : p.psargs,
-      comm: p.comm,
-      pid: p.pid,
-      ppid: p.ppid,
-      uid: p.uid,
-      gid: p.gid,
-      state: p.sname,
-      signal: signo
-        ? {
-            number: signo,
-            name: signalName(signo),
-            code: si?.code ?? null,
-            address: si?.addr ?? null,
-            senderPid: si?.pid ?? null,
-          }
-        : null,
-      threads: image.threads.length,
-      mappings: image.mappings.length,
-      memory: totals,
-      mappedFiles: {
-        total: files.length,
-        used: files.filter((f) => f.status === 'used').length,
-        missing: files.filter((f) => f.status === 'missing').map((f) => f.hostPath),
-        buildIdMismatch: files.filter((f) => f.status === 'build-id-mismatch').map((f) => f.hostPath),
-      },
-      problems: core.problems.map((pr) => pr.what),
-    };
+    const { summary: data, commandCut } = coreReport(core);
     if (opts.json) return out(toJson(data));
-    const sig = data.signal
-      ? `${data.signal.name} (${data.signal.number})${si?.code !== undefined ? `, code ${si.code}` : ''}${si?.addr !== undefined ? `, fault address ${hex(si.addr)}` : ''}${si?.pid !== undefined && si.code !== undefined && si.code <= 0 ? `, sent by pid ${si.pid}` : ''}`
+    const si = data.signal;
+    const sig = si
+      ? `${si.name} (${si.number})${si.code !== null ? `, code ${si.code}` : ''}${si.address !== null ? `, fault address ${hex(si.address)}` : ''}${si.senderPid !== null && si.code !== null && si.code <= 0 ? `, sent by pid ${si.senderPid}` : ''}`
       : 'none (not killed by a signal: a live capture)';
+    const totals = data.memory;
     const rows = [
-      ['core', `${path} (${size(data.fileSize)}, ${data.format} ${data.arch}, ${data.producer})`],
+      ['core', `${data.core} (${size(data.fileSize)}, ${data.format} ${data.arch}, ${data.producer})`],
       ['executable', data.executable ?? 'unknown'],
       [
         'command',
-        `${data.command || '(unknown)'}${!p.args && p.psargs.length >= 79 ? ' … (cut at 80 bytes by the core format)' : ''}`,
+        `${data.command || '(unknown)'}${commandCut ? ' … (cut at 80 bytes by the core format)' : ''}`,
       ],
-      ['process', `pid ${p.pid}  ppid ${p.ppid}  uid ${p.uid}  gid ${p.gid}  state ${p.sname}`],
+      [
+        'process',
+        `pid ${data.pid}  ppid ${data.ppid}  uid ${data.uid}  gid ${data.gid}  state ${data.state}`,
+      ],
       ['signal', sig],
       ['threads', String(data.threads)],
       [
@@ -149,7 +53,7 @@ export function info(path: string, opts: InspectOptions): void {
       ],
       [
         'files',
-        `${files.length} mapped: ${data.mappedFiles.used} used for missing pages, ${data.mappedFiles.missing.length} missing, ${data.mappedFiles.buildIdMismatch.length} build-id mismatch`,
+        `${data.mappedFiles.total} mapped: ${data.mappedFiles.used} used for missing pages, ${data.mappedFiles.missing.length} missing, ${data.mappedFiles.buildIdMismatch.length} build-id mismatch`,
       ],
     ];
     if (totals.truncated)
@@ -189,33 +93,12 @@ export function threads(path: string, opts: InspectOptions): void {
   });
 }
 
-function perms(m: Mapping): string {
-  return `${m.read ? 'r' : '-'}${m.write ? 'w' : '-'}${m.exec ? 'x' : '-'}${m.shared ? 's' : 'p'}`;
-}
-
 export function maps(path: string, opts: InspectOptions): void {
   withCore(path, opts, (core) => {
-    const status = new Map(core.fileStatus.map((f) => [f.path, f]));
-    const list = core.image.mappings.map((m) => {
-      const len = m.end - m.start;
-      const inCore = m.dumped >= len ? 'all' : m.dumped === 0n ? 'none' : 'partial';
-      const st = m.path ? status.get(m.path) : undefined;
-      const rest = m.dumped >= len ? null : st ? (st.status === 'used' ? 'file' : st.status) : 'absent';
-      return {
-        start: m.start,
-        end: m.end,
-        perms: perms(m),
-        offset: m.offset,
-        size: len,
-        inCore: m.dumped,
-        coverage: inCore,
-        rest,
-        path: m.path ?? null,
-        buildId: m.buildId ?? null,
-      };
-    });
+    const report = coreReport(core);
+    const list = report.mappings.map(({ sources, ...shown }) => shown);
     if (opts.json) return out(toJson({ mappings: list }));
-    const w = core.image.arch.elfClass === 64 ? 12 : 8;
+    const w = report.elfClass === 64 ? 12 : 8;
     const rows = [['RANGE', 'PERM', 'OFFSET', 'SIZE', 'IN CORE', 'REST', 'FILE']];
     for (const m of list) {
       rows.push([
@@ -274,11 +157,7 @@ function* pieces(address: bigint, length: bigint, size: number): Generator<{ at:
 
 /** Appends ranges, merging one that continues the last with the same reason. */
 function addMissing(all: MissingRange[], more: readonly MissingRange[]): void {
-  for (const m of more) {
-    const last = all[all.length - 1];
-    if (last && last.end === m.start && last.reason === m.reason) last.end = m.end;
-    else all.push({ ...m });
-  }
+  for (const m of more) appendMissing(all, m.start, m.end, m.reason);
 }
 
 /**

@@ -9,7 +9,7 @@ import { encodeNote } from '../../elf/notes/note.js';
 import { encodePrPsInfo } from '../../elf/notes/prpsinfo.js';
 import { encodePrStatus } from '../../elf/notes/prstatus.js';
 import { type Sink, writeAtomically, writeSparse } from '../../io/sink.js';
-import { type AddressSpace, SplicedAddressSpace } from '../../model/address-space.js';
+import type { AddressSpace } from '../../model/address-space.js';
 import type { Mapping, ProcessImage } from '../../model/process-image.js';
 import type { LongRunOptions } from '../../model/progress.js';
 
@@ -151,9 +151,9 @@ async function writeBody(image: ProcessImage, sink: Sink, opts: LongRunOptions):
   return { bytes: sink.position, segments: segs, memoryBytes: memoryTotal, missingBytes };
 }
 
-/** How many bytes from `addr` (at most `max`) a spliced address space has as a zero region. */
+/** How many bytes from `addr` (at most `max`) the address space has as a zero region. */
 function knownZero(memory: AddressSpace, addr: bigint, max: bigint): bigint {
-  const r = memory instanceof SplicedAddressSpace ? memory.regionAt(addr) : undefined;
+  const r = memory.regionAt(addr);
   if (!r || r.kind !== 'zero') return 0n;
   return r.end - addr < max ? r.end - addr : max;
 }

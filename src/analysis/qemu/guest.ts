@@ -1,3 +1,5 @@
+// QEMU guest discovery: finds a guest's RAM blocks, guest-physical memory map, machine state and
+// VMCOREINFO in an image of the QEMU process, through QEMU's symbols or by scanning its heap.
 import { codecFor } from '../../bytes/endian.js';
 import type { ProcessImage } from '../../model/process-image.js';
 import { type RamBlockInfo, readBlock, regionName } from './blocks.js';

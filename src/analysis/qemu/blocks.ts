@@ -1,3 +1,5 @@
+// QEMU's RAMBlocks as read from the QEMU process image: decoded, validated, and whether the core
+// holds their memory.
 import type { QemuLayout } from './layout.js';
 import { cString, type HostMemory, hex, Invalid } from './memory.js';
 

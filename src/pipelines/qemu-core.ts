@@ -1,13 +1,15 @@
+// Opens the core of a QEMU process and runs guest discovery on it, with QEMU's symbols taken from
+// its executable on this machine when that file is found and matches the core's build-id.
 import { join } from 'node:path';
-import { AT } from '../../abi/auxv.js';
-import { readBuildId } from '../../elf/build-id.js';
-import { PT_LOAD } from '../../elf/constants.js';
-import { ElfFile } from '../../elf/reader.js';
-import { findDynamicSymbols } from '../../elf/symbols.js';
-import { FileAccess } from '../../io/random-access.js';
-import type { ProcessImage } from '../../model/process-image.js';
-import { type CoreFile, openCore } from '../elfcore/open.js';
-import { findGuest, type QemuGuest, type QemuSymbols } from './guest.js';
+import { findGuest, type QemuGuest, type QemuSymbols } from '../analysis/qemu/guest.js';
+import { executablePath } from '../analysis/report.js';
+import { readBuildId } from '../elf/build-id.js';
+import { PT_LOAD } from '../elf/constants.js';
+import { ElfFile } from '../elf/reader.js';
+import { findDynamicSymbols } from '../elf/symbols.js';
+import { FileAccess } from '../io/random-access.js';
+import type { ProcessImage } from '../model/process-image.js';
+import { type CoreFile, openCore } from '../sources/elfcore/open.js';
 
 export interface QemuCore {
   core: CoreFile;
@@ -40,13 +42,6 @@ export function openQemuCore(path: string, options: OpenQemuOptions = {}): QemuC
     core.close();
     throw err;
   }
-}
-
-/** The executable's path: the file mapped where AT_ENTRY points. */
-function executablePath(image: ProcessImage): string | undefined {
-  const entry = image.auxv.find((a) => a.type === BigInt(AT.ENTRY))?.value;
-  const m = entry === undefined ? undefined : image.mappings.find((x) => x.start <= entry && entry < x.end);
-  return m?.path ?? image.process.executable;
 }
 
 /** Addresses of ram_list and address_space_memory, from the executable's dynamic symbols. */

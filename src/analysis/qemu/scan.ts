@@ -1,3 +1,5 @@
+// Finding QEMU's structures without symbols: candidates for address_space_memory and ram_list,
+// found by searching QEMU's heap; the caller validates each by walking it.
 import type { QemuLayout } from './layout.js';
 import { type HostMemory, Invalid } from './memory.js';
 

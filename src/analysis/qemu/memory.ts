@@ -1,3 +1,5 @@
+// Reading QEMU's own structures out of the QEMU process image: bounded reads, strings, pointers,
+// and searches over the writable mappings where QEMU keeps its heap.
 import type { IntCodec } from '../../bytes/endian.js';
 import type { Mapping, ProcessImage } from '../../model/process-image.js';
 
@@ -46,14 +48,12 @@ export class HostMemory {
     return m && m.start <= addr ? m : undefined;
   }
 
-  /** Whether the core holds (or a mapped file supplies) every byte of [start, end). */
+  /** Whether the image can supply every byte of [start, end): from the core, a mapped file, or zero fill. */
   holds(start: bigint, end: bigint): boolean {
     for (let at = start; at < end; ) {
-      const m = this.mappingAt(at);
-      if (!m) return false;
-      const upTo = m.end < end ? m.end : end;
-      if (!isFileBacked(m) && m.start + m.dumped < upTo) return false;
-      at = m.end;
+      const r = this.image.memory.regionAt(at);
+      if (!r || r.kind === 'missing') return false;
+      at = r.end;
     }
     return true;
   }
@@ -132,8 +132,4 @@ export function cString(buf: Buffer, what: string): string {
     if (b < 0x20 || b > 0x7e) throw new Invalid(`${what}: not printable text`);
   }
   return buf.toString('latin1', 0, end);
-}
-
-function isFileBacked(m: Mapping): boolean {
-  return m.path !== undefined && !m.path.startsWith('[') && !m.path.startsWith('/memfd:');
 }
