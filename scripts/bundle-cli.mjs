@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Bundles the CLI into dist/bin/ with esbuild: one small entry plus lazily loaded chunks, so
 // start-up reads a handful of files instead of ~40 modules (about 30% less CPU per command).
-// koffi (a native addon) and cli-progress stay external. The typed library API is tsc's dist/.
+// koffi and @napi-rs/lzma (native addons) and cli-progress stay external. The typed library API is tsc's dist/.
 import { build } from 'esbuild';
 
 await build({
@@ -13,7 +13,7 @@ await build({
   format: 'esm',
   platform: 'node',
   target: 'node20',
-  external: ['koffi', 'cli-progress'],
+  external: ['koffi', 'cli-progress', '@napi-rs/lzma'],
   // Bundled CommonJS (commander) calls require(): give ESM chunks one.
   banner: {
     js: "import { createRequire as __cjsRequire } from 'node:module'; const require = __cjsRequire(import.meta.url);",

@@ -98,6 +98,48 @@ export class Cursor {
     return out;
   }
 
+  /** An unsigned LEB128 that fits a JS number (counts, indices, offsets). */
+  uleb(what = 'ULEB128'): number {
+    let v = 0;
+    for (let mul = 1; ; mul *= 128) {
+      const b = this.u8(what);
+      v += (b & 0x7f) * mul;
+      if (!(b & 0x80)) break;
+      if (mul >= 2 ** 49) throw new FormatError(this.offset, `${what} too large`);
+    }
+    if (v > Number.MAX_SAFE_INTEGER) throw new FormatError(this.offset, `${what} too large`, v);
+    return v;
+  }
+
+  /** An unsigned LEB128 of up to 64 bits (longer encodings are refused). */
+  ulebBig(what = 'ULEB128'): bigint {
+    let v = 0n;
+    let shift = 0n;
+    for (;;) {
+      const b = this.u8(what);
+      if (shift < 64n) v |= BigInt(b & 0x7f) << shift;
+      if (!(b & 0x80)) return BigInt.asUintN(64, v);
+      shift += 7n;
+      if (shift > 70n) throw new FormatError(this.offset, `${what} too long`);
+    }
+  }
+
+  /** A signed LEB128 of up to 64 bits. */
+  sleb(what = 'SLEB128'): bigint {
+    let v = 0n;
+    let shift = 0n;
+    for (;;) {
+      const b = this.u8(what);
+      if (shift < 64n) v |= BigInt(b & 0x7f) << shift;
+      shift += 7n;
+      if (!(b & 0x80)) {
+        if (b & 0x40 && shift < 64n) v -= 1n << shift;
+        return BigInt.asIntN(64, v);
+      }
+      if (shift > 70n) throw new FormatError(this.offset, `${what} too long`);
+    }
+  }
+
   /** A NUL-terminated string; fails if no NUL is found before the end. */
   cstring(what = 'string'): string {
     const end = this.buf.indexOf(0, this.pos);

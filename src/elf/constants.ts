@@ -51,6 +51,18 @@ export const SHT_NOTE = 7;
 export const SHT_DYNSYM = 11;
 export const SHN_UNDEF = 0;
 
+// Symbol bindings and types (st_info >> 4, st_info & 0xf).
+export const STB_LOCAL = 0;
+export const STB_GLOBAL = 1;
+export const STB_WEAK = 2;
+export const STT_NOTYPE = 0;
+export const STT_OBJECT = 1;
+export const STT_FUNC = 2;
+export const STT_SECTION = 3;
+export const STT_FILE = 4;
+export const STT_TLS = 6;
+export const STT_GNU_IFUNC = 10;
+
 export const DT_NULL = 0;
 export const DT_HASH = 4;
 export const DT_STRTAB = 5;
@@ -58,3 +70,11 @@ export const DT_SYMTAB = 6;
 export const DT_STRSZ = 10;
 export const DT_SYMENT = 11;
 export const DT_GNU_HASH = 0x6ffffef5;
+
+/** sh_flags bit: the section holds an Elf_Chdr and compressed data. */
+export const SHF_COMPRESSED = 0x800n;
+export const ELFCOMPRESS_ZLIB = 1;
+export const ELFCOMPRESS_ZSTD = 2;
+/** e_shstrndx value meaning "the real index is in section 0's sh_link". */
+export const SHN_XINDEX = 0xffff;
+export const SHT_NOBITS = 8;

@@ -10,6 +10,7 @@ import {
   PT_LOAD,
   SHN_UNDEF,
   SHT_DYNSYM,
+  SHT_SYMTAB,
 } from './constants.js';
 import type { ElfFile } from './reader.js';
 
@@ -20,13 +21,20 @@ export interface ElfSymbol {
   size: bigint;
 }
 
+/** A symbol table entry with its kind: st_info's type (STT_*) and binding (STB_*), st_shndx. */
+export interface ElfSymbolEntry extends ElfSymbol {
+  type: number;
+  bind: number;
+  shndx: number;
+}
+
 /** Symbol and string tables larger than this are refused (QEMU's are a few MiB). */
 const MAX_TABLE = 256 << 20;
 
 /** Field offsets of Elf32_Sym / Elf64_Sym. */
 const SYM = {
-  32: { size: 16, name: 0, value: 4, symSize: 8, shndx: 14 },
-  64: { size: 24, name: 0, value: 8, symSize: 16, shndx: 6 },
+  32: { size: 16, name: 0, value: 4, symSize: 8, info: 12, shndx: 14 },
+  64: { size: 24, name: 0, value: 8, symSize: 16, info: 4, shndx: 6 },
 } as const;
 
 /**
@@ -35,24 +43,65 @@ const SYM = {
  * by the usual placement of the string table right after the symbol table).
  */
 export function findDynamicSymbols(elf: ElfFile, names: readonly string[]): Map<string, ElfSymbol> {
-  const tables = tablesFromSections(elf) ?? tablesFromDynamic(elf);
+  const tables = tablesFromSections(elf, SHT_DYNSYM) ?? tablesFromDynamic(elf);
   const out = new Map<string, ElfSymbol>();
   if (!tables) return out;
   const want = new Set(names);
-  const { syms, strs } = tables;
+  eachSymbol(elf, tables, (name, off) => {
+    if (!want.has(name) || out.has(name)) return out.size < want.size;
+    const e = entryAt(elf, tables.syms, off, name);
+    out.set(name, { name, value: e.value, size: e.size });
+    return out.size < want.size;
+  });
+  return out;
+}
+
+/**
+ * Every defined symbol of `.symtab` (`which` = 'symtab') or of the dynamic symbol table ('dynsym':
+ * `.dynsym`, or PT_DYNAMIC's when the section headers are stripped). Empty when there is none.
+ */
+export function readSymbols(elf: ElfFile, which: 'symtab' | 'dynsym'): ElfSymbolEntry[] {
+  const tables =
+    which === 'symtab'
+      ? tablesFromSections(elf, SHT_SYMTAB)
+      : (tablesFromSections(elf, SHT_DYNSYM) ?? tablesFromDynamic(elf));
+  const out: ElfSymbolEntry[] = [];
+  if (!tables) return out;
+  eachSymbol(elf, tables, (name, off) => {
+    out.push(entryAt(elf, tables.syms, off, name));
+    return true;
+  });
+  return out;
+}
+
+/** Calls `visit` with the name and offset of each defined symbol until it returns false. */
+function eachSymbol(
+  elf: ElfFile,
+  { syms, strs }: { syms: Buffer; strs: Buffer },
+  visit: (name: string, off: number) => boolean,
+): void {
   const s = SYM[elf.layout.elfClass];
   const c = elf.layout.codec;
-  for (let off = 0; off + s.size <= syms.length && out.size < want.size; off += s.size) {
+  for (let off = 0; off + s.size <= syms.length; off += s.size) {
     if (c.u16(syms, off + s.shndx) === SHN_UNDEF) continue;
     const nameOff = c.u32(syms, off + s.name);
     if (nameOff >= strs.length) continue;
     const end = strs.indexOf(0, nameOff);
-    const name = strs.toString('latin1', nameOff, end < 0 ? strs.length : end);
-    if (!want.has(name) || out.has(name)) continue;
-    const value = elf.layout.word(syms, off + s.value);
-    out.set(name, { name, value, size: elf.layout.word(syms, off + s.symSize) });
+    if (!visit(strs.toString('latin1', nameOff, end < 0 ? strs.length : end), off)) return;
   }
-  return out;
+}
+
+function entryAt(elf: ElfFile, syms: Buffer, off: number, name: string): ElfSymbolEntry {
+  const s = SYM[elf.layout.elfClass];
+  const info = syms[off + s.info]!;
+  return {
+    name,
+    value: elf.layout.word(syms, off + s.value),
+    size: elf.layout.word(syms, off + s.symSize),
+    type: info & 0xf,
+    bind: info >> 4,
+    shndx: elf.layout.codec.u16(syms, off + s.shndx),
+  };
 }
 
 function readTable(elf: ElfFile, offset: bigint, size: bigint, what: string): Buffer {
@@ -62,16 +111,17 @@ function readTable(elf: ElfFile, offset: bigint, size: bigint, what: string): Bu
   return data;
 }
 
-function tablesFromSections(elf: ElfFile): { syms: Buffer; strs: Buffer } | undefined {
+function tablesFromSections(elf: ElfFile, type: number): { syms: Buffer; strs: Buffer } | undefined {
   const sections = elf.sections;
-  const dynsym = sections.find((s) => s.sh_type === SHT_DYNSYM);
-  if (!dynsym) return undefined;
-  const strtab = sections[dynsym.sh_link];
+  const table = sections.find((s) => s.sh_type === type);
+  if (!table) return undefined;
+  const what = type === SHT_DYNSYM ? '.dynsym' : '.symtab';
+  const strtab = sections[table.sh_link];
   if (!strtab)
-    throw new FormatError(dynsym.sh_offset, '.dynsym links to a missing string table', dynsym.sh_link);
+    throw new FormatError(table.sh_offset, `${what} links to a missing string table`, table.sh_link);
   return {
-    syms: readTable(elf, dynsym.sh_offset, dynsym.sh_size, '.dynsym'),
-    strs: readTable(elf, strtab.sh_offset, strtab.sh_size, '.dynstr'),
+    syms: readTable(elf, table.sh_offset, table.sh_size, what),
+    strs: readTable(elf, strtab.sh_offset, strtab.sh_size, `${what}'s string table`),
   };
 }
 

@@ -17,6 +17,7 @@ import { decodeSigInfo } from '../../src/elf/notes/siginfo.js';
 import { decodeRegisters } from '../../src/elf/regs/index.js';
 import { FileAccess, type RandomAccess } from '../../src/io/random-access.js';
 import { type CoreFile, openCore, readCore } from '../../src/sources/elfcore/open.js';
+import { prng } from '../helpers/prng.js';
 
 export interface FuzzJob {
   cores: string[];
@@ -75,18 +76,6 @@ class OverlayAccess implements RandomAccess {
     return n;
   }
   close(): void {}
-}
-
-/** mulberry32: a small seeded PRNG. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 interface Target {

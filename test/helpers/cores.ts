@@ -107,6 +107,8 @@ export interface CoreProgram {
   flags?: string[];
   /** Program arguments (the default programs take "crash" or "wait"). */
   args?: string[];
+  /** Called with the built program before it runs (to strip it, move its debug info, ...). */
+  prepare?: (exe: string) => void;
 }
 
 /** Throws when a command is not installed: tests fail loudly instead of skipping. */
@@ -117,7 +119,7 @@ export function requireTool(cmd: string): void {
 }
 
 /** Runs a program in `dir` under `ulimit -c unlimited`; it is expected to die of a signal. */
-function runToCrash(dir: string, argv: string[]): void {
+export function runToCrash(dir: string, argv: string[]): void {
   const script = 'ulimit -c unlimited; cd "$1"; shift; exec "$@"';
   const res = run('sh', ['-c', script, 'sh', dir, ...argv], { timeoutMs: 60_000 });
   if (res.status === 0) throw new Error(`${argv.join(' ')} exited normally; it should have crashed`);
@@ -136,6 +138,7 @@ function build(
     const source = prog.source ?? join(C_DIR, defaultSource);
     const exe = join(t.path, basename(source).replace(/\.c$/, ''));
     compileC(source, exe, ['-O1', ...flags, ...(prog.flags ?? [])], compiler);
+    prog.prepare?.(exe);
     return { exe, dir: t.path, cleanup: t.cleanup };
   } catch (err) {
     t.cleanup();

@@ -5,6 +5,7 @@ import { registerDump } from './dump.js';
 import { registerFind } from './find.js';
 import { registerGuestMemory } from './guest-memory.js';
 import { registerInspect } from './inspect.js';
+import { registerStack } from './stack.js';
 
 /**
  * Every command module registers its options here; each loads its heavy implementation lazily
@@ -12,6 +13,7 @@ import { registerInspect } from './inspect.js';
  */
 export function registerCommands(program: Command): void {
   registerInspect(program);
+  registerStack(program);
   registerFind(program);
   registerDump(program);
   registerConvert(program);

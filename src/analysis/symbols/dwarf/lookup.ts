@@ -1,0 +1,221 @@
+/**
+ * What DWARF says about one pc of a module: the unit holding it (.debug_aranges when present,
+ * else the units' own ranges), the chain of scopes containing it (the DW_TAG_subprogram, then each
+ * DW_TAG_inlined_subroutine nested in it, with their names through DW_AT_abstract_origin and
+ * DW_AT_specification, and their call sites), and its line table row. Units are parsed only when a
+ * pc falls in them, and their scopes and line tables are kept for further pcs.
+ */
+import { Cursor } from '../../../bytes/cursor.js';
+import { FormatError } from '../../../bytes/errors.js';
+import {
+  DW_AT_abstract_origin,
+  DW_AT_call_file,
+  DW_AT_call_line,
+  DW_AT_linkage_name,
+  DW_AT_MIPS_linkage_name,
+  DW_AT_name,
+  DW_AT_specification,
+  DW_TAG_inlined_subroutine,
+  DW_TAG_subprogram,
+} from './constants.js';
+import { type LineRow, type LineTable, readLineTable } from './lines.js';
+import { dieRanges, type PcRange } from './ranges.js';
+import { type AttrValue, attr, type Die, Dwarf, type DwarfSections, type Unit } from './unit.js';
+
+/** One scope containing the pc, outermost (the subprogram) first. */
+export interface Scope {
+  name: string | null;
+  /** Lowest address of the scope. */
+  low: bigint;
+  /** Where an inlined scope was called from (in the enclosing scope). */
+  callFile?: string;
+  callLine?: number;
+}
+
+export interface DwarfAnswer {
+  /** The subprogram, then the inlined subroutines nested in it; empty when no DIE holds the pc. */
+  scopes: Scope[];
+  row?: LineRow;
+}
+
+interface ScopeDie {
+  depth: number;
+  die: Die;
+  ranges: PcRange[];
+}
+
+interface UnitData {
+  scopes: ScopeDie[];
+  lines?: LineTable;
+}
+
+/** Name chains through DW_AT_abstract_origin / DW_AT_specification are followed this far. */
+const MAX_ORIGIN_HOPS = 8;
+/** A unit with more DIEs than this is refused. */
+const MAX_DIES = 1 << 22;
+
+export class DwarfIndex {
+  readonly dwarf: Dwarf;
+  private aranges?: { start: bigint; end: bigint; unit: number }[];
+  private unitRanges?: { start: bigint; end: bigint; unit: Unit }[];
+  private readonly units = new Map<number, UnitData>();
+
+  constructor(sections: DwarfSections) {
+    this.dwarf = new Dwarf(sections);
+  }
+
+  lookup(pc: bigint): DwarfAnswer {
+    const unit = this.unitFor(pc);
+    if (!unit) return { scopes: [] };
+    const data = this.unitData(unit);
+    const chain = containing(data.scopes, pc);
+    const scopes: Scope[] = chain.map((s) => {
+      const scope: Scope = { name: this.nameOf(unit, s.die), low: minStart(s.ranges) };
+      if (s.die.tag === DW_TAG_inlined_subroutine) {
+        const file = attr(s.die, DW_AT_call_file);
+        const line = attr(s.die, DW_AT_call_line);
+        const name = file?.k === 'const' ? data.lines?.files[Number(file.v)] : undefined;
+        if (name !== undefined) scope.callFile = name;
+        if (line?.k === 'const') scope.callLine = Number(line.v);
+      }
+      return scope;
+    });
+    const row = data.lines?.lookup(pc);
+    return row ? { scopes, row } : { scopes };
+  }
+
+  private unitFor(pc: bigint): Unit | undefined {
+    const fromAranges = this.arangeUnit(pc);
+    if (fromAranges !== undefined) {
+      const u = this.dwarf.unitAt(fromAranges);
+      if (u && u.offset === fromAranges) return u;
+    }
+    if (!this.unitRanges) {
+      this.unitRanges = [];
+      for (const u of this.dwarf.units) {
+        const root = this.dwarf.rootOf(u);
+        if (!root) continue;
+        for (const r of dieRanges(this.dwarf, u, root)) this.unitRanges.push({ ...r, unit: u });
+      }
+    }
+    return this.unitRanges.find((r) => r.start <= pc && pc < r.end)?.unit;
+  }
+
+  /** The unit offset .debug_aranges gives for pc. */
+  private arangeUnit(pc: bigint): number | undefined {
+    if (!this.aranges) this.aranges = readAranges(this.dwarf.s);
+    return this.aranges.find((r) => r.start <= pc && pc < r.end)?.unit;
+  }
+
+  private unitData(unit: Unit): UnitData {
+    let data = this.units.get(unit.offset);
+    if (!data) {
+      this.dwarf.rootOf(unit);
+      const lines = readLineTable(this.dwarf, unit);
+      data = { scopes: this.scopeDies(unit), ...(lines && { lines }) };
+      this.units.set(unit.offset, data);
+    }
+    return data;
+  }
+
+  /** Every subprogram and inlined subroutine of a unit that covers some address, in DIE order. */
+  private scopeDies(unit: Unit): ScopeDie[] {
+    const out: ScopeDie[] = [];
+    let depth = 0;
+    let pos = unit.dieOffset;
+    for (let n = 0; pos < unit.end; n++) {
+      if (n > MAX_DIES) throw new FormatError(pos, 'unit has too many DIEs');
+      const { die, next } = this.dwarf.die(unit, pos);
+      pos = next;
+      if (!die) {
+        if (--depth <= 0) break;
+        continue;
+      }
+      if (die.tag === DW_TAG_subprogram || die.tag === DW_TAG_inlined_subroutine) {
+        const ranges = dieRanges(this.dwarf, unit, die);
+        if (ranges.length > 0) out.push({ depth, die, ranges });
+      }
+      if (die.children) depth++;
+      else if (depth === 0) break;
+    }
+    return out;
+  }
+
+  private nameOf(unit: Unit, die: Die): string | null {
+    let u: Unit | undefined = unit;
+    let d: Die | undefined = die;
+    for (let hop = 0; u && d && hop <= MAX_ORIGIN_HOPS; hop++) {
+      // gdb's choice for C: an unmangled linkage name (glibc's __GI_raise for raise), else the name.
+      const linkage = this.dwarf.string(u, attr(d, DW_AT_linkage_name) ?? attr(d, DW_AT_MIPS_linkage_name));
+      if (linkage !== undefined && !linkage.startsWith('_Z')) return linkage;
+      const name = this.dwarf.string(u, attr(d, DW_AT_name));
+      if (name !== undefined) return name;
+      if (linkage !== undefined) return linkage;
+      const ref: AttrValue | undefined = attr(d, DW_AT_abstract_origin) ?? attr(d, DW_AT_specification);
+      if (ref?.k !== 'ref') return null;
+      u = this.dwarf.unitAt(ref.off);
+      if (u) this.dwarf.rootOf(u);
+      d = u ? this.dwarf.die(u, ref.off).die : undefined;
+    }
+    return null;
+  }
+}
+
+/** The innermost chain of nested scopes holding pc. */
+function containing(scopes: readonly ScopeDie[], pc: bigint): ScopeDie[] {
+  const chain: ScopeDie[] = [];
+  let best: ScopeDie[] = [];
+  for (const s of scopes) {
+    const outer = best[0];
+    // Past the subtree of the subprogram found: nothing later can nest in it.
+    if (outer && s.depth <= outer.depth) break;
+    while (chain.length > 0 && chain[chain.length - 1]!.depth >= s.depth) chain.pop();
+    if (!s.ranges.some((r) => r.start <= pc && pc < r.end)) continue;
+    if (chain.length === 0 && s.die.tag !== DW_TAG_subprogram) continue;
+    chain.push(s);
+    best = chain.slice();
+  }
+  return best;
+}
+
+function minStart(ranges: readonly PcRange[]): bigint {
+  let low = ranges[0]!.start;
+  for (const r of ranges) if (r.start < low) low = r.start;
+  return low;
+}
+
+/** .debug_aranges: (start, end, unit offset) for every address range it lists. */
+function readAranges(s: DwarfSections): { start: bigint; end: bigint; unit: number }[] {
+  const sec = s.aranges;
+  if (!sec) return [];
+  const out: { start: bigint; end: bigint; unit: number }[] = [];
+  const c = new Cursor(sec, s.codec);
+  while (c.remaining > 0) {
+    const setStart = c.pos;
+    let length = c.u32('aranges length');
+    let offsetSize: 4 | 8 = 4;
+    if (length === 0xffffffff) {
+      length = Number(c.u64('aranges length'));
+      offsetSize = 8;
+    }
+    const end = c.pos + length;
+    if (end > sec.length)
+      throw new FormatError(setStart, 'address range set runs past .debug_aranges', length);
+    c.u16('aranges version');
+    const unit = Number(c.word(offsetSize, 'unit offset'));
+    const addressSize = c.u8('address size');
+    c.u8('segment selector size');
+    if (addressSize !== 4 && addressSize !== 8)
+      throw new FormatError(setStart, 'unsupported address size', addressSize);
+    const tuple = 2 * addressSize;
+    c.seek(setStart + Math.ceil((c.pos - setStart) / tuple) * tuple);
+    while (c.pos + tuple <= end) {
+      const start = c.word(addressSize, 'range start');
+      const size = c.word(addressSize, 'range length');
+      if (start === 0n && size === 0n) break;
+      if (size > 0n) out.push({ start, end: start + size, unit });
+    }
+    c.seek(end);
+  }
+  return out;
+}
