@@ -4,8 +4,9 @@
  *
  *   unwindImage(image, modules, { threads?, maxFrames? }) → { tid, frames, stopped? }[]
  */
-import { codecFor } from '../../bytes/endian.js';
+
 import { NT_ARM_PAC_MASK } from '../../abi/notes.js';
+import { codecFor } from '../../bytes/endian.js';
 import { decodeRegisters, registerTable } from '../../elf/regs/index.js';
 import type { ProcessImage, ThreadState } from '../../model/process-image.js';
 import type { ModuleSet } from '../modules.js';
