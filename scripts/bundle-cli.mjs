@@ -2,6 +2,7 @@
 // Bundles the CLI into dist/bin/ with esbuild: one small entry plus lazily loaded chunks, so
 // start-up reads a handful of files instead of ~40 modules (about 30% less CPU per command).
 // koffi and @napi-rs/lzma (native addons) and cli-progress stay external. The typed library API is tsc's dist/.
+import { copyFileSync } from 'node:fs';
 import { build } from 'esbuild';
 
 await build({
@@ -20,3 +21,19 @@ await build({
   },
   logLevel: 'warning',
 });
+
+// The page of `coreshot view`: plain DOM code bundled for the browser, next to its HTML and CSS,
+// in dist/view/ (the server reads them from there; nothing is loaded from elsewhere).
+const page = 'src/cli/view/client';
+await build({
+  entryPoints: { app: `${page}/main.ts` },
+  outdir: 'dist/view',
+  bundle: true,
+  format: 'iife',
+  platform: 'browser',
+  target: 'chrome100',
+  minify: true,
+  logLevel: 'warning',
+});
+for (const name of ['index.html', 'style.css', 'favicon.svg'])
+  copyFileSync(`${page}/${name}`, `dist/view/${name}`);

@@ -6,6 +6,7 @@ import { registerFind } from './find.js';
 import { registerGuestMemory } from './guest-memory.js';
 import { registerInspect } from './inspect.js';
 import { registerStack } from './stack.js';
+import { registerView } from './view.js';
 
 /**
  * Every command module registers its options here; each loads its heavy implementation lazily
@@ -18,5 +19,6 @@ export function registerCommands(program: Command): void {
   registerDump(program);
   registerConvert(program);
   registerGuestMemory(program);
+  registerView(program);
   registerDemo(program);
 }
