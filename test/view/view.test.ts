@@ -58,7 +58,10 @@ describe('coreshot view on a kernel core', () => {
   });
 
   test('the map draws as many mappings as maps --json lists', async () => {
-    const { mappings } = json<{ mappings: { start: string; path: string | null }[] }>(['maps', made.core]);
+    const { mappings } = json<{ mappings: { start: string; end: string; path: string | null }[] }>([
+      'maps',
+      made.core,
+    ]);
     await show(page, '#map', '.map-block');
     assert.equal(await page.locator('.map-block').count(), mappings.length);
     assert.equal((await page.locator('.map-block.kind-executable').count()) > 0, true);
@@ -67,8 +70,14 @@ describe('coreshot view on a kernel core', () => {
       true,
       'main and 3 thread stacks',
     );
+    // The heap (unnamed in a kernel core: the brk area after the executable) holds the malloc'd marker.
+    const heap = Number(await page.getAttribute('.map-block.kind-heap', 'data-index'));
+    const m = mappings[heap]!;
+    assert.ok(BigInt(m.start) <= made.addrs.heap && made.addrs.heap < BigInt(m.end), 'the heap marker');
     await page.hover('.map-block.kind-heap');
-    assert.match((await page.textContent('#map-details')) ?? '', /\[heap\]/);
+    assert.match((await page.textContent('#map-details')) ?? '', /kindheap/);
+    await page.click('.map-block.kind-executable');
+    assert.match((await page.textContent('#map-details')) ?? '', new RegExp(made.exe));
     await screenshot(page, 'map');
   });
 
