@@ -14,13 +14,15 @@ import { kernelCore } from './lib.js';
 
 const MIB = Number(process.env.BENCH_CORE_MIB ?? 1024);
 /** Hex view positions visited across the heap, plus wheel steps at each. */
-const JUMPS = 256;
+const JUMPS = 128;
 
 /** The server's peak resident set (VmHWM), read from /proc (the server runs until stopped). */
 function peak(pid: number): number {
   const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return Number(m?.[1] ?? 0) * 1024;
 }
+
+const step = (what: string) => process.stderr.write(`view bench: ${what}\n`);
 
 const dir = mkdtempSync(join(process.env.TMPDIR ?? tmpdir(), 'coreshot-bench-'));
 try {
@@ -29,7 +31,9 @@ try {
   const heap = [...opened.image.mappings].sort((a, b) => Number(b.end - b.start - (a.end - a.start)))[0]!;
   const memory = opened.image.mappings.reduce((n, m) => n + Number(m.end - m.start), 0);
   opened.close();
+  step('core made');
   const browser = await launchBrowser();
+  step('browser started');
   try {
     const t0 = performance.now();
     const server = await startView([core]);
@@ -39,8 +43,10 @@ try {
     await page.goto(server.url);
     await page.waitForSelector('body[data-ready="1"] .overview-table');
     const paint = performance.now() - n0;
+    const painted = Number(await page.getAttribute('body', 'data-paint-ms'));
     const fromStart = performance.now() - t0;
     const afterPaint = peak(server.child.pid!);
+    step(`painted in ${paint.toFixed(0)} ms`);
 
     // Scroll: jump through the heap, a few wheel steps at each place, waiting for the bytes.
     const s0 = performance.now();
@@ -51,10 +57,15 @@ try {
     for (let i = 0; i < JUMPS; i++) {
       const at = heap.start + (size * BigInt(i)) / BigInt(JUMPS);
       await page.evaluate(`location.hash = '#hex/0x${at.toString(16)}/1'`);
-      for (let w = 0; w < 4; w++) await page.mouse.wheel(0, 400);
+      for (let w = 0; w < 2; w++) await page.mouse.wheel(0, 400);
       await page.waitForSelector('#hex-rows[data-pending="0"] .hex-row');
     }
     const scroll = performance.now() - s0;
+    // What one driver round trip costs (each place takes about five).
+    const r0 = performance.now();
+    for (let i = 0; i < 20; i++) await page.evaluate('0');
+    const trip = (performance.now() - r0) / 20;
+    step('scrolled');
     const afterScroll = peak(server.child.pid!);
 
     await page.evaluate(`location.hash = '#search'`);
@@ -72,10 +83,10 @@ try {
     console.log(`${MIB} MiB kernel core: ${(memory / 2 ** 20).toFixed(0)} MiB of mapped memory`);
     console.log(`  server ready (URL printed)       ${ready.toFixed(0).padStart(6)} ms`);
     console.log(
-      `  first meaningful paint           ${paint.toFixed(0).padStart(6)} ms after navigation, ${fromStart.toFixed(0)} ms after the command started   (goal < 1000 ms)`,
+      `  first meaningful paint           ${painted.toFixed(0).padStart(6)} ms after navigation (the page's clock; ${paint.toFixed(0)} ms by playwright), ${fromStart.toFixed(0)} ms after the command started   (goal < 1000 ms)`,
     );
     console.log(
-      `  hex view: ${JUMPS} places x 4 wheel steps over ${(Number(size) / 2 ** 20).toFixed(0)} MiB  ${scroll.toFixed(0).padStart(6)} ms`,
+      `  hex view: ${JUMPS} places x 2 wheel steps over ${(Number(size) / 2 ** 20).toFixed(0)} MiB  ${scroll.toFixed(0).padStart(6)} ms (${(scroll / JUMPS).toFixed(0)} ms a place; one playwright round trip ${trip.toFixed(1)} ms)`,
     );
     console.log(
       `  server peak RSS                  ${mb(afterPaint)} after paint, ${mb(afterScroll)} after scrolling, ${mb(afterSearch)} after the search   (goal < 150 MB while scrolling)`,
