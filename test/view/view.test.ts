@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Page } from 'playwright-core';
 import { requireTool } from '../helpers/cores.js';
-import { coreshot } from '../helpers/proc.js';
+import { coreshot, run } from '../helpers/proc.js';
 import { type TargetCore, targetKernelCore } from '../reader/cores.js';
 import {
   ARTIFACTS,
@@ -113,6 +113,17 @@ describe('coreshot view on a kernel core', () => {
     const sp0 = BigInt(threads[0]!.registers.rsp!);
     await page.waitForFunction(`location.hash.startsWith('#hex/0x${sp0.toString(16)}')`);
     await screenshot(page, 'hex');
+    // A symbol: main's address as nm gives it, moved by where the executable is loaded (PIE).
+    const nm = run('nm', [made.exe]).stdout;
+    const value = BigInt(`0x${/^([0-9a-f]+) T main$/m.exec(nm)![1]}`);
+    const { mappings } = json<{ mappings: { start: string; offset: string; path: string | null }[] }>([
+      'maps',
+      made.core,
+    ]);
+    const base = BigInt(mappings.find((m) => m.path === made.exe && BigInt(m.offset) === 0n)!.start);
+    await page.fill('#hex-goto', 'main');
+    await page.press('#hex-goto', 'Enter');
+    await page.waitForFunction(`location.hash.startsWith('#hex/0x${(base + value).toString(16)}/')`);
   });
 
   test('the hex view marks bytes the core does not hold, with the reason', async () => {
