@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openCore } from '../src/sources/elfcore/open.js';
 import { launchBrowser, startView } from '../test/view/page.js';
-import { kernelCore } from './lib.js';
+import { kernelCore, sh } from './lib.js';
 
 const MIB = Number(process.env.BENCH_CORE_MIB ?? 1024);
 /** Hex view positions visited across the heap, plus wheel steps at each. */
@@ -27,6 +27,7 @@ const step = (what: string) => process.stderr.write(`view bench: ${what}\n`);
 const dir = mkdtempSync(join(process.env.TMPDIR ?? tmpdir(), 'coreshot-bench-'));
 try {
   const { core } = kernelCore(dir, MIB);
+  sh('sync', []); // the 1 GiB just written is flushed before anything is timed
   const opened = openCore(core);
   const heap = [...opened.image.mappings].sort((a, b) => Number(b.end - b.start - (a.end - a.start)))[0]!;
   const memory = opened.image.mappings.reduce((n, m) => n + Number(m.end - m.start), 0);
