@@ -7,6 +7,7 @@ import { registerGuestMemory } from './guest-memory.js';
 import { registerInspect } from './inspect.js';
 import { registerRestore } from './restore.js';
 import { registerStack } from './stack.js';
+import { registerView } from './view.js';
 
 /**
  * Every command module registers its options here; each loads its heavy implementation lazily
@@ -20,5 +21,6 @@ export function registerCommands(program: Command): void {
   registerConvert(program);
   registerGuestMemory(program);
   registerRestore(program);
+  registerView(program);
   registerDemo(program);
 }
