@@ -18,7 +18,7 @@ describe('coreshot dump options', () => {
   let checksum = '';
 
   before(() => {
-    threads = buildProg('threads', tmp.path, ['-mavx512f']);
+    threads = buildProg('threads', tmp.path);
     checksum = buildProg('checksum', tmp.path);
   });
   after(() => tmp.cleanup());

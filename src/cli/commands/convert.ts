@@ -1,6 +1,6 @@
 import { type Command, Option } from '@commander-js/extra-typings';
 import { compressOption, outputFilter } from '../compress-option.js';
-import { abortOnSignals, parseAddress, runAction, UserError } from '../errors.js';
+import { abortOnSignals, parseAddress, runAction } from '../errors.js';
 import { progressBar } from '../progress.js';
 
 /** `coreshot convert criu IMAGES_DIR -o OUTDIR`: CRIU checkpoint → one ELF core per process. */

@@ -1,10 +1,7 @@
 import { NT_X86_XSTATE } from '../../abi/notes.js';
-import { XSAVE_XCR0_OFFSET } from '../../elf/notes/x86.js';
-import { INTEL_XSAVE_LAYOUT } from '../../elf/xsave.js';
+import { XSAVE_HEADER_OFFSET, XSAVE_XCR0_OFFSET } from '../../elf/notes/x86.js';
+import { INTEL_XSAVE_LAYOUT, layoutOfArea, relayArea } from '../../elf/xsave.js';
 import type { RawNote, RegSet } from '../../model/process-image.js';
-
-/** The legacy FXSAVE area plus the XSAVE header: components start after it. */
-const LEGACY = 576;
 
 /**
  * The XSAVE area as the kernel returns it (PTRACE_GETREGSET NT_X86_XSTATE) uses the CPU's
@@ -17,29 +14,18 @@ const LEGACY = 576;
  */
 export function xstateRegset(area: Buffer): { regset: RegSet; layout?: RawNote } {
   const keep = { regset: { type: NT_X86_XSTATE, owner: 'LINUX', data: area } };
-  if (area.length < LEGACY) return keep;
+  if (area.length < XSAVE_HEADER_OFFSET + 64) return keep;
   const xcr0 = area.readBigUInt64LE(XSAVE_XCR0_OFFSET);
-  const present = INTEL_XSAVE_LAYOUT.components.filter((c) => (xcr0 & (1n << BigInt(c.bit))) !== 0n);
-  const knownMask = INTEL_XSAVE_LAYOUT.components.reduce((m, c) => m | (1n << BigInt(c.bit)), 3n);
-  if ((xcr0 & ~knownMask) !== 0n || present.length === 0) return keep;
-  const intelEnd = Math.max(...present.map((c) => c.offset + c.size));
-  let packedAt = LEGACY;
-  const packed = present.map((c) => {
-    const at = packedAt;
-    packedAt += c.size;
-    return at;
-  });
+  const known = INTEL_XSAVE_LAYOUT.components.reduce((m, c) => m | (1n << BigInt(c.bit)), 3n);
+  const from = (xcr0 & ~known) === 0n ? layoutOfArea(xcr0, area.length) : undefined;
+  if (!from) return keep;
   let data = area;
-  if (area.length !== intelEnd) {
-    if (area.length !== packedAt) return keep;
-    data = Buffer.alloc(intelEnd);
-    area.copy(data, 0, 0, LEGACY);
-    present.forEach((c, i) => {
-      area.copy(data, c.offset, packed[i]!, packed[i]! + c.size);
-    });
+  if (from !== INTEL_XSAVE_LAYOUT) {
+    const base = Buffer.alloc(INTEL_XSAVE_LAYOUT.end(xcr0));
+    base.writeBigUInt64LE(xcr0, XSAVE_XCR0_OFFSET);
+    data = relayArea(area, from, base, INTEL_XSAVE_LAYOUT);
+    // The legacy area, Linux's software-reserved bytes and the XSAVE header stay as they were.
+    area.copy(data, 0, 0, XSAVE_HEADER_OFFSET + 64);
   }
-  return {
-    regset: { type: NT_X86_XSTATE, owner: 'LINUX', data },
-    layout: INTEL_XSAVE_LAYOUT.note(xcr0),
-  };
+  return { regset: { type: NT_X86_XSTATE, owner: 'LINUX', data }, layout: INTEL_XSAVE_LAYOUT.note(xcr0) };
 }
