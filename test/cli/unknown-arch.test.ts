@@ -1,5 +1,5 @@
 // A core of an architecture coreshot has no register table for still opens: a real kernel core
-// with e_machine patched to EM_MIPS (a copy), and a big-endian SPARC V9 core written by coreshot.
+// with e_machine patched to EM_MIPS (a copy), and a big-endian MIPS64 core written by coreshot.
 // info, maps, notes and read work; threads says why it names no registers.
 import assert from 'node:assert/strict';
 import { closeSync, copyFileSync, openSync, writeSync } from 'node:fs';
@@ -12,13 +12,12 @@ import { coreshot, tempDir } from '../helpers/proc.js';
 import { syntheticImage } from '../helpers/synthetic.js';
 
 const EM_MIPS = 8;
-const EM_SPARCV9 = 43;
 /** e_machine: a 16-bit field at offset 18 of every ELF header. */
 const E_MACHINE = 18;
 
 let made: MadeCore;
 let mips: string;
-let sparc: string;
+let mips64: string;
 let x86: string;
 const tmp = tempDir('coreshot-unknown-arch-');
 
@@ -31,12 +30,12 @@ before(async () => {
   m.writeUInt16LE(EM_MIPS);
   writeSync(fd, m, 0, 2, E_MACHINE);
   closeSync(fd);
-  sparc = join(tmp.path, 'sparc.core');
+  mips64 = join(tmp.path, 'mips64.core');
   x86 = join(tmp.path, 'x86.core');
   const image = syntheticImage();
   await writeElfCore(image, new FileSink(x86));
-  image.arch = { name: 'unknown', machine: EM_SPARCV9, elfClass: 64, endian: 'be' };
-  await writeElfCore(image, new FileSink(sparc));
+  image.arch = { name: 'unknown', machine: EM_MIPS, elfClass: 64, endian: 'be' };
+  await writeElfCore(image, new FileSink(mips64));
 });
 after(() => {
   made?.cleanup();
@@ -99,24 +98,24 @@ describe('a kernel core patched to e_machine EM_MIPS', () => {
   });
 });
 
-describe('a big-endian SPARC V9 core written by coreshot', () => {
+describe('a big-endian MIPS64 core written by coreshot', () => {
   test('info, maps, notes, threads and read (maps and memory as in the same image written for x86_64)', () => {
-    const info = JSON.parse(ok(['info', '--json', sparc]));
-    assert.equal(info.arch, `unknown (e_machine ${EM_SPARCV9})`);
+    const info = JSON.parse(ok(['info', '--json', mips64]));
+    assert.equal(info.arch, `unknown (e_machine ${EM_MIPS})`);
     assert.equal(info.format, 'ELF64 big-endian');
     assert.equal(info.pid, 4242);
     assert.equal(info.threads, 2);
     assert.equal(info.command, '/usr/bin/synthetic --flag value');
-    assert.equal(ok(['maps', sparc]), ok(['maps', x86]));
-    const notes = JSON.parse(ok(['notes', '--json', sparc])).notes;
+    assert.equal(ok(['maps', mips64]), ok(['maps', x86]));
+    const notes = JSON.parse(ok(['notes', '--json', mips64])).notes;
     assert.equal(notes[0].decoded.pid, 4242);
     assert.equal(notes[1].decoded.comm, 'synthetic');
-    const threads = JSON.parse(ok(['threads', '--json', sparc]));
+    const threads = JSON.parse(ok(['threads', '--json', mips64]));
     assert.deepEqual(
       threads.threads.map((t: { tid: number }) => t.tid),
       [4242, 4243],
     );
     const read = (core: string) => ok(['read', core, '0x600ff0', '48']);
-    assert.equal(read(sparc), read(x86));
+    assert.equal(read(mips64), read(x86));
   });
 });
