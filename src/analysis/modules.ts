@@ -31,12 +31,11 @@
  * names no file there (QEMU user-mode cores). A file whose build-id differs from the
  * image's is refused with a reason, and the module falls back to the ELF in memory.
  */
-import { statSync } from 'node:fs';
-import { join } from 'node:path';
 import { readBuildId } from '../elf/build-id.js';
 import { PT_GNU_EH_FRAME, PT_LOAD } from '../elf/constants.js';
 import { ElfFile } from '../elf/reader.js';
 import { findSection, sectionData } from '../elf/sections.js';
+import { refusalText, resolveMappedFile } from '../host/resolve.js';
 import { FileAccess, type RandomAccess } from '../io/random-access.js';
 import type { Mapping, ProcessImage } from '../model/process-image.js';
 import { type FilePiece, ImageFileAccess } from './image-file.js';
@@ -285,28 +284,24 @@ function fileModule(
   const path = maps[0]!.path!;
   const imageBuildId = maps.find((m) => m.buildId)?.buildId;
   const ranges = maps.map((m) => ({ start: m.start, end: m.end }));
-  let hostPath: string | undefined = join(root, path);
-  if (isExe && opts.exe && !isFile(hostPath)) hostPath = opts.exe;
+  const identity = imageBuildId ? { buildId: imageBuildId } : {};
+  let found = resolveMappedFile(path, identity, { root });
+  // `exe` stands in for an executable that is not where the image says.
+  if (!found.ok && found.reason === 'missing' && isExe && opts.exe)
+    found = resolveMappedFile(opts.exe, identity);
+  let hostPath: string | undefined;
   let reason: string | undefined;
   let elf: ElfFile | undefined;
-  let fa: FileAccess | undefined;
-  try {
-    if (!isFile(hostPath)) {
-      reason = `${hostPath}: not found`;
-    } else {
-      fa = new FileAccess(hostPath);
-      const access = fa;
-      const fileBuildId = readBuildId((off, len) => access.read(off, len));
-      if (imageBuildId && fileBuildId !== imageBuildId) {
-        reason = `${hostPath}: build-id ${fileBuildId ?? 'none'} does not match the image's ${imageBuildId}`;
-        fa.close();
-      } else {
-        elf = ElfFile.open(fa);
-      }
+  if (found.ok) {
+    hostPath = found.hostPath;
+    try {
+      elf = ElfFile.open(found.file);
+    } catch (err) {
+      reason = `${hostPath}: ${(err as Error).message}`;
+      found.file.close();
     }
-  } catch (err) {
-    reason = `${hostPath}: ${(err as Error).message}`;
-    fa?.close();
+  } else {
+    reason = refusalText(found);
   }
   const fromMemory = !elf;
   if (!elf) {
@@ -432,12 +427,4 @@ function biasOf(elf: ElfFile, maps: readonly Pick<Mapping, 'start' | 'offset'>[]
   const first = maps[0]!;
   const low = loads[0];
   return low ? first.start - (low.p_vaddr - (low.p_offset - first.offset)) : first.start - first.offset;
-}
-
-function isFile(path: string): boolean {
-  try {
-    return statSync(path).isFile();
-  } catch {
-    return false;
-  }
 }

@@ -121,3 +121,17 @@ export function resolveMappedFile(
     refused ?? { ok: false, reason: 'missing', hostPath: underRoot(path, options.root), expected, found: {} }
   );
 }
+
+/** A refusal in words, naming the file: for messages and the reasons modules carry. */
+export function refusalText(r: RefusedFile): string {
+  switch (r.reason) {
+    case 'missing':
+      return `${r.hostPath}: not found`;
+    case 'not-a-regular-file':
+      return `${r.hostPath}: not a regular file`;
+    case 'build-id-mismatch':
+      return `${r.hostPath}: build-id ${r.found.buildId ?? 'none'} does not match the image's ${r.expected.buildId}`;
+    case 'size-mismatch':
+      return `${r.hostPath}: ${r.found.size} bytes, the image's file had ${r.expected.size}`;
+  }
+}

@@ -9,8 +9,7 @@
 // Until the final detach the husk is traced with PTRACE_O_EXITKILL and killed on any failure:
 // the new process is either complete or gone.
 
-import { readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { AT } from '../../abi/auxv.js';
 import { AT_FDCWD, O_RDONLY, O_RDWR } from '../../abi/fcntl.js';
 import {
@@ -44,7 +43,6 @@ import {
   CLONE_VM,
   type SyscallName,
 } from '../../abi/syscalls.js';
-import { readBuildId } from '../../elf/build-id.js';
 import { PT_LOAD } from '../../elf/constants.js';
 import { XSAVE_HEADER_OFFSET, XSAVE_XCR0_OFFSET } from '../../elf/notes/x86.js';
 import { ElfFile } from '../../elf/reader.js';
@@ -52,6 +50,7 @@ import { decodeRegisters } from '../../elf/regs/index.js';
 import { findDynamicSymbols } from '../../elf/symbols.js';
 import { layoutOfArea, relayArea, XsaveLayout, xsaveComponent } from '../../elf/xsave.js';
 import { faultPoint } from '../../fault-points.js';
+import { refusalText, resolveMappedFile } from '../../host/resolve.js';
 import { findGadgets } from '../../inject/gadgets.js';
 import { RemoteThread } from '../../inject/remote.js';
 import { X86_64 } from '../../inject/x86_64.js';
@@ -124,7 +123,7 @@ const overlaps = (a: { start: bigint; end: bigint }, b: { start: bigint; end: bi
   a.start < b.end && b.start < a.end;
 
 /** Refuses what cannot be restored here, before anything is started. */
-function preflight(image: ProcessImage, opts: RestoreOptions): void {
+function preflight(image: ProcessImage): void {
   if (image.arch.name !== 'x86_64')
     throw new RestoreError(`only x86_64 images can be restored; this one is ${image.arch.name}`);
   if (image.threads.length === 0) throw new RestoreError('the image has no threads');
@@ -144,39 +143,36 @@ function preflight(image: ProcessImage, opts: RestoreOptions): void {
     if (m.end > TASK_SIZE && m.start !== VSYSCALL)
       throw new RestoreError(`mapping ${hex(m.start)}-${hex(m.end)} lies above the user address space`);
   }
-  for (const m of image.mappings) {
-    if (!fileBacked(m) || (m.dumped >= m.end - m.start && !m.shared)) continue;
-    const host = hostPath(m, opts);
-    if (!isFile(host))
-      throw new RestoreError(
-        `${m.path}: mapped file not found${opts.root ? ` under ${opts.root}` : ''} (${host})`,
-      );
-    const file = new FileAccess(host);
-    try {
-      const id = m.buildId && readBuildId((off, len) => file.read(off, len));
-      if (m.buildId && id !== m.buildId)
-        throw new RestoreError(`${host}: build-id ${id || 'none'} differs from the image's ${m.buildId}`);
-    } finally {
-      file.close();
-    }
-  }
 }
 
-function isFile(path: string): boolean {
-  try {
-    return statSync(path).isFile();
-  } catch {
-    return false;
+/**
+ * Where each mapped file of the image is on this machine (host/resolve.ts: under the root, its
+ * aliases, checked by build-id), or undefined for a file that is missing but whose every mapping
+ * the image holds whole (it becomes anonymous memory with the image's bytes). Refuses any other
+ * file it cannot use.
+ */
+function resolveFiles(image: ProcessImage, opts: RestoreOptions): Map<string, string | undefined> {
+  const out = new Map<string, string | undefined>();
+  for (const m of image.mappings) {
+    if (!fileBacked(m) || out.get(m.path)) continue;
+    const found = resolveMappedFile(m.path, m.buildId ? { buildId: m.buildId } : {}, { root: opts.root });
+    if (found.ok) {
+      found.file.close();
+      out.set(m.path, found.hostPath);
+      continue;
+    }
+    const whole = image.mappings
+      .filter((x) => x.path === m.path)
+      .every((x) => x.dumped >= x.end - x.start && !x.shared);
+    if (found.reason !== 'missing' || !whole) throw new RestoreError(`mapped file ${m.path}: ${refusalText(found)}`);
+    out.set(m.path, undefined);
   }
+  return out;
 }
 
 /** A mapping of a file (not a pseudo path such as [heap], not a deleted file). */
 function fileBacked(m: Mapping): m is Mapping & { path: string } {
   return m.path?.startsWith('/') === true && !m.path.endsWith(' (deleted)');
-}
-
-function hostPath(m: Mapping & { path: string }, opts: RestoreOptions): string {
-  return opts.root ? join(opts.root, m.path) : m.path;
 }
 
 /** The husk's threads running system calls from the scratch page. */
@@ -419,7 +415,8 @@ function argvBounds(image: ProcessImage, stack: Mapping): Partial<Record<string,
  * RestoreError (or SysError) with nothing left running when it cannot.
  */
 export async function restoreProcess(image: ProcessImage, opts: RestoreOptions = {}): Promise<RestoreResult> {
-  preflight(image, opts);
+  preflight(image);
+  const files = resolveFiles(image, opts);
   const husk: Husk = await startHusk();
   let tp: TracedProcess | undefined;
   let done = false;
@@ -427,7 +424,7 @@ export async function restoreProcess(image: ProcessImage, opts: RestoreOptions =
     tp = TracedProcess.seize(husk.pid);
     const b = new Builder(husk.pid, tp);
     faultPoint('husk-held');
-    const result = build(image, b, opts);
+    const result = build(image, b, opts, files);
     done = true;
     return result;
   } finally {
@@ -442,7 +439,12 @@ export async function restoreProcess(image: ProcessImage, opts: RestoreOptions =
   }
 }
 
-function build(image: ProcessImage, b: Builder, opts: RestoreOptions): RestoreResult {
+function build(
+  image: ProcessImage,
+  b: Builder,
+  opts: RestoreOptions,
+  files: Map<string, string | undefined>,
+): RestoreResult {
   const { pid, mem } = b;
   const notRestored = b.notRestored;
   const states = image.threads.map((t) => finalState(t, image, b.husk));
@@ -457,7 +459,7 @@ function build(image: ProcessImage, b: Builder, opts: RestoreOptions): RestoreRe
   b.call('close_range', 0n, 0xffffffffn, 0n);
   faultPoint('husk-emptied');
   const special = moveVdso(image, b, huskMaps);
-  mapAll(image, b, opts, special, notRestored);
+  mapAll(image, b, opts, files, special, notRestored);
   faultPoint('memory-mapped');
   writeAll(image, b, opts, special);
   faultPoint('memory-written');
@@ -506,7 +508,7 @@ function build(image: ProcessImage, b: Builder, opts: RestoreOptions): RestoreRe
   } else if (image.threads.some((t, i) => t.tid !== tids[i])) {
     notRestored.push("thread ids: new ones, and the C library's record of them was not found");
   }
-  const rseq = glibcRseq(image, opts);
+  const rseq = glibcRseq(image, files);
   if (rseq === undefined) notRestored.push('rseq: no C library registration found in the image');
   else
     for (const [i, tid] of tids.entries())
@@ -567,6 +569,7 @@ function mapAll(
   image: ProcessImage,
   b: Builder,
   opts: RestoreOptions,
+  files: Map<string, string | undefined>,
   special: readonly { start: bigint; end: bigint }[],
   notRestored: string[],
 ): void {
@@ -588,19 +591,16 @@ function mapAll(
     return fd;
   };
   let sharedAnon = 0;
-  const missingFiles = new Set(
-    restorable(image, special)
-      .filter((m) => fileBacked(m) && !isFile(hostPath(m, opts)))
-      .map((m) => m.path),
-  );
+  const missingFiles = [...files].filter(([, host]) => host === undefined).map(([path]) => path);
   for (const p of missingFiles)
     notRestored.push(`${p}: not found, its mappings are anonymous memory with the image's bytes`);
   for (const m of restorable(image, special)) {
     const len = m.end - m.start;
     const share = m.shared ? MAP_SHARED : MAP_PRIVATE;
     const p = BigInt(prot(m));
-    if (fileBacked(m) && !missingFiles.has(m.path)) {
-      const fd = open(hostPath(m, opts), m.shared && m.write);
+    const host = fileBacked(m) ? files.get(m.path) : undefined;
+    if (host) {
+      const fd = open(host, m.shared && m.write);
       b.call('mmap', m.start, len, p, BigInt(share | MAP_FIXED), fd, m.offset);
     } else {
       if (m.shared) sharedAnon++;
@@ -734,11 +734,13 @@ function unmapScratch(b: Builder, state: SavedState, notRestored: string[]): voi
  * pointer, when __rseq_size is not 0. Both are variables of the dynamic loader, read from the
  * image's memory at the addresses its symbol table gives.
  */
-function glibcRseq(image: ProcessImage, opts: RestoreOptions): bigint | undefined {
+function glibcRseq(image: ProcessImage, files: Map<string, string | undefined>): bigint | undefined {
   const ld = image.mappings.find((m) => m.offset === 0n && m.path && /\/ld-linux[^/]*\.so/.test(m.path));
   if (!ld?.path) return undefined;
   let elf: ElfFile | undefined;
-  const file = new FileAccess(hostPath(ld as Mapping & { path: string }, opts));
+  const host = files.get(ld.path);
+  if (!host) return undefined;
+  const file = new FileAccess(host);
   try {
     elf = ElfFile.open(file);
     const syms = findDynamicSymbols(elf, ['__rseq_offset', '__rseq_size']);
