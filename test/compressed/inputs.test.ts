@@ -117,7 +117,9 @@ describe('truncated and corrupt compressed inputs', () => {
         assert.equal(res.stdout, '');
         assert.match(
           res.stderr,
-          new RegExp(`^coreshot: malformed input: ${f} stream is truncated \\(at offset 0x[0-9a-f]+\\)\\n$`),
+          new RegExp(
+            `^coreshot: malformed input: ${viaPipe ? 'standard input' : cut}: ${f} stream is truncated \\(at offset 0x[0-9a-f]+\\)\\n$`,
+          ),
         );
         assert.deepEqual(cacheFiles(), []);
       });
@@ -132,7 +134,7 @@ describe('truncated and corrupt compressed inputs', () => {
       assert.equal(res.status, 1, res.stdout);
       assert.match(
         res.stderr,
-        new RegExp(`^coreshot: malformed input: ${f} stream is (corrupt|truncated)[^\\n]*\\n$`),
+        new RegExp(`^coreshot: malformed input: ${bad}: ${f} stream is (corrupt|truncated)[^\\n]*\\n$`),
       );
       assert.deepEqual(cacheFiles(), []);
     });

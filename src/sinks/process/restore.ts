@@ -164,7 +164,8 @@ function resolveFiles(image: ProcessImage, opts: RestoreOptions): Map<string, st
     const whole = image.mappings
       .filter((x) => x.path === m.path)
       .every((x) => x.dumped >= x.end - x.start && !x.shared);
-    if (found.reason !== 'missing' || !whole) throw new RestoreError(`mapped file ${m.path}: ${refusalText(found)}`);
+    if (found.reason !== 'missing' || !whole)
+      throw new RestoreError(`mapped file ${m.path}: ${refusalText(found)}`);
     out.set(m.path, undefined);
   }
   return out;

@@ -55,7 +55,8 @@ export interface CoreFile {
 export function openCore(path: string, options: OpenCoreOptions = {}): CoreFile {
   const ra = openInput(path);
   try {
-    return naming(path, () => readCore(path, ra, options));
+    // Errors name the input (standard input when it is '-').
+    return naming(path === '-' ? 'standard input' : path, () => readCore(path, ra, options));
   } catch (err) {
     ra.close();
     throw err;
