@@ -142,7 +142,8 @@ describe('coreshot dump options', () => {
     const dir = join(tmp.path, 'pidns');
     runOk('mkdir', ['-p', dir]);
     const sleeper = buildProg('sleeper', dir);
-    const t = await startTarget('unshare', ['--pid', '--fork', '--mount-proc', sleeper, '10', '300'], dir);
+    // It sleeps 40 x 300 ms: long enough to outlive three dumps on a loaded machine.
+    const t = await startTarget('unshare', ['--pid', '--fork', '--mount-proc', sleeper, '40', '300'], dir);
     try {
       const init = await eventually(
         () => readFileSync(`/proc/${t.pid}/task/${t.pid}/children`, 'utf8').trim(),
@@ -157,9 +158,9 @@ describe('coreshot dump options', () => {
       await eventually(
         () => isAlive(t.pid),
         (alive) => !alive,
-        10_000,
+        30_000,
       );
-      assert.equal(readFileSync(t.output, 'utf8'), 'ok 10\n');
+      assert.equal(readFileSync(t.output, 'utf8'), 'ok 40\n');
     } finally {
       await t.stop();
     }
