@@ -11,15 +11,18 @@ export class Cursor {
   /** Absolute offset of buf[0] in the input, for error messages. */
   readonly base: bigint;
   pos = 0;
+  /** Reads stop here (e.g. the end of the current record): the end of the buffer unless set. */
+  limit: number;
 
   constructor(buf: Buffer, codec: IntCodec, base: bigint | number = 0n) {
     this.buf = buf;
     this.codec = codec;
     this.base = BigInt(base);
+    this.limit = buf.length;
   }
 
   get remaining(): number {
-    return this.buf.length - this.pos;
+    return this.limit - this.pos;
   }
 
   /** Absolute input offset of the current position. */
@@ -28,7 +31,7 @@ export class Cursor {
   }
 
   need(n: number, what: string): void {
-    if (n < 0 || this.pos + n > this.buf.length) {
+    if (n < 0 || this.pos + n > this.limit) {
       throw new FormatError(this.offset, `truncated ${what}: need ${n} bytes, have ${this.remaining}`);
     }
   }

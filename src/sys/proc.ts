@@ -157,19 +157,23 @@ class MapsParser {
   }
 }
 
+/** Opens a /proc file for reading; a vanished process becomes SysError(ESRCH), like readProc. */
+function openProc(path: string): number {
+  try {
+    return openSync(path, 'r');
+  } catch {
+    readProc(path); // raises the error as a SysError
+    throw new SysError('open', ESRCH, path);
+  }
+}
+
 /**
  * Reads /proc/PID/maps or smaps in bounded chunks (smaps of a process with 100,000 mappings is
  * ~100 MB of text; it is never held whole).
  */
 export function readMaps(pid: number, smaps: boolean): ProcMapping[] {
   const path = `/proc/${pid}/${smaps ? 'smaps' : 'maps'}`;
-  let fd: number;
-  try {
-    fd = openSync(path, 'r');
-  } catch {
-    readProc(path); // raises the error as a SysError
-    throw new SysError('open', ESRCH, path);
-  }
+  const fd = openProc(path);
   const p = new MapsParser();
   const buf = Buffer.allocUnsafe(1 << 20);
   let rest = '';
@@ -226,13 +230,7 @@ export function emptyPageRuns(
   minPages: number,
 ): { start: bigint; end: bigint }[] {
   const path = `/proc/${pid}/pagemap`;
-  let fd: number;
-  try {
-    fd = openSync(path, 'r');
-  } catch {
-    readProc(path); // raises the error as a SysError
-    throw new SysError('open', ESRCH, path);
-  }
+  const fd = openProc(path);
   const out: { start: bigint; end: bigint }[] = [];
   const buf = Buffer.allocUnsafe(PAGEMAP_BATCH * 8);
   const pages = Number((end - start) / pageSize);

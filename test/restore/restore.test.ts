@@ -174,7 +174,10 @@ describe('coreshot restore refuses cleanly', () => {
     try {
       const cases: [string[], RegExp, string?][] = [
         [['restore', i386.core], /only x86_64 images can be restored; this one is i386/],
-        [['restore', core, '--root', emptyRoot], /mapped file .*\/counter: .*empty-root.*\/counter: not found/],
+        [
+          ['restore', core, '--root', emptyRoot],
+          /mapped file .*\/counter: .*empty-root.*\/counter: not found/,
+        ],
         [['restore', join(tmp.path, 'no-such-core')], /no such file or directory/],
       ];
       for (const [args, message] of cases) {

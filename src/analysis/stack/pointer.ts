@@ -3,6 +3,7 @@
  * .eh_frame, .eh_frame_hdr and augmentation data. Positions are offsets into one section buffer
  * whose first byte is at link-time address `addr`; every read is bounds-checked (FormatError).
  */
+import { Cursor } from '../../bytes/cursor.js';
 import type { IntCodec } from '../../bytes/endian.js';
 import { FormatError } from '../../bytes/errors.js';
 
@@ -47,104 +48,20 @@ export function encodedSize(encoding: number, addressSize: 4 | 8): number | unde
   return f.size === 0 ? addressSize : f.size;
 }
 
-/** A bounds-checked reader over one call-frame section. */
-export class FrameReader {
-  readonly buf: Buffer;
+/** A bounds-checked reader over one call-frame section (reads stop at `limit`, a record's end). */
+export class FrameReader extends Cursor {
   /** Link-time address of buf[0]. */
   readonly addr: bigint;
-  readonly codec: IntCodec;
   readonly addressSize: 4 | 8;
-  /** Offset of buf[0] in the file or memory it came from, for error messages. */
-  readonly base: bigint;
-  pos = 0;
-  /** Exclusive upper bound for reads (the end of the current record). */
-  limit: number;
 
   constructor(buf: Buffer, addr: bigint, codec: IntCodec, addressSize: 4 | 8, base = 0n) {
-    this.buf = buf;
+    super(buf, codec, base);
     this.addr = addr;
-    this.codec = codec;
     this.addressSize = addressSize;
-    this.base = base;
-    this.limit = buf.length;
   }
 
   fail(what: string, value?: unknown): never {
-    throw new FormatError(this.base + BigInt(this.pos), what, value);
-  }
-
-  private need(n: number, what: string): void {
-    if (this.pos + n > this.limit) this.fail(`truncated ${what}`);
-  }
-
-  u8(what = 'byte'): number {
-    this.need(1, what);
-    return this.buf[this.pos++]!;
-  }
-
-  u16(what = 'u16'): number {
-    this.need(2, what);
-    const v = this.codec.u16(this.buf, this.pos);
-    this.pos += 2;
-    return v;
-  }
-
-  u32(what = 'u32'): number {
-    this.need(4, what);
-    const v = this.codec.u32(this.buf, this.pos);
-    this.pos += 4;
-    return v;
-  }
-
-  u64(what = 'u64'): bigint {
-    this.need(8, what);
-    const v = this.codec.u64(this.buf, this.pos);
-    this.pos += 8;
-    return v;
-  }
-
-  /** An unsigned LEB128 that fits a JS number (register numbers, lengths, factors). */
-  uleb(what = 'ULEB128'): number {
-    let v = 0;
-    let mul = 1;
-    for (;;) {
-      const b = this.u8(what);
-      v += (b & 0x7f) * mul;
-      if (!(b & 0x80)) break;
-      mul *= 128;
-      if (mul > 2 ** 56) this.fail(`${what} too large`);
-    }
-    if (v > Number.MAX_SAFE_INTEGER) this.fail(`${what} too large`);
-    return v;
-  }
-
-  /** A signed LEB128 as a bigint (offsets and constants may use all 64 bits). */
-  sleb(what = 'SLEB128'): bigint {
-    let v = 0n;
-    let shift = 0n;
-    let b = 0;
-    do {
-      b = this.u8(what);
-      if (shift < 64n) v |= BigInt(b & 0x7f) << shift;
-      shift += 7n;
-      if (shift > 70n) this.fail(`${what} too long`);
-    } while (b & 0x80);
-    if (b & 0x40 && shift < 64n) v -= 1n << shift;
-    return BigInt.asIntN(64, v);
-  }
-
-  /** An unsigned LEB128 as a bigint. */
-  ulebBig(what = 'ULEB128'): bigint {
-    let v = 0n;
-    let shift = 0n;
-    let b = 0;
-    do {
-      b = this.u8(what);
-      if (shift < 64n) v |= BigInt(b & 0x7f) << shift;
-      shift += 7n;
-      if (shift > 70n) this.fail(`${what} too long`);
-    } while (b & 0x80);
-    return BigInt.asUintN(64, v);
+    throw new FormatError(this.offset, what, value);
   }
 
   /** An address-sized unsigned word. */
