@@ -27,8 +27,8 @@ describe('coreshot dump leaves the target unharmed', () => {
 
   before(() => {
     prog = buildProg('checksum', tmp.path);
-    expected = runOk(prog, ['16000', '16', '0']).stdout;
-    assert.match(expected, /^done 16000 [0-9a-f]{16} signals 0$/m);
+    expected = runOk(prog, ['32000', '16', '0']).stdout;
+    assert.match(expected, /^done 32000 [0-9a-f]{16} signals 0$/m);
   });
   after(() => tmp.cleanup());
 
@@ -36,7 +36,8 @@ describe('coreshot dump leaves the target unharmed', () => {
     test(`20 dumps in a row (${mode}) change nothing it prints`, async () => {
       const dir = join(tmp.path, mode);
       runOk('mkdir', ['-p', dir]);
-      const t = await startTarget(prog, ['16000', '16', '500'], dir, { settleMs: 100 });
+      // 32000 items 500 µs apart: about 16 s, longer than 20 dumps take on a loaded machine.
+      const t = await startTarget(prog, ['32000', '16', '500'], dir, { settleMs: 100 });
       try {
         let sent = 0;
         const core = join(dir, 'core');
@@ -185,7 +186,8 @@ describe('coreshot dump leaves the target unharmed', () => {
     const dir = join(tmp.path, 'sleeper');
     runOk('mkdir', ['-p', dir]);
     const sleeper = buildProg('sleeper', dir);
-    const t = await startTarget(sleeper, ['12', '400'], dir);
+    // 30 sleeps of 400 ms: it outlives the 8 dumps on a loaded machine.
+    const t = await startTarget(sleeper, ['30', '400'], dir);
     try {
       for (let i = 0; i < 8; i++) {
         const res = coreshot(['dump', String(t.pid), '-o', join(dir, 'core'), '--force']);
@@ -194,7 +196,7 @@ describe('coreshot dump leaves the target unharmed', () => {
         await sleep(150);
       }
       await waitExit(t);
-      assert.equal(readFileSync(t.output, 'utf8'), 'ok 12\n');
+      assert.equal(readFileSync(t.output, 'utf8'), 'ok 30\n');
     } finally {
       await t.stop();
     }
