@@ -1,7 +1,9 @@
 // `coreshot view TARGET`: opens the target, serves the page on 127.0.0.1, prints its URL (with the
 // access token) as the first line on stdout, opens a browser when there is a display, and serves
 // until SIGINT or SIGTERM, then closes everything and exits 0.
+
 import { spawn } from 'node:child_process';
+import { abortOnSignals } from '../errors.js';
 import { startServer } from './server.js';
 import { openTarget, type ViewOptions } from './target.js';
 
@@ -34,10 +36,11 @@ export async function view(path: string, opts: ViewCommandOptions): Promise<void
   process.stdout.write(`${server.url}\n`);
   process.stderr.write('coreshot view: serving on 127.0.0.1 until interrupted (Ctrl-C)\n');
   if (opts.open) openBrowser(server.url);
-  await new Promise<void>((resolve) => {
-    process.once('SIGINT', () => resolve());
-    process.once('SIGTERM', () => resolve());
-  });
+  // SIGINT/SIGTERM (cli/errors.ts) end the serving, not the process: it closes and exits 0.
+  const interrupted = abortOnSignals();
+  await new Promise<void>((resolve) =>
+    interrupted.addEventListener('abort', () => resolve(), { once: true }),
+  );
   await server.close();
   target.close();
 }
