@@ -32,6 +32,20 @@ function readHex(core: string, address: bigint, length: number): string {
   return json<{ hex: string }>(['read', core, `0x${address.toString(16)}`, String(length)]).hex;
 }
 
+/**
+ * Waits until the page's location hash starts with `prefix`, asking from here: a predicate
+ * polled inside the page would be evaluated from a string, which the page's CSP forbids.
+ */
+async function waitForHash(page: Page, prefix: string): Promise<void> {
+  const deadline = Date.now() + 20_000;
+  const hashStarts = (p: string) =>
+    (globalThis as unknown as { location: { hash: string } }).location.hash.startsWith(p);
+  while (!(await page.evaluate(hashStarts, prefix))) {
+    if (Date.now() > deadline) throw new Error(`the page never went to ${prefix}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
 describe('coreshot view on a kernel core', () => {
   let made: TargetCore;
   let server: ViewServer;
@@ -111,7 +125,7 @@ describe('coreshot view on a kernel core', () => {
     await page.fill('#hex-goto', '$rsp');
     await page.press('#hex-goto', 'Enter');
     const sp0 = BigInt(threads[0]!.registers.rsp!);
-    await page.waitForFunction(`location.hash.startsWith('#hex/0x${sp0.toString(16)}')`);
+    await waitForHash(page, `#hex/0x${sp0.toString(16)}`);
     await screenshot(page, 'hex');
     // A symbol: main's address as nm gives it, moved by where the executable is loaded (PIE).
     const nm = run('nm', [made.exe]).stdout;
@@ -123,7 +137,7 @@ describe('coreshot view on a kernel core', () => {
     const base = BigInt(mappings.find((m) => m.path === made.exe && BigInt(m.offset) === 0n)!.start);
     await page.fill('#hex-goto', 'main');
     await page.press('#hex-goto', 'Enter');
-    await page.waitForFunction(`location.hash.startsWith('#hex/0x${(base + value).toString(16)}/')`);
+    await waitForHash(page, `#hex/0x${(base + value).toString(16)}/`);
   });
 
   test('the hex view marks bytes the core does not hold, with the reason', async () => {
