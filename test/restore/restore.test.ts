@@ -225,16 +225,21 @@ describe('coreshot restore refuses cleanly', () => {
       child.stderr.on('data', (d: Buffer) => {
         stderr += d.toString();
       });
-      await eventually(
-        () => stderr,
-        (e) => e.includes(`holding at ${step}`),
-        20_000,
-      );
-      assert.match(stderr, new RegExp(`holding at ${step}`), `restore never reached ${step}: ${stderr}`);
-      const building = tracedBy(child.pid!);
-      assert.equal(building.length, 1, `the process being built at ${step}: ${building}`);
-      child.kill('SIGKILL');
-      await exited;
+      let building: number[] = [];
+      try {
+        await eventually(
+          () => stderr,
+          (e) => e.includes(`holding at ${step}`),
+          20_000,
+        );
+        assert.match(stderr, new RegExp(`holding at ${step}`), `restore never reached ${step}: ${stderr}`);
+        building = tracedBy(child.pid!);
+        assert.equal(building.length, 1, `the process being built at ${step}: ${building}`);
+      } finally {
+        // Killed whatever happened: a coreshot left holding would keep its process for ever.
+        child.kill('SIGKILL');
+        await exited;
+      }
       const left = await eventually(
         () => building.filter(running),
         (l) => l.length === 0,
