@@ -6,10 +6,10 @@
 // caught too. FUZZ_SECONDS (default 20) sets the duration, FUZZ_SEED the first seed, FUZZ_CASES
 // a number of cases.
 import assert from 'node:assert/strict';
-import { fork } from 'node:child_process';
 import { after, before, test } from 'node:test';
 import type { MadeCore } from '../helpers/cores.js';
 import { gcoreCore, kernelCore, qemuUserCore } from '../helpers/cores.js';
+import { runFuzzWorker } from '../helpers/fuzz-run.js';
 import { tempDir } from '../helpers/proc.js';
 import type { FuzzJob, FuzzMessage } from './worker.js';
 
@@ -18,7 +18,6 @@ const SEED = Number(process.env.FUZZ_SEED ?? 0x5eed);
 /** FUZZ_CASES=1 with FUZZ_SEED reruns one case. */
 const CASES = Number(process.env.FUZZ_CASES ?? 0);
 /** A case that takes longer than this without finishing is a hang. */
-const HANG_MS = 30_000;
 const made: MadeCore[] = [];
 const views = tempDir('coreshot-fuzz-views-');
 
@@ -45,39 +44,10 @@ test(`fuzz: mutated real cores end in FormatError or a correct read (${SECONDS} 
     maxRssBytes: 512 << 20,
     viewsDir: views.path,
   };
-  const child = fork(new URL('./worker.ts', import.meta.url).pathname, [], {
-    execArgv: ['--import', 'tsx', '--max-old-space-size=256'],
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-  });
-  const failures: string[] = [];
-  let current = -1;
-  let done: Extract<FuzzMessage, { type: 'done' }> | undefined;
-  let lastProgress = Date.now();
-  const watchdog = setInterval(() => {
-    if (Date.now() - lastProgress > HANG_MS) {
-      failures.push(`seed ${current}: no progress for ${HANG_MS} ms (hang)`);
-      child.kill('SIGKILL');
-    }
-  }, 500);
-  child.on('message', (m: FuzzMessage) => {
-    lastProgress = Date.now();
-    if (m.type === 'case') current = m.seed;
-    else if (m.type === 'fail' && failures.length < 20) failures.push(`seed ${m.seed}: ${m.error}`);
-    else if (m.type === 'done') {
-      done = m;
-      child.disconnect();
-    }
-  });
-  child.send(job);
-  const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
-  clearInterval(watchdog);
-  if (!done && failures.length === 0) failures.push(`seed ${current}: the worker died (exit ${code})`);
-  assert.deepEqual(
-    failures,
-    [],
-    `fuzz failures (rerun one with FUZZ_SEED=<seed>):\n${failures.join('\n\n')}`,
+  const done = await runFuzzWorker<Extract<FuzzMessage, { type: 'done' }>>(
+    new URL('./worker.ts', import.meta.url).pathname,
+    job,
   );
-  assert.ok(done);
   console.log(
     `fuzz: ${done.cases} cases, ${done.opened} opened and read, ${done.formatErrors} FormatErrors, ${done.viewed} also through the CLI views, peak RSS ${(done.peakRss / 2 ** 20).toFixed(0)} MiB`,
   );

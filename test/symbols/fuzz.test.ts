@@ -4,11 +4,11 @@
 // per-case time bound and an RSS bound. The worker runs in a child process so that hangs are
 // caught too. FUZZ_SECONDS (default 20), FUZZ_SEED, FUZZ_CASES as in test/fuzz.
 import assert from 'node:assert/strict';
-import { fork } from 'node:child_process';
 import { copyFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { kernelCore, type MadeCore } from '../helpers/cores.js';
+import { runFuzzWorker } from '../helpers/fuzz-run.js';
 import { ROOT, runOk, tempDir } from '../helpers/proc.js';
 import type { SymFuzzBase, SymFuzzJob, SymFuzzMessage } from './fuzz-worker.js';
 import { gdbGroups } from './gdb-frames.js';
@@ -16,7 +16,6 @@ import { gdbGroups } from './gdb-frames.js';
 const SECONDS = Number(process.env.FUZZ_SECONDS ?? 20);
 const SEED = Number(process.env.FUZZ_SEED ?? 0x5eed);
 const CASES = Number(process.env.FUZZ_CASES ?? 0);
-const HANG_MS = 30_000;
 const made: MadeCore[] = [];
 const bases: SymFuzzBase[] = [];
 const dir = tempDir('coreshot-symfuzz-');
@@ -65,39 +64,10 @@ test(`fuzz: mutated debug files give symbols or reasons (${SECONDS} s from seed 
     caseMs: 10_000,
     maxRssBytes: 512 << 20,
   };
-  const child = fork(new URL('./fuzz-worker.ts', import.meta.url).pathname, [], {
-    execArgv: ['--import', 'tsx', '--max-old-space-size=256'],
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-  });
-  const failures: string[] = [];
-  let current = -1;
-  let done: Extract<SymFuzzMessage, { type: 'done' }> | undefined;
-  let lastProgress = Date.now();
-  const watchdog = setInterval(() => {
-    if (Date.now() - lastProgress > HANG_MS) {
-      failures.push(`seed ${current}: no progress for ${HANG_MS} ms (hang)`);
-      child.kill('SIGKILL');
-    }
-  }, 500);
-  child.on('message', (m: SymFuzzMessage) => {
-    lastProgress = Date.now();
-    if (m.type === 'case') current = m.seed;
-    else if (m.type === 'fail' && failures.length < 20) failures.push(`seed ${m.seed}: ${m.error}`);
-    else if (m.type === 'done') {
-      done = m;
-      child.disconnect();
-    }
-  });
-  child.send(job);
-  const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
-  clearInterval(watchdog);
-  if (!done && failures.length === 0) failures.push(`seed ${current}: the worker died (exit ${code})`);
-  assert.deepEqual(
-    failures,
-    [],
-    `fuzz failures (rerun one with FUZZ_SEED=<seed> FUZZ_CASES=1):\n${failures.join('\n\n')}`,
+  const done = await runFuzzWorker<Extract<SymFuzzMessage, { type: 'done' }>>(
+    new URL('./fuzz-worker.ts', import.meta.url).pathname,
+    job,
   );
-  assert.ok(done);
   console.log(
     `symbol fuzz: ${done.cases} cases, ${done.withLines} pcs still with a line, peak RSS ${(done.peakRss / 2 ** 20).toFixed(0)} MiB`,
   );
