@@ -3,9 +3,11 @@
  * process (through gdb's Python API: pc, name and frame type of every frame of every thread),
  * `coreshot stack --json`, and the comparison of the two.
  */
+
 import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import type { FrameOut } from '../../src/cli/views/stack.js';
 import { type MadeCore, runToCrash } from '../helpers/cores.js';
 import { coreshot, ROOT, runOk, tempDir } from '../helpers/proc.js';
 
@@ -48,17 +50,8 @@ export function gdbFrames(t: GdbTarget): GdbThread[] {
   return JSON.parse(line.slice('FRAMES-JSON'.length)) as GdbThread[];
 }
 
-export interface StackFrameJson {
-  pc: string;
-  function: string | null;
-  offset: number | null;
-  module: string | null;
-  buildId: string | null;
-  file: string | null;
-  line: number | null;
-  inline: boolean;
-  how: string;
-}
+/** One frame of `coreshot stack --json` (the CLI's own type of its JSON contract). */
+export type StackFrameJson = FrameOut;
 
 export interface StackJson {
   threads: { tid: number; name: string | null; frames: StackFrameJson[] }[];
