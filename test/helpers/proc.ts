@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -120,4 +120,58 @@ export async function killAndWait(pid: number, timeoutMs = 5000): Promise<void> 
 /** Whether a gdb batch output holds a warning line. */
 export function gdbWarnings(output: string): string[] {
   return output.split('\n').filter((l) => /^warning:/i.test(l.trim()));
+}
+
+/** A coreshot run held at a fault point (src/fault-points.ts). */
+export interface HeldCoreshot {
+  pid: number;
+  /** What it printed on stderr so far. */
+  stderr(): string;
+  /** Its exit code (null when killed by a signal), once it exits. */
+  exited: Promise<number | null>;
+  /** SIGKILLs it and waits for its exit. */
+  kill(): Promise<void>;
+}
+
+/**
+ * Starts coreshot with `args` and CORESHOT_TEST_HOLD=`point` (and CORESHOT_TEST_RESUME=`resume`
+ * when given), resolving once it says it holds there. A run that exits first or does not get
+ * there within `ms` is killed, and the promise rejects with what it printed.
+ */
+export function holdCoreshot(
+  args: string[],
+  point: string,
+  opts: { resume?: string; ms?: number } = {},
+): Promise<HeldCoreshot> {
+  const env: NodeJS.ProcessEnv = { ...process.env, CORESHOT_TEST_HOLD: point };
+  if (opts.resume !== undefined) env.CORESHOT_TEST_RESUME = opts.resume;
+  const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'ignore', 'pipe'], env });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  let stderr = '';
+  const held: HeldCoreshot = {
+    pid: child.pid!,
+    stderr: () => stderr,
+    exited,
+    kill: async () => {
+      child.kill('SIGKILL');
+      await exited;
+    },
+  };
+  return new Promise((resolve, reject) => {
+    const fail = (why: string) => {
+      clearTimeout(timer);
+      held.kill().then(() => reject(new Error(`coreshot ${args.join(' ')} ${why} ${point}: ${stderr}`)));
+    };
+    const timer = setTimeout(() => fail('never held at'), opts.ms ?? 30_000);
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+      if (stderr.includes(`holding at ${point}`)) {
+        clearTimeout(timer);
+        resolve(held);
+      }
+    });
+    exited.then(() => {
+      if (!stderr.includes(`holding at ${point}`)) fail('exited before holding at');
+    });
+  });
 }

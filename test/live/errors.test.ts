@@ -4,7 +4,16 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { CLI, cliForOtherUsers, coreshot, run, runOk, startDetached, tempDir } from '../helpers/proc.js';
+import {
+  CLI,
+  cliForOtherUsers,
+  coreshot,
+  holdCoreshot,
+  run,
+  runOk,
+  startDetached,
+  tempDir,
+} from '../helpers/proc.js';
 import {
   buildProg,
   eventually,
@@ -183,21 +192,7 @@ describe('coreshot dump errors', () => {
     const t = await freshTarget('released');
     const dir = emptyDir('released');
     const resume = join(dir, 'resume');
-    const child = spawn(process.execPath, [CLI, 'dump', String(t.pid), '-o', join(dir, 'core')], {
-      stdio: ['ignore', 'ignore', 'pipe'],
-      env: { ...process.env, CORESHOT_TEST_HOLD: 'released', CORESHOT_TEST_RESUME: resume },
-    });
-    const exited = new Promise<number | null>((r) => child.once('exit', r));
-    let stderr = '';
-    child.stderr.on('data', (d: Buffer) => {
-      stderr += d.toString();
-    });
-    await eventually(
-      () => stderr,
-      (e) => e.includes('holding at released'),
-      10_000,
-    );
-    assert.match(stderr, /holding at released/);
+    const held = await holdCoreshot(['dump', String(t.pid), '-o', join(dir, 'core')], 'released', { resume });
     // Killed and reaped by its shell: /proc/PID no longer exists when coreshot goes on.
     process.kill(t.pid, 'SIGKILL');
     const gone = await eventually(
@@ -207,7 +202,7 @@ describe('coreshot dump errors', () => {
     );
     assert.equal(gone, false, 'the target was not reaped');
     writeFileSync(resume, '');
-    assert.equal(await exited, 0, stderr);
+    assert.equal(await held.exited, 0, held.stderr());
     const eu = run('eu-readelf', ['-n', join(dir, 'core')]);
     assert.equal(eu.status, 0, eu.stderr);
     assert.match(eu.stdout, /PRSTATUS/);

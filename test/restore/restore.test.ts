@@ -4,17 +4,16 @@
 // is no child of coreshot. Then what must be refused is refused with one line and nothing left
 // running, and coreshot SIGKILLed at every step of a restore leaves nothing of the new process.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { openCore } from '../../src/sources/elfcore/open.js';
 import { kernelCore } from '../helpers/cores.js';
 import {
-  CLI,
   cliForOtherUsers,
   compileC,
   coreshot,
+  holdCoreshot,
   isAlive,
   killAndWait,
   ROOT,
@@ -216,29 +215,14 @@ describe('coreshot restore refuses cleanly', () => {
       'threads-set',
     ];
     for (const step of steps) {
-      const child = spawn(process.execPath, [CLI, 'restore', core], {
-        stdio: ['ignore', 'ignore', 'pipe'],
-        env: { ...process.env, CORESHOT_TEST_HOLD: step },
-      });
-      const exited = new Promise((r) => child.once('exit', r));
-      let stderr = '';
-      child.stderr.on('data', (d: Buffer) => {
-        stderr += d.toString();
-      });
+      const held = await holdCoreshot(['restore', core], step);
       let building: number[] = [];
       try {
-        await eventually(
-          () => stderr,
-          (e) => e.includes(`holding at ${step}`),
-          20_000,
-        );
-        assert.match(stderr, new RegExp(`holding at ${step}`), `restore never reached ${step}: ${stderr}`);
-        building = tracedBy(child.pid!);
+        building = tracedBy(held.pid);
         assert.equal(building.length, 1, `the process being built at ${step}: ${building}`);
       } finally {
         // Killed whatever happened: a coreshot left holding would keep its process for ever.
-        child.kill('SIGKILL');
-        await exited;
+        await held.kill();
       }
       const left = await eventually(
         () => building.filter(running),

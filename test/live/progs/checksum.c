@@ -1,8 +1,9 @@
 // Prints a running checksum of data passed through a pipe between two threads, mixed with a
 // buffer it keeps rewriting. Any disturbance (a failed or unrestarted system call, lost or
 // duplicated data or signals, corrupted memory) changes what it prints or makes it exit early.
-// Usage: checksum ITERATIONS BUFFER_MIB PAUSE_US (the writer's pause between items; the output
-// does not depend on it). Counts SIGRTMIN+6 signals (SA_RESTART) and prints them.
+// Usage: checksum ITERATIONS BUFFER_MIB PAUSE_US [hold] (the writer's pause between items; the
+// output does not depend on it; with "hold" the last item waits for a SIGALRM, so that the
+// program lives as long as its user needs). Counts SIGRTMIN+6 signals (SA_RESTART), prints them.
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
@@ -17,10 +18,16 @@ static int fds[2];
 static unsigned iterations;
 static long pause_ns;
 static volatile sig_atomic_t signals;
+static volatile sig_atomic_t released = 1;
 
 static void on_signal(int sig) {
   (void)sig;
   signals++;
+}
+
+static void on_alarm(int sig) {
+  (void)sig;
+  released = 1;
 }
 
 static void *writer(void *arg) {
@@ -28,6 +35,8 @@ static void *writer(void *arg) {
   sigfillset(&all);
   pthread_sigmask(SIG_BLOCK, &all, 0);
   for (uint32_t i = 0; i < iterations; i++) {
+    struct timespec ms = {0, 1000000};
+    while (i + 1 == iterations && !released) nanosleep(&ms, 0);
     if (write(fds[1], &i, sizeof i) != sizeof i) {
       printf("write failed: %s\n", strerror(errno));
       exit(2);
@@ -46,6 +55,7 @@ int main(int argc, char **argv) {
   iterations = argc > 1 ? (unsigned)atoi(argv[1]) : 10000;
   size_t size = (size_t)(argc > 2 ? atoi(argv[2]) : 16) << 20;
   pause_ns = (argc > 3 ? atol(argv[3]) : 200) * 1000;
+  released = !(argc > 4 && strcmp(argv[4], "hold") == 0);
   uint64_t *buf = malloc(size);
   size_t words = size / sizeof *buf;
   for (size_t i = 0; i < words; i++) buf[i] = i * 0x9e3779b97f4a7c15ull;
@@ -54,6 +64,8 @@ int main(int argc, char **argv) {
   sa.sa_handler = on_signal;
   sa.sa_flags = SA_RESTART;
   sigaction(SIGRTMIN + 6, &sa, 0);
+  sa.sa_handler = on_alarm;
+  sigaction(SIGALRM, &sa, 0);
   if (pipe(fds) != 0) return 1;
   pthread_t t;
   pthread_create(&t, 0, writer, 0);
