@@ -7,13 +7,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FormatError } from '../../src/bytes/errors.js';
 import { openCore } from '../../src/sources/elfcore/open.js';
+import { type FuzzBudget, fuzzSeeds, prng } from '../helpers/prng.js';
 
-interface Job {
+interface Job extends FuzzBudget {
   inputs: string[];
-  seed: number;
-  seconds: number;
-  /** Cases to run even when the time is up. */
-  minCases: number;
   cacheDir: string;
 }
 
@@ -21,17 +18,6 @@ const job = JSON.parse(process.argv[2] ?? '{}') as Job;
 process.env.XDG_CACHE_HOME = job.cacheDir;
 const inputs = job.inputs.map((path) => ({ path, data: readFileSync(path) }));
 const scratch = mkdtempSync(join(tmpdir(), 'coreshot-fuzz-z-'));
-
-/** xorshift32: the same seed gives the same case. */
-function prng(seed: number): () => number {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    return (x >>> 0) / 2 ** 32;
-  };
-}
 
 function mutate(data: Buffer, rand: () => number): Buffer {
   const out = Buffer.from(data);
@@ -85,8 +71,7 @@ function openAndRead(file: string): 'opened' | 'format-error' {
 const failures: string[] = [];
 let cases = 0;
 let opened = 0;
-const end = Date.now() + job.seconds * 1000;
-for (let seed = job.seed; Date.now() < end || cases < job.minCases; seed++) {
+for (const seed of fuzzSeeds(job)) {
   cases++;
   if (process.env.FUZZ_TRACE) process.stderr.write(`case ${seed}\n`);
   try {

@@ -46,7 +46,14 @@ after(() => {
 });
 
 test(`fuzz: mutated compressed cores end in FormatError or a correct read (${SECONDS} s from seed ${SEED})`, () => {
-  const job = { inputs, seed: SEED, seconds: SECONDS, minCases: MIN_CASES, cacheDir: cache.path };
+  const job = {
+    inputs,
+    seed: SEED,
+    seconds: SECONDS,
+    minCases: MIN_CASES,
+    maxCases: 0,
+    cacheDir: cache.path,
+  };
   const res = run(
     process.execPath,
     ['--import', 'tsx', new URL('./compressed-worker.ts', import.meta.url).pathname, JSON.stringify(job)],

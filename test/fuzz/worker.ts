@@ -17,14 +17,10 @@ import { decodeSigInfo } from '../../src/elf/notes/siginfo.js';
 import { decodeRegisters } from '../../src/elf/regs/index.js';
 import { FileAccess, type RandomAccess } from '../../src/io/random-access.js';
 import { type CoreFile, openCore, readCore } from '../../src/sources/elfcore/open.js';
-import { prng } from '../helpers/prng.js';
+import { type FuzzBudget, fuzzSeeds, prng } from '../helpers/prng.js';
 
-export interface FuzzJob {
+export interface FuzzJob extends FuzzBudget {
   cores: string[];
-  seed: number;
-  seconds: number;
-  /** Stop after this many cases even if time is left (0: no limit). */
-  maxCases: number;
   /** A single case takes at most this long. */
   caseMs: number;
   /** Resident set size the worker may never exceed. */
@@ -311,13 +307,12 @@ function main(job: FuzzJob): void {
   const send = (m: FuzzMessage) => process.send!(m);
   const bases = job.cores.map(loadBase);
   const baseFds = readdirSync('/proc/self/fd').length;
-  const end = Date.now() + job.seconds * 1000;
   let cases = 0;
   let opened = 0;
   let formatErrors = 0;
   let viewed = 0;
   let peakRss = 0;
-  for (let seed = job.seed; Date.now() < end && (job.maxCases === 0 || cases < job.maxCases); seed++) {
+  for (const seed of fuzzSeeds(job)) {
     send({ type: 'case', seed });
     const rand = prng(seed);
     const base = bases[Math.floor(rand() * bases.length)]!;

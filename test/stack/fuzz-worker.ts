@@ -12,15 +12,12 @@ import { ElfFile } from '../../src/elf/reader.js';
 import { findSection } from '../../src/elf/sections.js';
 import { BufferAccess } from '../../src/io/random-access.js';
 import { openCore } from '../../src/sources/elfcore/open.js';
-import { prng } from '../helpers/prng.js';
+import { type FuzzBudget, fuzzSeeds, prng } from '../helpers/prng.js';
 
-export interface StackFuzzJob {
+export interface StackFuzzJob extends FuzzBudget {
   core: string;
   exe: string;
   root: string;
-  seed: number;
-  seconds: number;
-  maxCases: number;
   maxRssBytes: number;
   maxFrames: number;
 }
@@ -51,12 +48,11 @@ function main(job: StackFuzzJob): void {
   }
   first.close();
   mkdirSync(dirname(target), { recursive: true });
-  const end = Date.now() + job.seconds * 1000;
   let cases = 0;
   let stoppedEarly = 0;
   let frames = 0;
   let peakRss = 0;
-  for (let seed = job.seed; Date.now() < end && (!job.maxCases || cases < job.maxCases); seed++) {
+  for (const seed of fuzzSeeds(job)) {
     process.send?.({ type: 'case', seed } satisfies StackFuzzMessage);
     const rand = prng(seed);
     const copy = Buffer.from(base);

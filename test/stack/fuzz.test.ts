@@ -31,6 +31,7 @@ test(`fuzz: mutated .eh_frame/.eh_frame_hdr end in frames or a reason (${SECONDS
     root: root.path,
     seed: SEED,
     seconds: SECONDS,
+    minCases: CASES === 0 ? SECONDS * 5 : 0,
     maxCases: CASES,
     maxRssBytes: 512 << 20,
     maxFrames: 256,

@@ -12,7 +12,7 @@ import { ElfFile } from '../../src/elf/reader.js';
 import { sectionNames } from '../../src/elf/sections.js';
 import { BufferAccess } from '../../src/io/random-access.js';
 import { openCore } from '../../src/sources/elfcore/open.js';
-import { prng } from '../helpers/prng.js';
+import { type FuzzBudget, fuzzSeeds, prng } from '../helpers/prng.js';
 
 export interface SymFuzzBase {
   core: string;
@@ -21,12 +21,9 @@ export interface SymFuzzBase {
   pcs: { pc: string; isCallSite: boolean }[];
 }
 
-export interface SymFuzzJob {
+export interface SymFuzzJob extends FuzzBudget {
   bases: SymFuzzBase[];
   dir: string;
-  seed: number;
-  seconds: number;
-  maxCases: number;
   caseMs: number;
   maxRssBytes: number;
 }
@@ -134,11 +131,10 @@ function mutate(l: Loaded, rand: () => number): { bytes: Buffer; what: string[] 
 function main(job: SymFuzzJob): void {
   const send = (m: SymFuzzMessage) => process.send!(m);
   const loaded = job.bases.map(load);
-  const end = Date.now() + job.seconds * 1000;
   let cases = 0;
   let withLines = 0;
   let peakRss = 0;
-  for (let seed = job.seed; Date.now() < end && (job.maxCases === 0 || cases < job.maxCases); seed++) {
+  for (const seed of fuzzSeeds(job)) {
     send({ type: 'case', seed });
     const rand = prng(seed);
     const l = loaded[Math.floor(rand() * loaded.length)]!;

@@ -60,6 +60,7 @@ test(`fuzz: mutated debug files give symbols or reasons (${SECONDS} s from seed 
     dir: dir.path,
     seed: SEED,
     seconds: SECONDS,
+    minCases: CASES === 0 ? SECONDS * 5 : 0,
     maxCases: CASES,
     caseMs: 10_000,
     maxRssBytes: 512 << 20,
@@ -72,7 +73,6 @@ test(`fuzz: mutated debug files give symbols or reasons (${SECONDS} s from seed 
     `symbol fuzz: ${done.cases} cases, ${done.withLines} pcs still with a line, peak RSS ${(done.peakRss / 2 ** 20).toFixed(0)} MiB`,
   );
   if (CASES === 0) {
-    assert.ok(done.cases >= SECONDS * 5, `only ${done.cases} cases in ${SECONDS} s`);
     assert.ok(done.withLines > 0, 'some mutations leave line info: the debug file is read');
   }
 });
