@@ -1,9 +1,10 @@
 // coreshot dump vs gcore on a process with 1 GiB of touched memory, both writing to the same
-// tmpfs (/dev/shm): total dump time in both modes, the ratio to a plain copy of the same memory
-// out of /proc/PID/mem (the physical limit), the pause the target itself measures (its largest
-// gap between loop iterations), and coreshot's peak RSS. Two floors are measured too: writing the
-// same amount of zeros to that tmpfs (no reading at all), and the target's own fork() (timed
-// inside it), which a fork snapshot cannot pause for less than. Usage: npm run bench -- dump
+// tmpfs (/dev/shm): total dump time and CPU time in both modes, the ratio to a plain copy of the
+// same memory out of /proc/PID/mem (the physical limit), the pause the target itself measures
+// (its largest gap between loop iterations), and coreshot's peak RSS. Two floors are measured
+// too: writing the same amount of zeros to that tmpfs (no reading at all), and the target's own
+// fork() (timed inside it), which a fork snapshot cannot pause for less than.
+// Usage: npm run bench -- dump
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -77,8 +78,12 @@ function waitFor(pred: () => boolean, what: string): void {
   }
 }
 
-/** Runs a command; returns wall time, the child's peak RSS and the pause the target measured. */
-function measure(cmd: string[]): { seconds: number; rssMiB: number; pauseMs: number } {
+/**
+ * Runs a command; returns wall time, its CPU time (user + system: the work it did, which other
+ * load on the machine changes less than the wall time), its peak RSS and the pause the target
+ * measured.
+ */
+function measure(cmd: string[]): { seconds: number; cpu: number; rssMiB: number; pauseMs: number } {
   const before = lines().length;
   process.kill(pid, 'SIGUSR1'); // reset the target's gap counter
   waitFor(() => lines().length > before, 'target report');
@@ -87,15 +92,16 @@ function measure(cmd: string[]): { seconds: number; rssMiB: number; pauseMs: num
     'import resource,subprocess,sys,time\n' +
     't=time.monotonic();r=subprocess.run(sys.argv[1:],stdout=subprocess.DEVNULL,stderr=subprocess.DEVNULL)\n' +
     'd=time.monotonic()-t\n' +
-    'print(r.returncode,d,resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)';
+    'u=resource.getrusage(resource.RUSAGE_CHILDREN)\n' +
+    'print(r.returncode,d,u.ru_maxrss,u.ru_utime+u.ru_stime)';
   const res = spawnSync('python3', ['-c', py, ...cmd], { encoding: 'utf8' });
-  const [code, secs, rss] = res.stdout.trim().split(' ');
+  const [code, secs, rss, cpu] = res.stdout.trim().split(' ');
   if (code !== '0') throw new Error(`${cmd.join(' ')} failed (${code}): ${res.stderr}`);
   const mark = lines().length;
   process.kill(pid, 'SIGUSR1');
   waitFor(() => lines().length > mark, 'target report');
   const gap = Number(lines().at(-1)!.split(' ')[1]);
-  return { seconds: Number(secs), rssMiB: Number(rss) / 1024, pauseMs: gap };
+  return { seconds: Number(secs), cpu: Number(cpu), rssMiB: Number(rss) / 1024, pauseMs: gap };
 }
 
 try {
@@ -132,7 +138,10 @@ try {
       '--no-snapshot',
     ],
   };
-  const best: Record<string, { seconds: number; rssMiB: number; pauseMs: number; size: number }> = {};
+  const best: Record<
+    string,
+    { seconds: number; cpu: number; rssMiB: number; pauseMs: number; size: number }
+  > = {};
   console.log(`target: ${SIZE_MIB} MiB touched, output on ${shm} (tmpfs), best of ${RUNS} runs`);
   for (let r = 0; r < RUNS; r++) {
     for (const [name, cmd] of Object.entries(tools)) {
@@ -174,11 +183,11 @@ try {
   }
   const pad = (s: string, n: number) => s.padEnd(n);
   console.log(
-    `${pad('tool', 38)} ${pad('time s', 8)} ${pad('pause ms', 10)} ${pad('peak RSS MiB', 13)} core MiB`,
+    `${pad('tool', 38)} ${pad('time s', 8)} ${pad('CPU s', 7)} ${pad('pause ms', 10)} ${pad('peak RSS MiB', 13)} core MiB`,
   );
   for (const [name, m] of Object.entries(best)) {
     console.log(
-      `${pad(name, 38)} ${pad(m.seconds.toFixed(3), 8)} ${pad(m.pauseMs.toFixed(1), 10)} ${pad(m.rssMiB.toFixed(0), 13)} ${(m.size / 2 ** 20).toFixed(0)}`,
+      `${pad(name, 38)} ${pad(m.seconds.toFixed(3), 8)} ${pad(m.cpu.toFixed(3), 7)} ${pad(m.pauseMs.toFixed(1), 10)} ${pad(m.rssMiB.toFixed(0), 13)} ${(m.size / 2 ** 20).toFixed(0)}`,
     );
   }
   const g = best.gcore!;
@@ -191,6 +200,7 @@ try {
     const ratio = m.seconds / g.seconds;
     console.log(
       `${name}: ${ratio.toFixed(3)}x gcore's time (goal <= 0.7: ${ratio <= 0.7 ? 'met' : 'NOT met'}), ` +
+        `${(m.cpu / g.cpu).toFixed(2)}x gcore's CPU time, ` +
         `${(m.seconds / copy.seconds).toFixed(2)}x the plain copy, pause ${m.pauseMs.toFixed(1)} ms ` +
         `vs gcore's ${g.pauseMs.toFixed(0)} ms, peak RSS ${m.rssMiB.toFixed(0)} MiB ` +
         `(goal < 150: ${m.rssMiB < 150 ? 'met' : 'NOT met'})`,
@@ -208,6 +218,9 @@ try {
       `${fork.toFixed(1)}-${Math.max(...forks).toFixed(1)} ms`,
   );
   console.log('(pause = the largest gap the target saw between two loop iterations during the dump)');
+  console.log(
+    `load average when done: ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}`,
+  );
 } finally {
   try {
     process.kill(pid, 'SIGKILL');
