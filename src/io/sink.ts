@@ -13,9 +13,11 @@ import {
   renameSync,
   statSync,
   unlinkSync,
+  write as writeCb,
   writeSync,
 } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
+import { promisify } from 'node:util';
 import { O_TMPFILE } from '../abi/fcntl.js';
 
 /**
@@ -138,6 +140,12 @@ export interface Sink {
   /** Whether holes stay holes (a regular file) or must be written as zeros (a pipe). */
   readonly sparse: boolean;
   write(data: Buffer): void;
+  /**
+   * Writes `data` at the current position in the background (on libuv's thread pool): the
+   * position advances at once, the promise settles when the bytes are written. Only sinks whose
+   * writes are positional have it (the order of completion does not matter to them).
+   */
+  writeAsync?(data: Buffer): Promise<void>;
   /** Advances by `n` zero bytes. */
   hole(n: bigint): void;
   commit(): void;
@@ -145,6 +153,7 @@ export interface Sink {
 }
 
 const ZERO_CHUNK = Buffer.alloc(1 << 20);
+const writeAt = promisify(writeCb);
 const PAGE = 4096;
 const ZERO_PAGE = ZERO_CHUNK.subarray(0, PAGE);
 
@@ -195,6 +204,18 @@ export class FileSink implements Sink {
       throw writeError(err, this.name);
     }
     this.position += BigInt(data.length);
+  }
+
+  async writeAsync(data: Buffer): Promise<void> {
+    const at = Number(this.position);
+    this.position += BigInt(data.length);
+    try {
+      for (let done = 0; done < data.length; ) {
+        done += (await writeAt(this.fd, data, done, data.length - done, at + done)).bytesWritten;
+      }
+    } catch (err) {
+      throw writeError(err, this.name);
+    }
   }
 
   hole(n: bigint): void {
@@ -356,8 +377,13 @@ export function openSink(path: string, options: SinkOptions = {}): Sink {
  * holes, so a file stays sparse where memory was zero. A stream sink gets every byte.
  */
 export function writeSparse(sink: Sink, data: Buffer): void {
+  sparseRuns(sink, data, (run) => sink.write(run));
+}
+
+/** Hands each run of `data` that is not whole zero pages to `put`, and skips the rest as holes. */
+function sparseRuns(sink: Sink, data: Buffer, put: (run: Buffer) => void): void {
   if (!sink.sparse) {
-    sink.write(data);
+    put(data);
     return;
   }
   const phase = Number(sink.position % BigInt(PAGE));
@@ -365,7 +391,7 @@ export function writeSparse(sink: Sink, data: Buffer): void {
   let p = phase === 0 ? 0 : PAGE - phase; // the first page boundary in the file
   while (p + PAGE <= data.length) {
     if (data.subarray(p, p + PAGE).equals(ZERO_PAGE)) {
-      if (p > pending) sink.write(data.subarray(pending, p));
+      if (p > pending) put(data.subarray(pending, p));
       let q = p + PAGE;
       while (q + PAGE <= data.length && data.subarray(q, q + PAGE).equals(ZERO_PAGE)) q += PAGE;
       sink.hole(BigInt(q - p));
@@ -375,7 +401,58 @@ export function writeSparse(sink: Sink, data: Buffer): void {
       p += PAGE;
     }
   }
-  if (pending < data.length) sink.write(data.subarray(pending));
+  if (pending < data.length) put(data.subarray(pending));
+}
+
+/**
+ * Sparse writes that overlap whatever produces the next bytes (reading memory): a ring of
+ * `count` buffers of `size` bytes; `buffer()` hands out a free one (waiting for the oldest write
+ * when all are in flight), `write(buf, n)` queues it at the sink's position and takes it back when
+ * it is written. A sink without `writeAsync` is written at once. `drain()` waits for every write
+ * and throws the first failure; `settle()` only waits (before an abort closes the file).
+ */
+export class WriteBehind {
+  private readonly sink: Sink;
+  private readonly free: Buffer[] = [];
+  private readonly inFlight: Promise<void>[] = [];
+
+  constructor(sink: Sink, count: number, size: number) {
+    this.sink = sink;
+    for (let i = 0; i < count; i++) this.free.push(Buffer.allocUnsafe(size));
+  }
+
+  async buffer(): Promise<Buffer> {
+    // Nothing in flight to wait for: still let signals and timers in between chunks.
+    if (this.inFlight.length === 0) await new Promise((resolve) => setImmediate(resolve));
+    while (this.free.length === 0) await this.inFlight.shift();
+    return this.free.pop()!;
+  }
+
+  /** Writes the first `length` bytes of `buf`, a buffer from `buffer()`. */
+  write(buf: Buffer, length: number): void {
+    const data = buf.subarray(0, length);
+    const writeAsync = this.sink.writeAsync?.bind(this.sink);
+    if (!writeAsync) {
+      writeSparse(this.sink, data);
+      this.free.push(buf);
+      return;
+    }
+    const parts: Promise<void>[] = [];
+    sparseRuns(this.sink, data, (run) => parts.push(writeAsync(run)));
+    const done = Promise.all(parts).then(() => {
+      this.free.push(buf);
+    });
+    done.catch(() => {}); // handled where it is awaited (buffer, drain) or by settle
+    this.inFlight.push(done);
+  }
+
+  async drain(): Promise<void> {
+    while (this.inFlight.length > 0) await this.inFlight.shift();
+  }
+
+  async settle(): Promise<void> {
+    await Promise.allSettled(this.inFlight.splice(0));
+  }
 }
 
 /** Runs `write` on the sink, then commits it; if anything fails, aborts it (no partial file). */

@@ -330,3 +330,13 @@ export async function startLinuxGuest(dir: string): Promise<Guest> {
     await sleep(200);
   }
 }
+
+/** The 32-bit word at guest-physical `paddr`, read by QEMU itself (HMP `xp`) while the guest runs. */
+export async function guestWord(guest: Guest, paddr: bigint): Promise<number> {
+  const [out] = (await qmp(guest, [
+    { execute: 'human-monitor-command', arguments: { 'command-line': `xp /1wx 0x${paddr.toString(16)}` } },
+  ])) as string[];
+  const m = /: (0x[0-9a-f]+)/.exec(out ?? '');
+  assert.ok(m, `unexpected xp output: ${out}`);
+  return Number(m[1]);
+}

@@ -3,7 +3,7 @@ import { PF_R, PF_W, PF_X, PT_LOAD, PT_NOTE } from '../../elf/constants.js';
 import { coreHeadSize, encodeCoreHead } from '../../elf/core-head.js';
 import { layoutFor, type Phdr } from '../../elf/layout.js';
 import { buildCoreNotes } from '../../elf/notes/core-notes.js';
-import { type Sink, writeAtomically, writeSparse } from '../../io/sink.js';
+import { type Sink, WriteBehind, writeAtomically } from '../../io/sink.js';
 import type { AddressSpace } from '../../model/address-space.js';
 import type { Mapping, ProcessImage } from '../../model/process-image.js';
 import type { LongRunOptions } from '../../model/progress.js';
@@ -20,8 +20,8 @@ export interface WriteSummary {
 }
 
 const CHUNK = 4 << 20;
-const PAGE = 4096;
-const _ZERO_PAGE = Buffer.alloc(PAGE);
+/** Chunks in flight: the next ones are read while the last are written. */
+const RING = 4;
 
 function flagsOf(m: Mapping): number {
   return (m.read ? PF_R : 0) | (m.write ? PF_W : 0) | (m.exec ? PF_X : 0);
@@ -85,33 +85,39 @@ async function writeBody(image: ProcessImage, sink: Sink, opts: LongRunOptions):
 
   let done = 0n;
   let missingBytes = 0n;
-  const buf = Buffer.allocUnsafe(CHUNK);
+  const behind = new WriteBehind(sink, RING, CHUNK);
   const report = (stage?: string) => opts.onProgress?.({ bytesDone: done, bytesTotal: memoryTotal, stage });
   report();
-  for (let i = 0; i < image.mappings.length; i++) {
-    const p = phdrs[i + 1]!;
-    if (p.p_filesz === 0n) continue;
-    if (sink.position < p.p_offset) sink.hole(p.p_offset - sink.position);
-    const m = image.mappings[i]!;
-    for (let off = 0n; off < p.p_filesz; ) {
-      if (opts.signal?.aborted) throw opts.signal.reason;
-      const left = p.p_filesz - off;
-      const zero = knownZero(image.memory, m.start + off, left);
-      if (zero > 0n) {
-        // Memory the source knows is zero (never-touched anonymous pages) is a hole, unread.
-        sink.hole(zero);
-        off += zero;
-        done += zero;
-        continue;
+  try {
+    for (let i = 0; i < image.mappings.length; i++) {
+      const p = phdrs[i + 1]!;
+      if (p.p_filesz === 0n) continue;
+      if (sink.position < p.p_offset) sink.hole(p.p_offset - sink.position);
+      const m = image.mappings[i]!;
+      for (let off = 0n; off < p.p_filesz; ) {
+        if (opts.signal?.aborted) throw opts.signal.reason;
+        const left = p.p_filesz - off;
+        const zero = knownZero(image.memory, m.start + off, left);
+        if (zero > 0n) {
+          // Memory the source knows is zero (never-touched anonymous pages) is a hole, unread.
+          sink.hole(zero);
+          off += zero;
+          done += zero;
+          continue;
+        }
+        // Waits only when every buffer is being written (and so yields to the event loop).
+        const buf = await behind.buffer();
+        const chunk = left < BigInt(CHUNK) ? buf.subarray(0, Number(left)) : buf;
+        for (const r of image.memory.readInto(m.start + off, chunk)) missingBytes += r.end - r.start;
+        behind.write(buf, chunk.length);
+        off += BigInt(chunk.length);
+        done += BigInt(chunk.length);
+        report(m.path);
       }
-      const chunk = left < BigInt(CHUNK) ? buf.subarray(0, Number(left)) : buf;
-      for (const r of image.memory.readInto(m.start + off, chunk)) missingBytes += r.end - r.start;
-      writeSparse(sink, chunk);
-      off += BigInt(chunk.length);
-      done += BigInt(chunk.length);
-      report(m.path);
-      await new Promise<void>((resolve) => setImmediate(resolve));
     }
+    await behind.drain();
+  } finally {
+    await behind.settle();
   }
   // A trailing hole still has to extend the file to its full size.
   if (sink.position < dataOff) sink.hole(dataOff - sink.position);
