@@ -1,8 +1,10 @@
-// The pseudo names /proc/PID/maps gives anonymous mappings ([heap], [stack], [vdso], [vvar]),
-// recovered from what an image knows: kernel cores name no anonymous mapping, so each label is
-// derived from a fact the core does hold (auxv pointers, the threads' stack pointers, where the
-// executable ends), and a mapping the source already names keeps its name.
+// The pseudo names /proc/PID/maps gives anonymous mappings ([heap], [stack], [vdso], [vvar],
+// [vsyscall]), recovered from what an image knows: kernel cores name no anonymous mapping, so
+// each label is derived from a fact the core does hold (auxv pointers, the threads' stack
+// pointers, where the executable ends, fixed addresses), and a mapping the source already names
+// keeps its name.
 import { AT } from '../abi/auxv.js';
+import { GATE_PAGES } from '../abi/mman.js';
 import { decodeRegisters, registerTableOf } from '../elf/regs/index.js';
 import type { Mapping, ProcessImage } from '../model/process-image.js';
 
@@ -58,7 +60,8 @@ function stackPointers(image: ProcessImage): Map<number, bigint> {
  * the strings the kernel put on the initial stack (AT_RANDOM, AT_EXECFN; else the main thread's
  * stack pointer), [stack:TID] one holding another thread's stack pointer, [vdso] the one at
  * AT_SYSINFO_EHDR, [vvar] the anonymous read-only mappings right below the vdso (newer kernels
- * split them into [vvar] and [vvar_vclock]; both are shown as [vvar]).
+ * split them into [vvar] and [vvar_vclock]; both are shown as [vvar]), and the gate page at its
+ * fixed address ([vsyscall], [vectors]).
  */
 export function mappingLabels(image: ProcessImage, exe: string | null): (string | null)[] {
   const maps = image.mappings;
@@ -84,5 +87,11 @@ export function mappingLabels(image: ProcessImage, exe: string | null): (string 
   for (const [tid, sp] of sps) if (tid !== image.process.pid) label(at(sp), `[stack:${tid}]`);
 
   label(at(heapStart(image, exe)), '[heap]');
+  const gate = GATE_PAGES[image.arch.name];
+  if (gate)
+    label(
+      maps.findIndex((m) => m.start === gate.start),
+      gate.name,
+    );
   return labels;
 }
