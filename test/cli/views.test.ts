@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { convertFixture, parseGdb, reference, requireFixtures } from '../criu/helpers.js';
-import { kernelCore, type MadeCore, requireTool } from '../helpers/cores.js';
+import { gcoreCore, kernelCore, type MadeCore, requireTool } from '../helpers/cores.js';
 import { coreshot, ROOT, run, tempDir } from '../helpers/proc.js';
 
 const YMM_BASE = 0x5100000000000000n;
@@ -143,6 +143,25 @@ describe('maps on a kernel core, against the process its own /proc/self/maps', (
       assert.equal(l?.perms, 'rw-p');
     }
   });
+});
+
+test('maps on a gcore core: the NT_FILE ranges gcore wrote no segment for have unknown permissions', async () => {
+  const g = await gcoreCore();
+  try {
+    const { mappings } = JSON.parse(ok(['maps', '--json', g.core])) as {
+      mappings: (Mapped & { inCore: string; rest: string | null })[];
+    };
+    const fileOnly = mappings.filter((m) => m.perms === '????');
+    assert.ok(fileOnly.length > 0, 'gcore leaves unmodified file pages out');
+    for (const m of fileOnly) {
+      assert.equal(BigInt(m.inCore), 0n);
+      assert.equal(m.rest, 'file');
+      assert.ok(m.path?.startsWith('/'), m.path ?? 'no path');
+    }
+    for (const m of mappings) assert.match(m.perms, /^([r-][w-][x-]|\?\?\?)\?$/);
+  } finally {
+    g.cleanup();
+  }
 });
 
 describe('notes: one layout, vector registers', () => {
