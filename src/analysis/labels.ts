@@ -4,7 +4,7 @@
 // pointers, where the executable ends, fixed addresses), and a mapping the source already names
 // keeps its name.
 import { AT } from '../abi/auxv.js';
-import { GATE_PAGES } from '../abi/mman.js';
+import { GATE_PAGES } from '../abi/gate.js';
 import { decodeRegisters, registerTableOf } from '../elf/regs/index.js';
 import type { Mapping, ProcessImage } from '../model/process-image.js';
 

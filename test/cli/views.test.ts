@@ -2,14 +2,16 @@
 // itself recorded before it crashed (its /proc/self/maps, its thread ids), by the values it
 // loaded into ymm0..ymm15, and by gdb on the same core; zmm and k registers by a real CRIU
 // checkpoint of an AVX-512 process (the fixtures), converted to a core, against the values its
-// program (fixtures/criu/target.c) loaded.
+// program (fixtures/criu/target.c) loaded; arm64 v0..v31 by gdb's gcore of a qemu-aarch64
+// process (test/cli/c/fpsimd.c).
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { convertFixture, parseGdb, reference, requireFixtures } from '../criu/helpers.js';
 import { gcoreCore, kernelCore, type MadeCore, requireTool } from '../helpers/cores.js';
-import { coreshot, ROOT, run, tempDir } from '../helpers/proc.js';
+import { compileC, coreshot, killAndWait, ROOT, run, startDetached, tempDir } from '../helpers/proc.js';
 
 const YMM_BASE = 0x5100000000000000n;
 
@@ -236,6 +238,77 @@ describe('notes: one layout, vector registers', () => {
       tmp.cleanup();
     }
   });
+});
+
+/** A TCP port nothing listens on now. */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+test('arm64 NT_FPREGSET: v0..v31 of gdb gcore of a qemu-aarch64 process: the values it loaded, as gdb prints them', async () => {
+  for (const tool of ['aarch64-linux-gnu-gcc', 'qemu-aarch64-static', 'gdb-multiarch']) requireTool(tool);
+  const tmp = tempDir('coreshot-views-arm64-');
+  let pid = 0;
+  try {
+    const exe = compileC(
+      join(ROOT, 'test/cli/c/fpsimd.c'),
+      join(tmp.path, 'fpsimd'),
+      ['-static', '-O1'],
+      'aarch64-linux-gnu-gcc',
+    );
+    const core = join(tmp.path, 'gcore');
+    const port = await freePort();
+    // A CPU without SVE: gdb then writes the FP/SIMD registers as NT_FPREGSET.
+    pid = startDetached('qemu-aarch64-static', ['-cpu', 'cortex-a57', '-g', String(port), exe], {
+      cwd: tmp.path,
+    });
+    // gdb retries the connection until the stub listens (tcp auto-retry).
+    const gdbArgs = ['-batch', '-nx', '-ex', 'set debuginfod enabled off', '-ex', `file ${exe}`];
+    const live = run('gdb-multiarch', [
+      ...gdbArgs,
+      '-ex',
+      `target remote 127.0.0.1:${port}`,
+      '-ex',
+      'continue',
+      '-ex',
+      `gcore ${core}`,
+      '-ex',
+      'kill',
+    ]);
+    assert.match(live.stdout + live.stderr, /SIGSEGV/);
+    const j = JSON.parse(ok(['notes', '--json', core])) as {
+      notes: { typeName: string; decoded?: { v?: string[] } }[];
+    };
+    const v = j.notes.find((n) => n.typeName === 'FPREGSET')?.decoded?.v;
+    assert.equal(v?.length, 32);
+    const printed = run('gdb-multiarch', [
+      ...gdbArgs,
+      '-ex',
+      `core ${core}`,
+      ...v!.flatMap((_, i) => ['-ex', `p/x $v${i}.d.u`]),
+    ]);
+    const pairs = [...printed.stdout.matchAll(/^\$\d+ = \{(0x[0-9a-f]+), (0x[0-9a-f]+)\}$/gm)];
+    assert.equal(pairs.length, 32, printed.stdout + printed.stderr);
+    v!.forEach((value, i) => {
+      const lo = 0xa500000000000000n + BigInt(2 * i);
+      assert.equal(BigInt(value), lo | ((lo + 1n) << 64n), `v${i}`);
+      assert.equal(
+        BigInt(value),
+        BigInt(pairs[i]![1]!) | (BigInt(pairs[i]![2]!) << 64n),
+        `v${i} as gdb prints it`,
+      );
+    });
+  } finally {
+    if (pid > 0) await killAndWait(pid);
+    tmp.cleanup();
+  }
 });
 
 describe('read ADDRESS-EXPRESSION', () => {

@@ -308,7 +308,7 @@ const BUILT_IN: NoteRow[] = [
     ...named('GNU', NT.NT_GNU_BUILD_ID, 'GNU_BUILD_ID', 'carried'),
     show: (_ctx, desc) => desc.toString('hex'),
   },
-  { ...named('GDB', NT.NT_GDB_TDESC, 'GDB_TDESC', 'carried'), show: (_ctx, desc) => fixedString(desc) },
+  { ...named('GDB', NT.NT_GDB_TDESC, 'GDB_TDESC', 'carried'), show: (_ctx, desc) => targetDescription(desc) },
   {
     owner: 'QEMU',
     name: 'QEMU_CPU_STATE',
@@ -318,6 +318,15 @@ const BUILT_IN: NoteRow[] = [
   { owner: 'VMCOREINFO', name: 'VMCOREINFO', place: 'carried', show: (_ctx, desc) => parseVmcoreInfo(desc) },
 ];
 for (const row of BUILT_IN) defineNote(row);
+
+/** What gdb's target description (XML) says: the architecture and the register features. */
+function targetDescription(desc: Buffer): { architecture: string | null; feature: string[] } {
+  const xml = fixedString(desc);
+  return {
+    architecture: /<architecture>([^<]*)<\/architecture>/.exec(xml)?.[1] ?? null,
+    feature: [...xml.matchAll(/<feature\s+name="([^"]*)"/g)].map((m) => m[1]!),
+  };
+}
 
 /** VMCOREINFO text: KEY=VALUE lines. */
 export function parseVmcoreInfo(desc: Buffer): Record<string, string> {
