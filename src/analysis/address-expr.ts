@@ -16,7 +16,7 @@ export type AddressExpr = { sign: 1n | -1n; term: AddressTerm }[];
 
 /** Why an expression has no address: a value with a kind, worded by the caller. */
 export interface AddressError {
-  kind: 'syntax' | 'unknown-register' | 'unknown-symbol' | 'out-of-range';
+  kind: 'syntax' | 'unknown-register' | 'unknown-symbol' | 'unknown-thread' | 'out-of-range';
   what: string;
 }
 
@@ -104,12 +104,20 @@ export function resolveAddress(text: string, lookup: AddressLookup): bigint | Ad
 }
 
 /**
- * The registers of one thread of an image (the first when `tid` is undefined): the names of its
- * register table, and `pc` and `sp` for the architecture's program counter and stack pointer.
+ * What names mean in an image: the registers of thread `tid` (the first when undefined) under
+ * their register-table names, plus `pc` and `sp` for the architecture's program counter and
+ * stack pointer; symbols as `symbol` finds them.
  */
-export function threadRegisters(image: ProcessImage, tid?: number): Map<string, bigint> | undefined {
+export function imageLookup(
+  image: ProcessImage,
+  tid: number | undefined,
+  symbol: (name: string) => bigint | undefined,
+): AddressLookup | AddressError {
   const t = tid === undefined ? image.threads[0] : image.threads.find((x) => x.tid === tid);
-  if (!t) return undefined;
+  if (!t) {
+    const tids = image.threads.map((x) => x.tid).join(' ') || 'none';
+    return { kind: 'unknown-thread', what: `no thread ${tid ?? ''} in the image (threads: ${tids})` };
+  }
   const regs = decodeRegisters(image.arch, t.gpRegs);
   const table = registerTableOf(image.arch);
   if (table) {
@@ -118,5 +126,5 @@ export function threadRegisters(image: ProcessImage, tid?: number): Map<string, 
       if (v !== undefined && !regs.has(alias)) regs.set(alias, v);
     }
   }
-  return regs;
+  return { register: (name) => regs.get(name), registerNames: () => [...regs.keys()], symbol };
 }

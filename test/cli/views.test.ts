@@ -340,7 +340,7 @@ describe('read ADDRESS-EXPRESSION', () => {
     for (const [args, re] of [
       [['$xmm99', '16'], /^coreshot: ADDRESS: no register \$xmm99 \(registers: \$r15 .* \$pc \$sp\)\n$/],
       [['no_such_symbol+8', '16'], /^coreshot: ADDRESS: no symbol named 'no_such_symbol'\n$/],
-      [['--thread', '1', '$rsp', '16'], /^coreshot: no thread 1 in the core \(threads: \d+( \d+)+\)\n$/],
+      [['--thread', '1', '$rsp', '16'], /^coreshot: no thread 1 in the image \(threads: \d+( \d+)+\)\n$/],
     ] as const) {
       const res = coreshot(['read', made.core, ...args]);
       assert.equal(res.status, 1);

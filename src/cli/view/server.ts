@@ -7,7 +7,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { isAddressError, resolveAddress, threadRegisters } from '../../analysis/address-expr.js';
+import { imageLookup, isAddressError, resolveAddress } from '../../analysis/address-expr.js';
 import { parseHexBytes, type SearchPattern } from '../../analysis/find.js';
 import { toJson } from '../format.js';
 import { MAX_MATCH, searchInPieces } from './search.js';
@@ -227,12 +227,10 @@ function apiRoutes(target: ViewTarget): Record<string, Route> {
 }
 
 function resolve(target: ViewTarget, expr: string, tid: string | null) {
-  const regs = threadRegisters(target.image, tid === null ? undefined : Number(tid));
-  return resolveAddress(expr, {
-    register: (name) => regs?.get(name),
-    registerNames: () => [...(regs?.keys() ?? [])],
-    symbol: (name) => target.symbol(name),
-  });
+  const lookup = imageLookup(target.image, tid === null ? undefined : Number(tid), (name) =>
+    target.symbol(name),
+  );
+  return isAddressError(lookup) ? lookup : resolveAddress(expr, lookup);
 }
 
 function searchPattern(q: URLSearchParams): SearchPattern {

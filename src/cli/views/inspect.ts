@@ -2,9 +2,9 @@ import { signalName } from '../../abi/signals.js';
 import {
   type AddressExpr,
   evaluateAddress,
+  imageLookup,
   isAddressError,
   parseAddressExpr,
-  threadRegisters,
 } from '../../analysis/address-expr.js';
 import { coreReport } from '../../analysis/report.js';
 import { archLabel } from '../../elf/arch.js';
@@ -169,11 +169,6 @@ async function addressOf(
   opts: InspectOptions & { thread?: number | undefined },
 ): Promise<bigint> {
   const { image } = core;
-  const regs = threadRegisters(image, opts.thread);
-  if (!regs)
-    throw new UserError(
-      `no thread ${opts.thread} in the core (threads: ${image.threads.map((t) => t.tid).join(' ') || 'none'})`,
-    );
   let symbol = (_name: string): bigint | undefined => undefined;
   let close = () => {};
   if (expr.some((e) => e.term.kind === 'symbol')) {
@@ -186,11 +181,9 @@ async function addressOf(
     close = () => modules.close();
   }
   try {
-    const found = evaluateAddress(expr, {
-      register: (name) => regs.get(name),
-      registerNames: () => [...regs.keys()],
-      symbol,
-    });
+    const lookup = imageLookup(image, opts.thread, symbol);
+    if (isAddressError(lookup)) throw new UserError(lookup.what);
+    const found = evaluateAddress(expr, lookup);
     if (isAddressError(found)) throw new UserError(`ADDRESS: ${found.what}`);
     return found;
   } finally {
