@@ -12,7 +12,7 @@ export {
   type SignalReport,
 } from './analysis/report.js';
 export { type Finding, type FindingKind, FormatError } from './bytes/errors.js';
-export { describeNote } from './elf/notes/describe.js';
+export { describeNote, describeNotes } from './elf/notes/describe.js';
 export { noteTypeName } from './elf/notes/table.js';
 export { decodeRegisters, encodeRegisters, registerTable } from './elf/regs/index.js';
 export { BufferAccess, FileAccess, type RandomAccess } from './io/random-access.js';

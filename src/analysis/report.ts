@@ -9,6 +9,7 @@ import type { Phdr } from '../elf/layout.js';
 import { decodeSigInfo } from '../elf/notes/siginfo.js';
 import { appendMissing, type MissingRange, type Region } from '../model/address-space.js';
 import type { Mapping, ProcessImage } from '../model/process-image.js';
+import { mappingLabels } from './labels.js';
 
 /** What a report reads: an opened core (sources/elfcore's CoreFile has all of it). */
 export interface ReportInput {
@@ -75,6 +76,7 @@ export interface CoreSummary {
 export interface MappingReport {
   start: bigint;
   end: bigint;
+  /** rwxp as /proc/PID/maps writes them; `?` where the source does not know (see permsOf). */
   perms: string;
   offset: bigint;
   size: bigint;
@@ -83,6 +85,8 @@ export interface MappingReport {
   /** Where the bytes the core lacks come from: 'file', the mapped file's status, or 'absent'. */
   rest: string | null;
   path: string | null;
+  /** [heap], [stack], [stack:TID], [vdso], [vvar] (analysis/labels.ts), else null. */
+  label: string | null;
   buildId: string | null;
   /** The mapping's bytes in address order, by source (gaps no region covers are 'unmapped'). */
   sources: Pick<Region, 'start' | 'end' | 'kind' | 'reason'>[];
@@ -102,7 +106,8 @@ export interface CoreReport {
 export function coreReport(core: ReportInput): CoreReport {
   const { image } = core;
   const p = image.process;
-  const mappings = mappingReports(core);
+  const executable = executablePath(image) ?? null;
+  const mappings = mappingReports(core, mappingLabels(image, executable));
   return {
     summary: {
       core: core.path,
@@ -110,7 +115,7 @@ export function coreReport(core: ReportInput): CoreReport {
       format: `ELF${image.arch.elfClass} ${image.arch.endian === 'le' ? 'little' : 'big'}-endian`,
       arch: archLabel(image.arch),
       producer: producer(core.notes),
-      executable: executablePath(image) ?? null,
+      executable,
       command: p.args ? p.args.join(' ') : p.psargs,
       comm: p.comm,
       pid: p.pid,
@@ -205,28 +210,36 @@ function memoryTotals(core: ReportInput): MemoryTotals {
   return t;
 }
 
-function perms(m: Mapping): string {
-  return `${m.read ? 'r' : '-'}${m.write ? 'w' : '-'}${m.exec ? 'x' : '-'}${m.shared ? 's' : 'p'}`;
+/**
+ * The permission letters of a mapping: r, w, x from the source (an ELF core's p_flags), `?` for
+ * each when it does not know them (an NT_FILE range without a segment); s or p, `?` when it
+ * does not say (ELF cores never do).
+ */
+export function permsOf(m: Mapping): string {
+  const flag = (on: boolean, letter: string) => (m.protUnknown ? '?' : on ? letter : '-');
+  const share = m.shared === undefined ? '?' : m.shared ? 's' : 'p';
+  return `${flag(m.read, 'r')}${flag(m.write, 'w')}${flag(m.exec, 'x')}${share}`;
 }
 
-function mappingReports(core: ReportInput): MappingReport[] {
+function mappingReports(core: ReportInput, labels: readonly (string | null)[]): MappingReport[] {
   const status = new Map(core.fileStatus.map((f) => [f.path, f]));
   const regions = core.image.memory.regions();
   let first = 0; // mappings and regions are both sorted: the walk only moves forward
-  return core.image.mappings.map((m) => {
+  return core.image.mappings.map((m, i) => {
     while (first < regions.length && regions[first]!.end <= m.start) first++;
     const len = m.end - m.start;
     const st = m.path ? status.get(m.path) : undefined;
     return {
       start: m.start,
       end: m.end,
-      perms: perms(m),
+      perms: permsOf(m),
       offset: m.offset,
       size: len,
       inCore: m.dumped,
       coverage: m.dumped >= len ? 'all' : m.dumped === 0n ? 'none' : 'partial',
       rest: m.dumped >= len ? null : st ? (st.status === 'used' ? 'file' : st.status) : 'absent',
       path: m.path ?? null,
+      label: labels[i] ?? null,
       buildId: m.buildId ?? null,
       sources: sourcesOf(regions, first, m.start, m.end),
     };

@@ -55,37 +55,33 @@ export function table(rows: string[][]): string {
     .join('\n');
 }
 
-/** Plain-data pretty printer for decoded notes: `key: value` lines, nested by indentation. */
-export function pretty(value: unknown, indent = '  '): string {
+/**
+ * Decoded plain data as `key: value` lines at one level: nested records join their keys with
+ * `.` (`info.signo`), arrays of records index them (`files[2].path`), arrays of values number
+ * them as register banks are named (`xmm0`, `ymm15`); bigints are hex, text with control
+ * characters is quoted. A bare value is `value`.
+ */
+export function fieldLines(value: unknown): string[] {
   const lines: string[] = [];
-  const walk = (v: unknown, pad: string, key?: string) => {
-    const label = key === undefined ? pad : `${pad}${key}: `;
+  const scalar = (v: unknown) =>
+    typeof v === 'bigint'
+      ? hex(v)
+      : typeof v === 'string' && /[\x00-\x1f]/.test(v)
+        ? JSON.stringify(v)
+        : String(v);
+  const walk = (v: unknown, key: string) => {
     if (v === undefined || v === null) return;
-    if (typeof v === 'bigint') lines.push(`${label}${hex(v)}`);
-    else if (Array.isArray(v)) {
-      if (v.every((x) => typeof x !== 'object' || x === null)) {
-        lines.push(`${label}${v.map((x) => (typeof x === 'bigint' ? hex(x) : String(x))).join(' ')}`);
-      } else {
-        lines.push(`${label.trimEnd()}`);
-        v.forEach((x) => {
-          walk(x, `${pad}${indent}`);
-        });
-      }
+    if (Array.isArray(v)) {
+      const values = v.every((x) => typeof x !== 'object' || x === null);
+      v.forEach((x, i) => {
+        walk(x, values ? `${key}${i}` : `${key}[${i}]`);
+      });
     } else if (typeof v === 'object') {
-      const entries = Object.entries(v as Record<string, unknown>).filter(([, x]) => x !== undefined);
-      const flat = entries.every(([, x]) => typeof x !== 'object' || x === null);
-      if (flat && entries.length <= 6) {
-        lines.push(
-          `${label}${entries.map(([k, x]) => `${k}=${typeof x === 'bigint' ? hex(x) : String(x)}`).join(' ')}`,
-        );
-      } else {
-        if (key !== undefined) lines.push(label.trimEnd());
-        for (const [k, x] of entries) walk(x, key === undefined ? pad : `${pad}${indent}`, k);
-      }
-    } else lines.push(`${label}${String(v)}`);
+      for (const [k, x] of Object.entries(v as Record<string, unknown>)) walk(x, key ? `${key}.${k}` : k);
+    } else lines.push(`${key || 'value'}: ${scalar(v)}`);
   };
-  walk(value, indent);
-  return lines.join('\n');
+  walk(value, '');
+  return lines;
 }
 
 /** Hexdump lines of `data` read at `at`; missing bytes are shown as ??. */

@@ -1,6 +1,6 @@
 import { NT_X86_XSAVE_LAYOUT } from '../abi/notes.js';
 import type { RawNote } from '../model/process-image.js';
-import { XSAVE_HEADER_OFFSET, XSAVE_XCR0_OFFSET } from './notes/x86.js';
+import { leHex, XSAVE_HEADER_OFFSET, XSAVE_XCR0_OFFSET } from './notes/x86.js';
 
 /** Where the legacy area and the XSAVE header end: extended components start here. */
 const XSAVE_LEGACY_END = 576;
@@ -143,3 +143,62 @@ export const AMD_XSAVE_LAYOUT = new XsaveLayout(
   ],
   'AMD standard layout',
 );
+
+/** The layout an NT_X86_XSAVE_LAYOUT note states (struct x86_xfeat_component: type, size, offset). */
+export function layoutOfNote(
+  components: readonly { type: number; size: number; offset: number }[],
+): XsaveLayout {
+  return new XsaveLayout(
+    components.filter((c) => c.type >= 2).map((c) => xsaveComponent(c.type, c.offset, c.size)),
+    'NT_X86_XSAVE_LAYOUT',
+  );
+}
+
+/**
+ * Vector registers of a standard-format XSAVE area beyond the legacy xmm: ymm (AVX), the
+ * AVX-512 mask registers k0-k7 and zmm, as hex numbers (most significant digit first). Each is
+ * present when its components are enabled in XCR0 and placed by `layout`; a component enabled
+ * but clear in xstate_bv is in its initial state, zero.
+ */
+export interface XsaveVectors {
+  ymm?: string[];
+  k?: string[];
+  zmm?: string[];
+}
+
+/** Bits of the state components the vector registers are made of. */
+const SSE = 1;
+const AVX = 2;
+const OPMASK = 5;
+const ZMM_HI256 = 6;
+const HI16_ZMM = 7;
+
+/** xmm (and so ymm, zmm) registers of a process: 16 in 64-bit mode, 8 in 32-bit mode. */
+export function xsaveVectors(area: Buffer, layout: XsaveLayout, registers: 8 | 16): XsaveVectors {
+  const xcr0 = area.readBigUInt64LE(XSAVE_XCR0_OFFSET);
+  const bv = area.readBigUInt64LE(XSAVE_HEADER_OFFSET);
+  const bit = (b: number) => 1n << BigInt(b);
+  /** Entry `i` (of `size` bytes) of a component; zeros in its initial state; undefined if absent. */
+  const part = (b: number, i: number, size: number): Buffer | undefined => {
+    const at = b === SSE ? 160 : layout.component(b)?.offset;
+    if (!(xcr0 & bit(b)) || at === undefined || at + (i + 1) * size > area.length) return undefined;
+    return bv & bit(b) ? area.subarray(at + i * size, at + (i + 1) * size) : Buffer.alloc(size);
+  };
+  const value = (pieces: (Buffer | undefined)[]) =>
+    pieces.every((p) => p !== undefined) ? leHex(Buffer.concat(pieces as Buffer[])) : undefined;
+  const bank = (count: number, pieces: (i: number) => (Buffer | undefined)[]) => {
+    const out = Array.from({ length: count }, (_, i) => value(pieces(i)));
+    return out.every((v) => v !== undefined) ? (out as string[]) : undefined;
+  };
+  const ymm = (i: number) => [part(SSE, i, 16), part(AVX, i, 16)];
+  const out: XsaveVectors = {};
+  const y = bank(registers, ymm);
+  if (y) out.ymm = y;
+  const k = bank(8, (i) => [part(OPMASK, i, 8)]);
+  if (k) out.k = k;
+  const zmm = bank(registers === 16 ? 32 : 8, (i) =>
+    i < 16 ? [...ymm(i), part(ZMM_HI256, i, 32)] : [part(HI16_ZMM, i - 16, 64)],
+  );
+  if (zmm) out.zmm = zmm;
+  return out;
+}

@@ -129,8 +129,13 @@ export interface Mapping {
   read: boolean;
   write: boolean;
   exec: boolean;
-  /** MAP_SHARED ('s' in maps) rather than private. */
-  shared: boolean;
+  /** MAP_SHARED ('s' in maps) rather than private; absent when the source does not say (ELF cores). */
+  shared?: boolean;
+  /**
+   * Set when the source does not know read/write/exec (an NT_FILE range no segment covers): the
+   * three flags are then a guess (read-only) that views show as unknown.
+   */
+  protUnknown?: true;
   /** File offset of `start`, in bytes. */
   offset: bigint;
   /** Mapped file path, or a pseudo name such as [heap], [stack], [vdso]; absent for anonymous. */

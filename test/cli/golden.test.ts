@@ -239,7 +239,9 @@ describe('bad input: one line on stderr, exit 1, no stack trace, no output', () 
 
   test('a bad address or length', () => {
     for (const [addr, len, re] of [
-      ['zz', '16', /ADDRESS must be a number/],
+      ['zz', '16', /ADDRESS: no symbol named 'zz'/],
+      ['$nosuch', '16', /ADDRESS: no register \$nosuch \(registers: \$r15 /],
+      ['0x1000+', '16', /ADDRESS: '0x1000\+' ends with an operator/],
       ['0x1000', '0', /LENGTH must be between 1 and/],
       ['0x1000', '0x100000000', /LENGTH must be between 1 and/],
     ] as const) {

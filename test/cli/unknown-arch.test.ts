@@ -59,8 +59,10 @@ describe('a kernel core patched to e_machine EM_MIPS', () => {
     assert.match(ok(['info', mips]), /ELF64 little-endian unknown \(e_machine 8\)/);
   });
 
-  test('maps and read: identical to the original', () => {
-    assert.equal(ok(['maps', mips]), ok(['maps', made.core]));
+  test('maps and read: identical to the original (but for labels that need the arch: thread stacks, [vsyscall])', () => {
+    const withoutArchLabels = (text: string) => text.replace(/\s+\[(stack:\d+|vsyscall)\]$/gm, '');
+    assert.equal(ok(['maps', mips]), withoutArchLabels(ok(['maps', made.core])));
+    assert.match(ok(['maps', made.core]), /\[stack:\d+\]$/m);
     const maps = JSON.parse(ok(['maps', '--json', made.core])).mappings as {
       start: string;
       inCore: number;

@@ -86,7 +86,7 @@ test('without its row the note is carried, written after what it followed, shown
   } finally {
     core.close();
   }
-  assert.match(notesOutput(path), /\nCORE 0x7e57 \(16 bytes at 0x[0-9a-f]+\)\nCORE PRSTATUS/);
+  assert.match(notesOutput(path), /\nCORE 0x7e57 {2}type 0x7e57 {2}size 16 {2}at 0x[0-9a-f]+\nCORE PRSTATUS/);
 });
 
 test("its row alone: read into the thread, written in the row's order, printed field by field", async () => {
@@ -126,6 +126,6 @@ test("its row alone: read into the thread, written in the row's order, printed f
   }
   assert.match(
     notesOutput(path),
-    /\nCORE TEST_CTRL \(16 bytes at 0x[0-9a-f]+\)\n {4}ctrl=0xc0ffee flags=5\nLINUX X86_XSTATE/,
+    /\nCORE TEST_CTRL {2}type 0x[0-9a-f]+ {2}size 16 {2}at 0x[0-9a-f]+\n {4}ctrl: 0xc0ffee\n {4}flags: 5\nLINUX X86_XSTATE/,
   );
 });

@@ -18,7 +18,7 @@ import {
 } from '../../elf/constants.js';
 import type { ElfFile } from '../../elf/reader.js';
 import { type ElfSymbolEntry, readSymbols } from '../../elf/symbols.js';
-import type { Module } from '../modules.js';
+import type { Module, ModuleSet } from '../modules.js';
 import { miniDebugInfo } from './minidebuginfo.js';
 
 /** STB_GNU_UNIQUE binds like a global. */
@@ -151,4 +151,21 @@ function rank(e: ElfSymbolEntry): number {
   const bind = e.bind === STB_GLOBAL || e.bind === STB_GNU_UNIQUE ? 0 : e.bind === STB_WEAK ? 1 : 2;
   const func = e.type === STT_FUNC || e.type === STT_GNU_IFUNC ? 0 : 1;
   return bind * 2 + func;
+}
+
+/**
+ * The run-time address of a function or object named `name` in the first loaded module that
+ * defines it (its file's .symtab, then .dynsym, then its debug file's).
+ */
+export function symbolAddress(modules: ModuleSet, name: string): bigint | undefined {
+  for (const m of modules.list) {
+    for (const elf of [m.elf, m.debug]) {
+      if (!elf) continue;
+      for (const which of ['symtab', 'dynsym'] as const) {
+        const s = readSymbols(elf, which).find((e) => e.name === name && e.value !== 0n);
+        if (s) return s.value + m.bias;
+      }
+    }
+  }
+  return undefined;
 }

@@ -52,14 +52,22 @@ export function registerInspect(program: Command): void {
         'hexdump of process memory at ADDRESS; bytes the core cannot supply are shown as ?? and named',
       )
       .argument('<core>', 'ELF core file')
-      .argument('<address>', 'virtual address (decimal or 0x hex)')
+      .argument(
+        '<address>',
+        'address expression: a number (decimal or 0x hex), a register ($rsp, $pc, $sp), a symbol, joined by + and - ($rsp+0x20, main+16)',
+      )
       .argument('<length>', 'number of bytes (decimal or 0x hex)'),
   )
+    .option(
+      '--thread <tid>',
+      'the thread whose registers $NAME reads (default: the first, the one that crashed)',
+    )
     .addOption(new Option('--raw', 'write the bytes themselves to stdout'))
     .option('--zero-fill', 'with --raw: write zeros for bytes the core does not hold instead of failing')
     .action((core, address, length, opts) =>
-      runAction(async () =>
-        (await view()).read(core, parseAddress(address, 'ADDRESS'), parseAddress(length, 'LENGTH'), opts),
-      ),
+      runAction(async () => {
+        const thread = opts.thread === undefined ? undefined : Number(parseAddress(opts.thread, 'TID'));
+        return (await view()).read(core, address, parseAddress(length, 'LENGTH'), { ...opts, thread });
+      }),
     );
 }

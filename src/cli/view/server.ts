@@ -7,6 +7,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { imageLookup, isAddressError, resolveAddress } from '../../analysis/address-expr.js';
 import { parseHexBytes, type SearchPattern } from '../../analysis/find.js';
 import { toJson } from '../format.js';
 import { MAX_MATCH, searchInPieces } from './search.js';
@@ -185,11 +186,11 @@ function apiRoutes(target: ViewTarget): Record<string, Route> {
         })
         .end(r.data);
     },
-    // An address, `$register` (of thread `tid`, default the first) or a symbol name.
+    // An address expression: numbers, `$register` (of thread `tid`, default the first) and
+    // symbol names joined by + and - (analysis/address-expr.ts).
     '/api/resolve': (q, res) => {
-      const expr = (q.get('expr') ?? '').trim();
-      const found = resolve(target, expr, q.get('tid'));
-      if (found === undefined) return fail(res, 404, `nothing is called '${expr}'`);
+      const found = resolve(target, q.get('expr') ?? '', q.get('tid'));
+      if (isAddressError(found)) return fail(res, 404, found.what);
       json(res, { address: found });
     },
     // Server-sent events: `progress`, `hit` and, at the end, `done`.
@@ -225,15 +226,11 @@ function apiRoutes(target: ViewTarget): Record<string, Route> {
   };
 }
 
-function resolve(target: ViewTarget, expr: string, tid: string | null): bigint | undefined {
-  if (/^(0x[0-9a-f]+|[0-9]+)$/i.test(expr)) return BigInt(expr);
-  const reg = /^\$([a-z0-9_]+)$/i.exec(expr);
-  if (reg) {
-    const threads = target.threads();
-    const t = tid === null ? threads[0] : threads.find((x) => String(x.tid) === tid);
-    return t?.registers.find(([name]) => name === reg[1]!.toLowerCase())?.[1];
-  }
-  return expr ? target.symbol(expr) : undefined;
+function resolve(target: ViewTarget, expr: string, tid: string | null) {
+  const lookup = imageLookup(target.image, tid === null ? undefined : Number(tid), (name) =>
+    target.symbol(name),
+  );
+  return isAddressError(lookup) ? lookup : resolveAddress(expr, lookup);
 }
 
 function searchPattern(q: URLSearchParams): SearchPattern {

@@ -7,12 +7,12 @@ import { loadModules, type ModuleSet } from '../../analysis/modules.js';
 import { type CoreReport, coreReport, type ReportInput } from '../../analysis/report.js';
 import { unwindImage } from '../../analysis/stack/index.js';
 import { symbolize } from '../../analysis/symbols/symbolize.js';
+import { symbolAddress } from '../../analysis/symbols/symtab.js';
 import { layoutFor } from '../../elf/layout.js';
 import { buildCoreNotes } from '../../elf/notes/core-notes.js';
-import { type DescribedNote, describeNote } from '../../elf/notes/describe.js';
+import { type DescribedNote, describeNotes } from '../../elf/notes/describe.js';
 import { parseNotes } from '../../elf/notes/note.js';
 import { decodeRegisters, registerTableOf } from '../../elf/regs/index.js';
-import { readSymbols } from '../../elf/symbols.js';
 import type { Mapping, ProcessImage } from '../../model/process-image.js';
 import type { CheckpointImage } from '../../sources/criu/checkpoint.js';
 import { UserError } from '../errors.js';
@@ -81,7 +81,7 @@ export async function openTarget(path: string, opts: ViewOptions): Promise<ViewT
   const { openCore } = await import('../../sources/elfcore/open.js');
   const core = openCore(path, { root: opts.root });
   try {
-    const notes = core.notes.map((n) => describeNote(core.image.arch, core.elf.layout, n));
+    const notes = describeNotes(core.image.arch, core.elf.layout, core.notes);
     return withThreads('core', core.image, coreReport(core), notes, 'the core', opts, () => core.close());
   } catch (err) {
     core.close();
@@ -103,8 +103,10 @@ async function openCheckpoint(dir: string, opts: ViewOptions): Promise<ViewTarge
   try {
     const { image } = ci;
     const layout = layoutFor(image.arch.elfClass, image.arch.endian);
-    const notes = parseNotes(buildCoreNotes({ arch: image.arch, layout }, image), layout.codec, 0n).map((n) =>
-      describeNote(image.arch, layout, n),
+    const notes = describeNotes(
+      image.arch,
+      layout,
+      parseNotes(buildCoreNotes({ arch: image.arch, layout }, image), layout.codec, 0n),
     );
     const input: ReportInput = {
       path: dir,
@@ -152,14 +154,14 @@ function withThreads(
     kind,
     image,
     report,
-    kinds: mappingKinds(image, report.summary.executable),
+    kinds: mappingKinds(image, report),
     notes,
     notesSource,
     threads() {
       threads ??= backtraces(image, loaded());
       return threads;
     },
-    symbol: (name) => findSymbol(loaded(), name),
+    symbol: (name) => symbolAddress(loaded(), name),
     close() {
       modules?.close();
       closeImage();
@@ -213,22 +215,17 @@ const SPECIAL = /^\[(vdso|vvar|vsyscall|vectors|uprobes|sigpage)[^\]]*\]$/;
 
 interface KindContext {
   exe: string | null;
-  /** The threads' stack pointers. */
-  sps: readonly bigint[];
-  /** Where the brk heap starts, as far as the mappings tell (kernel cores do not name [heap]). */
-  brk: bigint | undefined;
+  /** The mapping's label ([heap], [stack], [stack:TID], [vdso], ...: analysis/labels.ts). */
+  label: string | null;
 }
 
 const isAnonymous = (m: Mapping) => m.path === undefined || m.path === '' || m.path.startsWith('[anon');
 
 /** The rules, first match wins: a table, so a new kind is one line. */
 const KIND_RULES: readonly { kind: MappingKind; test: (m: Mapping, c: KindContext) => boolean }[] = [
-  { kind: 'heap', test: (m, c) => m.path === '[heap]' || (isAnonymous(m) && m.start === c.brk) },
-  {
-    kind: 'stack',
-    test: (m, c) => m.path?.startsWith('[stack') === true || c.sps.some((sp) => m.start <= sp && sp < m.end),
-  },
-  { kind: 'special', test: (m) => m.path !== undefined && SPECIAL.test(m.path) },
+  { kind: 'heap', test: (_m, c) => c.label === '[heap]' },
+  { kind: 'stack', test: (_m, c) => c.label?.startsWith('[stack') === true },
+  { kind: 'special', test: (_m, c) => c.label !== null && SPECIAL.test(c.label) },
   { kind: 'executable', test: (m, c) => c.exe !== null && m.path === c.exe },
   { kind: 'library', test: (m) => m.path !== undefined && LIBRARY.test(m.path) },
   { kind: 'anonymous', test: isAnonymous },
@@ -236,47 +233,10 @@ const KIND_RULES: readonly { kind: MappingKind; test: (m: Mapping, c: KindContex
   { kind: 'special', test: () => true },
 ];
 
-/**
- * The brk heap: [heap] when named, else the first anonymous writable mapping past a gap after
- * the executable's last mapping (the kernel puts the randomized brk start there; an anonymous
- * mapping right at the executable's end is its .bss).
- */
-function brkStart(mappings: readonly Mapping[], exe: string | null): bigint | undefined {
-  const named = mappings.find((m) => m.path === '[heap]');
-  if (named) return named.start;
-  let exeEnd: bigint | undefined;
-  for (const m of mappings) if (exe !== null && m.path === exe) exeEnd = m.end;
-  if (exeEnd === undefined) return undefined;
-  let end = exeEnd;
-  for (const m of mappings) {
-    if (m.start < exeEnd) continue;
-    if (m.start === end && isAnonymous(m)) {
-      end = m.end; // the executable's .bss
-      continue;
-    }
-    return isAnonymous(m) && m.write ? m.start : undefined;
-  }
-  return undefined;
-}
-
-/** The kind of each mapping; thread stacks are the anonymous mappings holding a stack pointer. */
-export function mappingKinds(image: ProcessImage, exe: string | null): MappingKind[] {
-  const spName = registerTableOf(image.arch)?.sp;
-  const sps = spName ? image.threads.map((t) => decodeRegisters(image.arch, t.gpRegs).get(spName) ?? 0n) : [];
-  const c: KindContext = { exe, sps, brk: brkStart(image.mappings, exe) };
-  return image.mappings.map((m) => KIND_RULES.find((r) => r.test(m, c))!.kind);
-}
-
-/** The address of a function or object named `name` in any loaded module (symtab, then dynsym). */
-export function findSymbol(modules: ModuleSet, name: string): bigint | undefined {
-  for (const m of modules.list) {
-    for (const elf of [m.elf, m.debug]) {
-      if (!elf) continue;
-      for (const which of ['symtab', 'dynsym'] as const) {
-        const s = readSymbols(elf, which).find((e) => e.name === name && e.value !== 0n);
-        if (s) return s.value + m.bias;
-      }
-    }
-  }
-  return undefined;
+/** The kind of each mapping, from its file and the label the report gives it. */
+export function mappingKinds(image: ProcessImage, report: CoreReport): MappingKind[] {
+  const exe = report.summary.executable;
+  return image.mappings.map(
+    (m, i) => KIND_RULES.find((r) => r.test(m, { exe, label: report.mappings[i]?.label ?? null }))!.kind,
+  );
 }

@@ -1,12 +1,19 @@
 import { signalName } from '../../abi/signals.js';
+import {
+  type AddressExpr,
+  evaluateAddress,
+  imageLookup,
+  isAddressError,
+  parseAddressExpr,
+} from '../../analysis/address-expr.js';
 import { coreReport } from '../../analysis/report.js';
 import { archLabel } from '../../elf/arch.js';
-import { describeNote } from '../../elf/notes/describe.js';
+import { describeNotes } from '../../elf/notes/describe.js';
 import { decodeRegisters, registerTableOf } from '../../elf/regs/index.js';
 import { appendMissing, type MissingRange } from '../../model/address-space.js';
 import { type CoreFile, openCore } from '../../sources/elfcore/open.js';
 import { describeError, UserError } from '../errors.js';
-import { dumpLines, hex, pretty, size, table, toJson } from '../format.js';
+import { dumpLines, fieldLines, hex, size, table, toJson } from '../format.js';
 
 export interface InspectOptions {
   root?: string;
@@ -118,7 +125,7 @@ export function maps(path: string, opts: InspectOptions): void {
         size(m.size),
         m.coverage === 'partial' ? size(m.inCore) : m.coverage,
         m.rest ?? '-',
-        `${m.path ?? ''}${m.buildId ? `  [build-id ${m.buildId}]` : ''}`,
+        `${m.path ?? m.label ?? ''}${m.buildId ? `  [build-id ${m.buildId}]` : ''}`,
       ]);
     }
     out(table(rows));
@@ -127,21 +134,61 @@ export function maps(path: string, opts: InspectOptions): void {
 
 export function notes(path: string, opts: InspectOptions): void {
   withCore(path, opts, (core) => {
-    const described = core.notes.map((n) => describeNote(core.image.arch, core.elf.layout, n));
+    const described = describeNotes(core.image.arch, core.elf.layout, core.notes);
     const buildIds = core.fileStatus
       .filter((f) => f.coreBuildId)
       .map((f) => ({ path: f.path, buildId: f.coreBuildId }));
     if (opts.json) return out(toJson({ notes: described, buildIds }));
-    const blocks = described.map((d) => {
-      const head = `${d.owner} ${d.typeName} (${d.size} bytes at ${hex(d.offset)})`;
-      return d.decoded === undefined ? head : `${head}\n${pretty(d.decoded, '    ')}`;
-    });
+    // One layout for every note: owner and name, type, size and offset, then its fields.
+    const block = (head: string, lines: string[]) => [head, ...lines.map((l) => `    ${l}`)].join('\n');
+    const blocks = described.map((d) =>
+      block(
+        `${d.owner} ${d.typeName}  type ${hex(d.type)}  size ${d.size}  at ${hex(d.offset)}`,
+        fieldLines(d.decoded),
+      ),
+    );
     if (buildIds.length)
       blocks.push(
-        `build-ids of mapped ELF files (from their first pages):\n${buildIds.map((b) => `    ${b.buildId}  ${b.path}`).join('\n')}`,
+        block(
+          'build-ids of mapped ELF files (from their first pages)',
+          buildIds.map((b) => `${b.path}: ${b.buildId}`),
+        ),
       );
     out(blocks.join('\n'));
   });
+}
+
+/**
+ * The address an expression names in a core: registers of the thread `opts.thread` (default the
+ * first), symbols of the loaded modules (loaded, with the code that reads them, only when the
+ * expression names a symbol: the other commands of this view do not pay for it).
+ */
+async function addressOf(
+  core: CoreFile,
+  expr: AddressExpr,
+  opts: InspectOptions & { thread?: number | undefined },
+): Promise<bigint> {
+  const { image } = core;
+  let symbol = (_name: string): bigint | undefined => undefined;
+  let close = () => {};
+  if (expr.some((e) => e.term.kind === 'symbol')) {
+    const [{ loadModules }, { symbolAddress }] = await Promise.all([
+      import('../../analysis/modules.js'),
+      import('../../analysis/symbols/symtab.js'),
+    ]);
+    const modules = loadModules(image, { root: opts.root });
+    symbol = (name) => symbolAddress(modules, name);
+    close = () => modules.close();
+  }
+  try {
+    const lookup = imageLookup(image, opts.thread, symbol);
+    if (isAddressError(lookup)) throw new UserError(lookup.what);
+    const found = evaluateAddress(expr, lookup);
+    if (isAddressError(found)) throw new UserError(`ADDRESS: ${found.what}`);
+    return found;
+  } finally {
+    close();
+  }
 }
 
 /** Longest read the CLI accepts, so a typo cannot ask for terabytes. */
@@ -176,14 +223,14 @@ function addMissing(all: MissingRange[], more: readonly MissingRange[]): void {
  */
 export async function read(
   path: string,
-  address: bigint,
+  expression: string,
   length: bigint,
-  opts: InspectOptions & { raw?: boolean; zeroFill?: boolean },
+  opts: InspectOptions & { raw?: boolean; zeroFill?: boolean; thread?: number | undefined },
 ): Promise<void> {
   if (length <= 0n || length > MAX_READ)
     throw new UserError(`LENGTH must be between 1 and ${MAX_READ} bytes`);
-  if (address + length > 1n << 64n)
-    throw new UserError('ADDRESS + LENGTH runs past the end of the 64-bit address space');
+  const expr = parseAddressExpr(expression);
+  if (isAddressError(expr)) throw new UserError(`ADDRESS: ${expr.what}`);
   // A reader that goes away (`| head`) ends the output, not the process with a stack trace.
   process.stdout.on('error', (err: NodeJS.ErrnoException) => {
     if (err.code !== 'EPIPE') process.stderr.write(`coreshot: writing the output: ${describeError(err)}\n`);
@@ -191,6 +238,9 @@ export async function read(
   });
   const core = openCore(path, { root: opts.root });
   try {
+    const address = await addressOf(core, expr, opts);
+    if (address + length > 1n << 64n)
+      throw new UserError('ADDRESS + LENGTH runs past the end of the 64-bit address space');
     const memory = core.image.memory;
     const missing: MissingRange[] = [];
     const describe = (m: MissingRange) => `${hex(m.start)}-${hex(m.end)} ${m.reason}`;

@@ -19,18 +19,21 @@ import {
 import { archElf } from '../arch.js';
 import type { ElfLayout } from '../layout.js';
 import { decodeRegisters, registerTableOf } from '../regs/index.js';
+import { layoutOfArea, type XsaveLayout, xsaveVectors } from '../xsave.js';
 import { decodeAuxv, encodeAuxv } from './auxv.js';
 import { decodeNtFile, encodeNtFile, type FileMapping } from './file.js';
 import type { ElfNote } from './note.js';
 import { decodePrPsInfo, encodePrPsInfo } from './prpsinfo.js';
 import { decodePrStatus, encodePrStatus } from './prstatus.js';
 import { decodeSigInfo } from './siginfo.js';
-import { decodeFxSave, decodeQemuCpuState, decodeXSaveLayout, decodeXState } from './x86.js';
+import { decodeFxSave, decodeQemuCpuState, decodeXSaveLayout, decodeXState, leHex } from './x86.js';
 
 /** What decoding and encoding a note depends on: the architecture and its ELF layout. */
 export interface NoteContext {
   arch: ArchInfo;
   layout: ElfLayout;
+  /** For showing NT_X86_XSTATE: the layout an NT_X86_XSAVE_LAYOUT note of the core states. */
+  xsave?: XsaveLayout;
 }
 
 /** The notes of a core being read, sorted into the places of a ProcessImage. */
@@ -132,7 +135,35 @@ function onArches(
 }
 
 const fxsave = (xmm: number) => (ctx: NoteContext, desc: Buffer) => decodeFxSave(ctx.layout.codec, desc, xmm);
-const xstate = (ctx: NoteContext, desc: Buffer) => decodeXState(ctx.layout.codec, desc);
+
+/**
+ * NT_X86_XSTATE: the header, the legacy registers and the vector registers of the extended
+ * components, placed by the core's NT_X86_XSAVE_LAYOUT, else by the vendor layout that ends
+ * where the area does (the kernel writes the standard format of the CPU it ran on).
+ */
+const xstate = (registers: 8 | 16) => (ctx: NoteContext, desc: Buffer) => {
+  const head = decodeXState(ctx.layout.codec, desc);
+  if (!head) return undefined;
+  const layout = head.compacted ? undefined : (ctx.xsave ?? layoutOfArea(head.xcr0, desc.length));
+  const placed = layout?.source ?? (head.compacted ? 'compacted: not decoded' : 'unknown: not decoded');
+  return {
+    ...head,
+    layout: placed,
+    ...decodeFxSave(ctx.layout.codec, desc, registers),
+    ...(layout && xsaveVectors(desc, layout, registers)),
+  };
+};
+
+/** arm64 NT_FPREGSET (struct user_fpsimd_state): v0-v31 (128 bits each), fpsr, fpcr. */
+const fpsimd = (ctx: NoteContext, desc: Buffer) => {
+  if (desc.length < 32 * 16 + 8) return undefined;
+  const v = (b: Buffer) => (ctx.arch.endian === 'le' ? leHex(b) : `0x${b.toString('hex')}`);
+  return {
+    v: Array.from({ length: 32 }, (_, i) => v(desc.subarray(i * 16, i * 16 + 16))),
+    fpsr: ctx.layout.codec.u32(desc, 512),
+    fpcr: ctx.layout.codec.u32(desc, 516),
+  };
+};
 const xsaveLayout = (ctx: NoteContext, desc: Buffer) => decodeXSaveLayout(ctx.layout.codec, desc);
 
 /** A 'process' row's read: the first note of its type (with content) fills `key`; later ones are carried. */
@@ -209,8 +240,17 @@ const BUILT_IN: NoteRow[] = [
     place: 'process',
     read: fillOnce('auxv', (ctx, n) => decodeAuxv(ctx.layout, n.desc, n.offset + 12n)),
     write: (ctx, image) => encodeAuxv(ctx.layout, image.auxv),
-    show: (ctx, desc, base) =>
-      decodeAuxv(ctx.layout, desc, base).map((e) => ({ name: auxvName(e.type), value: e.value })),
+    // By name (a repeated key gets #2, #3, ...).
+    show: (ctx, desc, base) => {
+      const out: Record<string, bigint> = {};
+      for (const e of decodeAuxv(ctx.layout, desc, base)) {
+        const name = auxvName(e.type);
+        let key = name;
+        for (let n = 2; key in out; n++) key = `${name}#${n}`;
+        out[key] = e.value;
+      }
+      return out;
+    },
   },
   {
     owner: 'CORE',
@@ -227,12 +267,15 @@ const BUILT_IN: NoteRow[] = [
     },
     show: (ctx, desc, base) => decodeNtFile(ctx.layout, desc, base),
   },
-  { ...named('CORE', NT.NT_FPREGSET, 'FPREGSET'), show: onArches({ x86_64: fxsave(16) }) },
+  { ...named('CORE', NT.NT_FPREGSET, 'FPREGSET'), show: onArches({ x86_64: fxsave(16), aarch64: fpsimd }) },
   { ...named('CORE', NT.NT_PRXFPREG, 'PRXFPREG'), show: onArches({ x86_64: fxsave(16), i386: fxsave(8) }) },
   named('CORE', NT.NT_TASKSTRUCT, 'TASKSTRUCT', 'carried'),
   named('LINUX', NT.NT_PPC_VMX, 'PPC_VMX'),
   named('LINUX', NT.NT_PPC_VSX, 'PPC_VSX'),
-  { ...named('LINUX', NT.NT_X86_XSTATE, 'X86_XSTATE'), show: onArches({ x86_64: xstate, i386: xstate }) },
+  {
+    ...named('LINUX', NT.NT_X86_XSTATE, 'X86_XSTATE'),
+    show: onArches({ x86_64: xstate(16), i386: xstate(8) }),
+  },
   named('LINUX', NT.NT_386_TLS, '386_TLS'),
   named('LINUX', NT.NT_386_IOPERM, '386_IOPERM'),
   named('LINUX', NT.NT_X86_SHSTK, 'X86_SHSTK'),
@@ -265,7 +308,7 @@ const BUILT_IN: NoteRow[] = [
     ...named('GNU', NT.NT_GNU_BUILD_ID, 'GNU_BUILD_ID', 'carried'),
     show: (_ctx, desc) => desc.toString('hex'),
   },
-  { ...named('GDB', NT.NT_GDB_TDESC, 'GDB_TDESC', 'carried'), show: (_ctx, desc) => fixedString(desc) },
+  { ...named('GDB', NT.NT_GDB_TDESC, 'GDB_TDESC', 'carried'), show: (_ctx, desc) => targetDescription(desc) },
   {
     owner: 'QEMU',
     name: 'QEMU_CPU_STATE',
@@ -275,6 +318,15 @@ const BUILT_IN: NoteRow[] = [
   { owner: 'VMCOREINFO', name: 'VMCOREINFO', place: 'carried', show: (_ctx, desc) => parseVmcoreInfo(desc) },
 ];
 for (const row of BUILT_IN) defineNote(row);
+
+/** What gdb's target description (XML) says: the architecture and the register features. */
+function targetDescription(desc: Buffer): { architecture: string | null; feature: string[] } {
+  const xml = fixedString(desc);
+  return {
+    architecture: /<architecture>([^<]*)<\/architecture>/.exec(xml)?.[1] ?? null,
+    feature: [...xml.matchAll(/<feature\s+name="([^"]*)"/g)].map((m) => m[1]!),
+  };
+}
 
 /** VMCOREINFO text: KEY=VALUE lines. */
 export function parseVmcoreInfo(desc: Buffer): Record<string, string> {

@@ -75,25 +75,24 @@ export interface XSaveHeader {
   xcomp_bv: bigint;
   /** Whether the area is in the compacted format (xcomp_bv bit 63). */
   compacted: boolean;
-  /** Names of the components enabled in XCR0, and of those holding non-init state. */
-  enabled: string[];
-  inUse: string[];
+  /** Names of the components enabled in XCR0, and of those holding non-init state (space-separated). */
+  enabled: string;
+  inUse: string;
   size: number;
-  fx: FxSave | undefined;
 }
 
 export const XSAVE_XCR0_OFFSET = 464;
 export const XSAVE_HEADER_OFFSET = 512;
 
-function featureNames(mask: bigint): string[] {
+function featureNames(mask: bigint): string {
   const out: string[] = [];
   for (let bit = 0; bit < 64; bit++) {
     if ((mask >> BigInt(bit)) & 1n) out.push(XFEATURE_NAMES[bit] ?? `bit${bit}`);
   }
-  return out;
+  return out.join(' ');
 }
 
-/** Decodes NT_X86_XSTATE: the legacy region, Linux's XCR0 word and the XSAVE header. */
+/** Decodes the header of NT_X86_XSTATE: Linux's XCR0 word and the XSAVE header. */
 export function decodeXState(c: IntCodec, b: Buffer): XSaveHeader | undefined {
   if (b.length < XSAVE_HEADER_OFFSET + 64) return undefined;
   const xcr0 = c.u64(b, XSAVE_XCR0_OFFSET);
@@ -107,7 +106,6 @@ export function decodeXState(c: IntCodec, b: Buffer): XSaveHeader | undefined {
     enabled: featureNames(xcr0),
     inUse: featureNames(xstate_bv),
     size: b.length,
-    fx: decodeFxSave(c, b, 16),
   };
 }
 

@@ -601,7 +601,7 @@ function mapAll(
     const p = BigInt(prot(m));
     const host = fileBacked(m) ? files.get(m.path) : undefined;
     if (host) {
-      const fd = open(host, m.shared && m.write);
+      const fd = open(host, m.shared === true && m.write);
       b.call('mmap', m.start, len, p, BigInt(share | MAP_FIXED), fd, m.offset);
     } else {
       if (m.shared) sharedAnon++;

@@ -133,8 +133,8 @@ const cmp = (a: bigint, b: bigint) => (a < b ? -1 : a > b ? 1 : 0);
 /**
  * One mapping per PT_LOAD, named from the NT_FILE entry that covers it, plus one per NT_FILE
  * range no PT_LOAD covers (gdb's gcore writes no segment for unmodified file pages): those hold
- * no bytes in the core and are read from the mapped file. Their permissions are unknown; they
- * are shown read-only.
+ * no bytes in the core and are read from the mapped file. Their permissions are unknown
+ * (`protUnknown`, read-only as a guess). An ELF core never says whether a mapping is shared.
  */
 function buildMappings(loads: readonly Phdr[], files: readonly FileMapping[]): Mapping[] {
   const byStart = [...files].sort((a, b) => cmp(a.start, b.start));
@@ -154,7 +154,7 @@ function fileOnlyMappings(sorted: readonly Mapping[], files: readonly FileMappin
       read: true,
       write: false,
       exec: false,
-      shared: false,
+      protUnknown: true,
       offset: f.offset + (start - f.start),
       path: f.path,
       dumped: 0n,
@@ -188,7 +188,6 @@ function loadMappings(sorted: readonly Phdr[], byStart: readonly FileMapping[]):
       read: (p.p_flags & PF_R) !== 0,
       write: (p.p_flags & PF_W) !== 0,
       exec: (p.p_flags & PF_X) !== 0,
-      shared: false,
       offset: covered ? covered.offset + (p.p_vaddr - covered.start) : 0n,
       dumped: p.p_filesz < p.p_memsz ? p.p_filesz : p.p_memsz,
     };
