@@ -1,6 +1,7 @@
 import type { Command } from '@commander-js/extra-typings';
 import { compressOption } from '../compress-option.js';
 import { runAction } from '../errors.js';
+import { examples } from '../usage.js';
 
 /** guest-memory: a QEMU process core → the guest's physical memory as an ELF vmcore. */
 export function registerGuestMemory(program: Command): void {
@@ -23,6 +24,15 @@ export function registerGuestMemory(program: Command): void {
     .option('--json', 'print machine-readable JSON')
     .option('-f, --force', 'overwrite the output file')
     .addOption(compressOption())
+    .addHelpText(
+      'after',
+      examples([
+        ['coreshot guest-memory qemu.core -o guest.vmcore', "the guest's RAM as an ELF vmcore (crash, drgn)"],
+        ['coreshot guest-memory qemu.core --list', 'the RAM blocks and the guest-physical map'],
+        ['coreshot guest-memory qemu.core --list --json', 'the same as JSON'],
+        ['coreshot dump "$(pidof qemu-system-x86_64)" -o qemu.core', 'a core of a running QEMU first'],
+      ]),
+    )
     .action((core, opts) =>
       runAction(async () => (await import('../views/guest-memory.js')).guestMemory(core, opts)),
     );

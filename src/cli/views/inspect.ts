@@ -5,8 +5,9 @@ import { describeNote } from '../../elf/notes/describe.js';
 import { decodeRegisters, registerTableOf } from '../../elf/regs/index.js';
 import { appendMissing, type MissingRange } from '../../model/address-space.js';
 import { type CoreFile, openCore } from '../../sources/elfcore/open.js';
-import { describeError, UserError } from '../errors.js';
-import { dumpLines, hex, pretty, size, table, toJson } from '../format.js';
+import { describeError, UsageError, UserError } from '../errors.js';
+import { dumpLines, hex, pretty, size, table } from '../format.js';
+import { toJson } from '../json.js';
 
 export interface InspectOptions {
   root?: string;
@@ -181,9 +182,9 @@ export async function read(
   opts: InspectOptions & { raw?: boolean; zeroFill?: boolean },
 ): Promise<void> {
   if (length <= 0n || length > MAX_READ)
-    throw new UserError(`LENGTH must be between 1 and ${MAX_READ} bytes`);
+    throw new UsageError(`LENGTH must be between 1 and ${MAX_READ} bytes`);
   if (address + length > 1n << 64n)
-    throw new UserError('ADDRESS + LENGTH runs past the end of the 64-bit address space');
+    throw new UsageError('ADDRESS + LENGTH runs past the end of the 64-bit address space');
   // A reader that goes away (`| head`) ends the output, not the process with a stack trace.
   process.stdout.on('error', (err: NodeJS.ErrnoException) => {
     if (err.code !== 'EPIPE') process.stderr.write(`coreshot: writing the output: ${describeError(err)}\n`);
