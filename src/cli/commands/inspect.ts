@@ -88,7 +88,10 @@ export function registerInspect(program: Command): void {
         'after',
         examples([
           ['coreshot read core 0x7ffd5e5fc000 256', 'hexdump of 256 bytes (an address maps lists)'],
-          ['coreshot read core 0x7ffd5e5fc000 0x1000 --raw > page.bin', 'the bytes themselves'],
+          [
+            'coreshot read core 0x7ffd5e5fc000 4096 --raw --zero-fill > page.bin',
+            'the bytes; zeros where the core has none',
+          ],
           ['coreshot read core 0x7ffd5e5fc000 64 --json', 'hex, and the ranges the core lacks'],
         ]),
       ),
