@@ -69,7 +69,7 @@ function contract(
   const file = join(GOLDEN, `${name}.shape.json`);
   if (UPDATE) {
     const old = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as Shape) : undefined;
-    writeFileSync(file, `${JSON.stringify(updated(old, shapeOf(shown)), null, 2)}\n`);
+    writeFileSync(file, `${JSON.stringify(updated(old, shapeOf(shown), OPTIONAL), null, 2)}\n`);
     return;
   }
   assert.ok(existsSync(file), `${file} is missing: run the tests with UPDATE_GOLDEN=1`);

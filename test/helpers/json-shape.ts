@@ -36,19 +36,23 @@ function merge(a: Shape, b: Shape): Shape {
 }
 
 /**
- * A golden shape brought up to date with what was seen: fields no longer seen are dropped, new
- * fields and types added, the types and element shapes the old one allowed kept.
+ * A golden shape brought up to date with what was seen: fields no longer seen are dropped (unless
+ * `optional`), new fields and types added, the types and element shapes the old one allowed kept.
  */
-export function updated(old: Shape | undefined, seen: Shape): Shape {
+export function updated(old: Shape | undefined, seen: Shape, optional: ReadonlySet<string>): Shape {
   if (old === undefined) return seen;
   if (typeof old === 'string' && typeof seen === 'string') return merge(old, seen);
   if (Array.isArray(old) && Array.isArray(seen)) {
     const [x] = old;
     const [y] = seen;
-    return x === undefined ? seen : y === undefined ? old : [updated(x, y)];
+    return x === undefined ? seen : y === undefined ? old : [updated(x, y, optional)];
   }
-  if (isObject(old) && isObject(seen))
-    return Object.fromEntries(Object.entries(seen).map(([k, v]) => [k, updated(old[k], v)]));
+  if (isObject(old) && isObject(seen)) {
+    const out: Record<string, Shape> = {};
+    for (const [k, v] of Object.entries(seen)) out[k] = updated(old[k], v, optional);
+    for (const [k, v] of Object.entries(old)) if (!(k in out) && optional.has(k)) out[k] = v;
+    return out;
+  }
   return seen;
 }
 

@@ -29,7 +29,7 @@ requireTools('qemu-system-x86_64', 'gcore', 'eu-readelf', 'cpio', '/usr/bin/pyth
 interface ListJson {
   method: string;
   executable: string;
-  ranges: { start: string; size: string; block: string }[];
+  ranges: { start: string; size: number; block: string }[];
   blocks: { idstr: string; coverage: string }[];
   vmcoreinfo?: { paddr: string; size: number };
   notes: string[];
