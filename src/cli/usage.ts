@@ -31,8 +31,12 @@ export function speakForCommander(program: Command): void {
     const say = (message: string) => process.stderr.write(`${usageLine(message, path)}\n`);
     cmd
       .exitOverride((err) => {
-        // A command that only groups others, given none: commander would print its whole help.
-        if (err.code === 'commander.help' && err.exitCode !== 0) say('missing command');
+        // A command that only groups others, given none (or `help NAME` of no command): commander
+        // would print its whole help.
+        if (err.code === 'commander.help' && err.exitCode !== 0) {
+          const named = cmd.args.at(-1);
+          say(named === undefined ? 'missing command' : `unknown command '${named}'`);
+        }
         throw err;
       })
       // stderr gets only the one line (help asked for with --help goes to stdout).

@@ -16,10 +16,9 @@ export function registerFind(program: Command): void {
     )
     .option('--regex', 'PATTERN is a JavaScript regular expression over the bytes (\\xNN matches byte NN)')
     .addOption(
-      new Option('--encoding <encoding>', 'search text in this encoding only').choices([
-        'utf-8',
-        'utf-16le',
-      ] as const),
+      new Option('--encoding <encoding>', 'search text in this encoding only')
+        .conflicts(['hex', 'regex'])
+        .choices(['utf-8', 'utf-16le'] as const),
     )
     .option('-i, --ignore-case', 'with --regex: ignore case')
     .option('--max <n>', 'stop after N hits', '1000')

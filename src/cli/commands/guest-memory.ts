@@ -1,4 +1,4 @@
-import type { Command } from '@commander-js/extra-typings';
+import { type Command, Option } from '@commander-js/extra-typings';
 import { compressOption } from '../compress-option.js';
 import { runAction } from '../errors.js';
 import { examples } from '../usage.js';
@@ -20,7 +20,12 @@ export function registerGuestMemory(program: Command): void {
       '--arch <arch>',
       "guest architecture: x86_64, 386, aarch64-le, aarch64-be, s390, ppc64-le, ppc64-be (default: from QEMU's name)",
     )
-    .option('--list', 'print the RAM blocks and the guest-physical memory map instead of writing a vmcore')
+    .addOption(
+      new Option(
+        '--list',
+        'print the RAM blocks and the guest-physical memory map instead of writing a vmcore',
+      ).conflicts(['output', 'compress', 'force']),
+    )
     .option('--json', 'print machine-readable JSON')
     .option('-f, --force', 'overwrite the output file')
     .addOption(compressOption())

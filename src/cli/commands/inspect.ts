@@ -96,7 +96,7 @@ export function registerInspect(program: Command): void {
         ]),
       ),
   )
-    .addOption(new Option('--raw', 'write the bytes themselves to stdout'))
+    .addOption(new Option('--raw', 'write the bytes themselves to stdout').conflicts('json'))
     .option('--zero-fill', 'with --raw: write zeros for bytes the core does not hold instead of failing')
     .action((core, address, length, opts) =>
       runAction(async () =>
