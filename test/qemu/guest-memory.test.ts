@@ -157,7 +157,7 @@ describe('guest-memory: small guest (64 MiB, stopped, loader patterns)', () => {
     assert.match(h, /Machine:\s+Intel 80386/);
     assertSameGuestMemory(dump, i386);
     const bad = coreshot(['guest-memory', gcoreFile, '-o', join(tmp.path, 'bad.vmcore'), '--arch', 'vax']);
-    assert.equal(bad.status, 1);
+    assert.equal(bad.status, 2, 'a usage error');
     assert.match(bad.stderr, /--arch must be one of .*x86_64.*got .vax./);
   });
 
