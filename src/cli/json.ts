@@ -7,12 +7,13 @@
 //   - durations are milliseconds in fields named `...Ms`, rounded to 0.1 ms;
 //   - bytes (a Buffer or Uint8Array) are one hex string; undefined fields are left out.
 
-/** Fields holding a count of bytes or a position in a file. */
+/** Fields whose bigints are quantities, not words: counts of bytes, positions in a file, times. */
 const BYTE_COUNTS = new Set([
   'size',
   'length',
   'bytes',
   'offset',
+  // a timeval of NT_PRSTATUS
   'sec',
   'usec',
   // info's memory totals: bytes by where they come from
@@ -32,43 +33,27 @@ function isByteCount(key: string): boolean {
 
 const MAX_EXACT = BigInt(Number.MAX_SAFE_INTEGER);
 
-/** One scalar as the contract writes it under `key`; undefined for containers. */
-function scalar(key: string, v: unknown): string | undefined {
-  switch (typeof v) {
-    case 'bigint':
-      if (!isByteCount(key)) return JSON.stringify(`0x${v.toString(16)}`);
-      return v <= MAX_EXACT && v >= -MAX_EXACT ? String(Number(v)) : v.toString(10);
-    case 'number':
-      if (!Number.isFinite(v)) return 'null';
-      return String(key.endsWith('Ms') ? Math.round(v * 10) / 10 : v);
-    case 'string':
-    case 'boolean':
-      return JSON.stringify(v);
-    default:
-      if (v === null || v === undefined || typeof v === 'function' || typeof v === 'symbol') return 'null';
-      if (v instanceof Uint8Array)
-        return JSON.stringify(Buffer.from(v.buffer, v.byteOffset, v.length).toString('hex'));
-      return undefined;
-  }
-}
+/**
+ * JSON.stringify cannot write an integer past 2^53 exactly: such a byte count goes in as a string
+ * carrying this per-process random mark, and is unquoted afterwards.
+ */
+const EXACT = `coreshot-exact-${Math.random().toString(36).slice(2)}:`;
+const EXACT_QUOTED = new RegExp(`"${EXACT}(-?[0-9]+)"`, 'g');
 
-function write(key: string, v: unknown, pad: string): string {
-  const s = scalar(key, v);
-  if (s !== undefined) return s;
-  const inner = `${pad}  `;
-  if (Array.isArray(v)) {
-    if (v.length === 0) return '[]';
-    // Elements carry their array's name: `sizes: [..]` holds byte counts.
-    return `[\n${v.map((x) => `${inner}${write(key, x, inner)}`).join(',\n')}\n${pad}]`;
+function replace(this: unknown, key: string, v: unknown): unknown {
+  // Buffer's toJSON has run already: its bytes are read from the holder.
+  const raw = (this as Record<string, unknown>)[key];
+  if (raw instanceof Uint8Array) return Buffer.from(raw.buffer, raw.byteOffset, raw.length).toString('hex');
+  if (typeof v === 'bigint') {
+    if (!isByteCount(key)) return `0x${v.toString(16)}`;
+    return v <= MAX_EXACT && v >= -MAX_EXACT ? Number(v) : `${EXACT}${v}`;
   }
-  const fields = Object.entries(v as object).filter(
-    ([, x]) => x !== undefined && typeof x !== 'function' && typeof x !== 'symbol',
-  );
-  if (fields.length === 0) return '{}';
-  return `{\n${fields.map(([k, x]) => `${inner}${JSON.stringify(k)}: ${write(k, x, inner)}`).join(',\n')}\n${pad}}`;
+  if (typeof v === 'number' && key.endsWith('Ms')) return Math.round(v * 10) / 10;
+  return v;
 }
 
 /** `value` as the JSON contract writes it, indented by two spaces (no trailing newline). */
 export function toJson(value: unknown): string {
-  return write('', value, '');
+  const text = JSON.stringify(value, replace, 2) ?? 'null';
+  return text.includes(EXACT) ? text.replace(EXACT_QUOTED, '$1') : text;
 }
