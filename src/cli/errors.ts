@@ -1,14 +1,40 @@
 import { FormatError } from '../bytes/errors.js';
 import { OutputError } from '../io/sink.js';
 
-/** An error whose message is meant for the user as is (bad arguments, unsupported input). */
+/** The exit statuses: 0 success, 1 failure, 2 usage error (130 after SIGINT/SIGTERM). */
+export const EXIT = { ok: 0, failure: 1, usage: 2 } as const;
+
+/** An error whose message is meant for the user as is (unsupported input, a refused operation). */
 export class UserError extends Error {
   readonly exitCode: number;
-  constructor(message: string, exitCode = 1) {
+  constructor(message: string, exitCode: number = EXIT.failure) {
     super(message);
     this.name = 'UserError';
     this.exitCode = exitCode;
   }
+}
+
+/** Bad usage a command finds itself (a malformed number, options that exclude each other): exit 2. */
+export class UsageError extends UserError {
+  constructor(message: string) {
+    super(message, EXIT.usage);
+    this.name = 'UsageError';
+  }
+}
+
+/** The command being run ('dump', 'convert criu'), named in usage errors. */
+let commandPath = '';
+
+/** Names the command being run (main.ts, before its action starts). */
+export function runningCommand(path: string): void {
+  commandPath = path;
+}
+
+/** A usage error in coreshot's voice: `coreshot: dump: missing PID (see coreshot dump --help)`. */
+export function usageLine(message: string, path = commandPath): string {
+  return path
+    ? `coreshot: ${path}: ${message} (see coreshot ${path} --help)`
+    : `coreshot: ${message} (see coreshot --help)`;
 }
 
 const NODE_CODES: Record<string, string> = {
@@ -41,9 +67,10 @@ export async function runAction(action: () => Promise<void> | void): Promise<voi
   try {
     await action();
   } catch (err) {
-    process.stderr.write(`coreshot: ${describeError(err)}\n`);
+    const line = err instanceof UsageError ? usageLine(err.message) : `coreshot: ${describeError(err)}`;
+    process.stderr.write(`${line}\n`);
     if (process.env.CORESHOT_DEBUG && err instanceof Error) process.stderr.write(`${err.stack}\n`);
-    process.exitCode = err instanceof UserError ? err.exitCode : 1;
+    process.exitCode = err instanceof UserError ? err.exitCode : EXIT.failure;
   }
 }
 
@@ -51,7 +78,7 @@ export async function runAction(action: () => Promise<void> | void): Promise<voi
 export function parseAddress(text: string, what: string): bigint {
   const t = text.trim().replace(/_/g, '');
   if (!/^(0x[0-9a-f]+|[0-9]+)$/i.test(t))
-    throw new UserError(`${what} must be a number (decimal or 0x hex), got '${text}'`);
+    throw new UsageError(`${what} must be a number (decimal or 0x hex), got '${text}'`);
   return BigInt(t);
 }
 

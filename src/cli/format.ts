@@ -17,26 +17,6 @@ export function size(n: bigint | number): string {
   return u === 0 ? `${v} B` : `${v.toFixed(1)} ${units[u]}`;
 }
 
-/** JSON with bigints as "0x..." strings and Buffers as hex strings. */
-export function toJson(value: unknown): string {
-  return JSON.stringify(
-    value,
-    (_key, v) => {
-      if (typeof v === 'bigint') return hex(v);
-      if (
-        v &&
-        typeof v === 'object' &&
-        (v as { type?: string }).type === 'Buffer' &&
-        Array.isArray((v as { data?: unknown }).data)
-      ) {
-        return Buffer.from((v as { data: number[] }).data).toString('hex');
-      }
-      return v;
-    },
-    2,
-  );
-}
-
 /** Left-aligned columns; the last column is not padded. */
 export function table(rows: string[][]): string {
   const widths: number[] = [];

@@ -1,7 +1,8 @@
 #!/usr/bin/env node
-import { Command } from '@commander-js/extra-typings';
+import { Command, CommanderError } from '@commander-js/extra-typings';
 import { registerCommands } from './commands/index.js';
 import { handleSignals } from './errors.js';
+import { examples, speakForCommander, usageStatus } from './usage.js';
 
 handleSignals();
 
@@ -11,8 +12,25 @@ const program = new Command()
     'Read, capture and convert Linux process memory images: ELF cores, live processes, CRIU checkpoints and QEMU guests.',
   )
   .version('0.1.0')
-  .showHelpAfterError('(run with --help for usage)');
+  .addHelpText(
+    'after',
+    `${examples([
+      ['coreshot demo', 'capture a demo process and look inside its core'],
+      ['coreshot dump 1234', 'write core.1234; the process pauses only for milliseconds'],
+      ['coreshot info core.1234', 'what the core holds, on one screen'],
+      ['coreshot stack core.1234', 'backtrace of every thread'],
+      ['coreshot threads core.1234 --json', 'every --json follows one contract (README: JSON output)'],
+      ['coreshot dump --help', "a command's options and examples"],
+    ])}\n\nExit status: 0 success, 1 failure, 2 usage error (bad option, argument or command).`,
+  );
 
 registerCommands(program);
+speakForCommander(program);
 
-await program.parseAsync(process.argv);
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  // Commander's parse errors (already printed) and --help/--version; actions report their own.
+  if (!(err instanceof CommanderError)) throw err;
+  process.exitCode = usageStatus(err);
+}

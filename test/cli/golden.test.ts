@@ -237,7 +237,7 @@ describe('bad input: one line on stderr, exit 1, no stack trace, no output', () 
     });
   }
 
-  test('a bad address or length', () => {
+  test('a bad address or length: a usage error (exit 2)', () => {
     for (const [addr, len, re] of [
       ['zz', '16', /ADDRESS: no symbol named 'zz'/],
       ['$nosuch', '16', /ADDRESS: no register \$nosuch \(registers: \$r15 /],
@@ -246,7 +246,7 @@ describe('bad input: one line on stderr, exit 1, no stack trace, no output', () 
       ['0x1000', '0x100000000', /LENGTH must be between 1 and/],
     ] as const) {
       const res = coreshot(['read', core, addr, len]);
-      assert.equal(res.status, 1);
+      assert.equal(res.status, 2);
       assert.match(res.stderr, re);
       assert.equal(res.stderr.split('\n').length, 2);
     }

@@ -338,14 +338,16 @@ describe('read ADDRESS-EXPRESSION', () => {
 
   test('unknown registers, symbols and threads: one line each', () => {
     for (const [args, re] of [
-      [['$xmm99', '16'], /^coreshot: ADDRESS: no register \$xmm99 \(registers: \$r15 .* \$pc \$sp\)\n$/],
-      [['no_such_symbol+8', '16'], /^coreshot: ADDRESS: no symbol named 'no_such_symbol'\n$/],
-      [['--thread', '1', '$rsp', '16'], /^coreshot: no thread 1 in the image \(threads: \d+( \d+)+\)\n$/],
+      [['$xmm99', '16'], /^coreshot: read: ADDRESS: no register \$xmm99 \(registers: \$r15 .* \$pc \$sp\) \(see/],
+      [['no_such_symbol+8', '16'], /^coreshot: read: ADDRESS: no symbol named 'no_such_symbol' \(see/],
+      [['--thread', '1', '$rsp', '16'], /^coreshot: read: no thread 1 in the image \(threads: \d+( \d+)+\) \(see/],
     ] as const) {
       const res = coreshot(['read', made.core, ...args]);
-      assert.equal(res.status, 1);
+      // Usage errors: the arguments name what the core does not have.
+      assert.equal(res.status, 2);
       assert.equal(res.stdout, '');
       assert.match(res.stderr, re);
+      assert.equal(res.stderr.split('\n').length, 2, res.stderr);
     }
   });
 });

@@ -15,9 +15,9 @@ describe('convert criu: vmas (PN_XNUM)', () => {
     requireFixtures();
     const res = convertFixture('vmas', out.path, ['--json']);
     assert.equal(res.status, 0, res.stderr);
-    const [only] = (JSON.parse(res.stdout) as { cores: { path: string; segments: number }[] }).cores;
+    const [only] = (JSON.parse(res.stdout) as { cores: { output: string; segments: number }[] }).cores;
     assert.ok(only && only.segments > 0xffff, 'more segments than e_phnum can hold');
-    core = only.path;
+    core = only.output;
   });
   after(() => out.cleanup());
 

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { NT_AUXV, NT_FILE } from '../../src/abi/notes.js';
 import { FormatError } from '../../src/bytes/errors.js';
 import { UserError } from '../../src/cli/errors.js';
-import { toJson } from '../../src/cli/format.js';
+import { toJson } from '../../src/cli/json.js';
 import * as views from '../../src/cli/views/inspect.js';
 import { PT_NOTE } from '../../src/elf/constants.js';
 import { describeNote } from '../../src/elf/notes/describe.js';

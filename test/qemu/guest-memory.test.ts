@@ -29,7 +29,7 @@ requireTools('qemu-system-x86_64', 'gcore', 'eu-readelf', 'cpio', '/usr/bin/pyth
 interface ListJson {
   method: string;
   executable: string;
-  ranges: { start: string; size: string; block: string }[];
+  ranges: { start: string; size: number; block: string }[];
   blocks: { idstr: string; coverage: string }[];
   vmcoreinfo?: { paddr: string; size: number };
   notes: string[];
@@ -157,7 +157,7 @@ describe('guest-memory: small guest (64 MiB, stopped, loader patterns)', () => {
     assert.match(h, /Machine:\s+Intel 80386/);
     assertSameGuestMemory(dump, i386);
     const bad = coreshot(['guest-memory', gcoreFile, '-o', join(tmp.path, 'bad.vmcore'), '--arch', 'vax']);
-    assert.equal(bad.status, 1);
+    assert.equal(bad.status, 2, 'a usage error');
     assert.match(bad.stderr, /--arch must be one of .*x86_64.*got .vax./);
   });
 

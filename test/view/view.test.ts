@@ -130,7 +130,7 @@ describe('coreshot view on a kernel core', () => {
     // A symbol: main's address as nm gives it, moved by where the executable is loaded (PIE).
     const nm = run('nm', [made.exe]).stdout;
     const value = BigInt(`0x${/^([0-9a-f]+) T main$/m.exec(nm)![1]}`);
-    const { mappings } = json<{ mappings: { start: string; offset: string; path: string | null }[] }>([
+    const { mappings } = json<{ mappings: { start: string; offset: number; path: string | null }[] }>([
       'maps',
       made.core,
     ]);

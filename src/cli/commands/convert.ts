@@ -1,13 +1,16 @@
 import { type Command, Option } from '@commander-js/extra-typings';
 import { compressOption, outputFilter } from '../compress-option.js';
 import { abortOnSignals, parseAddress, runAction } from '../errors.js';
+import { toJson } from '../json.js';
 import { progressBar } from '../progress.js';
+import { examples } from '../usage.js';
 
 /** `coreshot convert criu IMAGES_DIR -o OUTDIR`: CRIU checkpoint → one ELF core per process. */
 export function registerConvert(program: Command): void {
   const convert = program
     .command('convert')
-    .description('Convert another memory image format into ELF cores.');
+    .description('Convert another memory image format into ELF cores.')
+    .addHelpText('after', examples([['coreshot convert criu images/ -o cores/', 'a CRIU checkpoint']]));
   convert
     .command('criu')
     .description(
@@ -31,6 +34,20 @@ export function registerConvert(program: Command): void {
     .option('--force', 'overwrite existing core files', false)
     .addOption(compressOption())
     .option('--json', 'print the result as JSON', false)
+    .addHelpText(
+      'after',
+      examples([
+        ['coreshot convert criu images/ -o cores/', 'cores/core.PID for every process'],
+        [
+          'coreshot convert criu images/ -o cores/ --pid 77 --root /srv/rootfs',
+          'one process, files from a rootfs',
+        ],
+        [
+          'coreshot convert criu images/ -o cores/ --compress zstd --json',
+          'seekable zstd cores; result as JSON',
+        ],
+      ]),
+    )
     .action((imagesDir, opts) =>
       runAction(async () => {
         const pid = opts.pid === undefined ? undefined : Number(parseAddress(opts.pid, '--pid'));
@@ -57,13 +74,13 @@ export function registerConvert(program: Command): void {
           });
           bar.stop();
           if (opts.json) {
-            // The JSON keeps problems as lines of text, as before findings had a kind.
-            const shown = cores.map((c) => ({
+            // The file written is `output`, as in dump; problems are lines of text.
+            const shown = cores.map(({ path, ...c }) => ({
+              output: path,
               ...c,
-              bytes: Number(c.bytes),
               problems: c.problems.map((p) => p.what),
             }));
-            process.stdout.write(`${JSON.stringify({ cores: shown, skipped }, null, 2)}\n`);
+            process.stdout.write(`${toJson({ cores: shown, skipped })}\n`);
           } else {
             for (const c of cores) {
               process.stdout.write(

@@ -1,8 +1,10 @@
 import type { Command } from '@commander-js/extra-typings';
 import type { LeftZombie } from '../../sources/live/index.js';
 import { compressOption, outputFilter } from '../compress-option.js';
-import { abortOnSignals, parseAddress, runAction, UserError } from '../errors.js';
+import { abortOnSignals, parseAddress, runAction, UsageError } from '../errors.js';
+import { toJson } from '../json.js';
 import { progressBar } from '../progress.js';
+import { examples } from '../usage.js';
 
 function formatSize(n: bigint): string {
   const v = Number(n);
@@ -12,7 +14,8 @@ function formatSize(n: bigint): string {
 }
 
 function parsePid(text: string): number {
-  if (!/^[1-9][0-9]*$/.test(text.trim())) throw new UserError(`PID must be a positive number, got '${text}'`);
+  if (!/^[1-9][0-9]*$/.test(text.trim()))
+    throw new UsageError(`PID must be a positive number, got '${text}'`);
   return Number(text);
 }
 
@@ -37,7 +40,13 @@ export function registerDump(program: Command): void {
         'it; the copy-on-write copy is dumped while the target runs on, then killed. Even if coreshot\n' +
         'is killed at any moment, the target runs on as before, the copy ends and no file is left.\n' +
         '\nLimits: MAP_SHARED memory is not frozen by the snapshot; MADV_DONTFORK and MADV_WIPEONFORK\n' +
-        'areas are read from the running target (listed in the summary). x86_64 only.',
+        'areas are read from the running target (listed in the summary). x86_64 only.\n' +
+        examples([
+          ['coreshot dump 1234', 'writes core.1234; the process runs on'],
+          ['coreshot dump 1234 -o - --compress zstd > core.zst', 'seekable zstd on stdout'],
+          ['coreshot dump 1234 --tree -o /tmp/app', 'the process and its descendants: /tmp/app.PID'],
+          ['coreshot dump 1234 --no-snapshot --filter 0x33 --json', 'stopped throughout; summary as JSON'],
+        ]),
     )
     .action((pidText, opts) =>
       runAction(async () => {
@@ -52,7 +61,7 @@ export function registerDump(program: Command): void {
         let pids = [pid];
         if (opts.tree) {
           if (opts.output === '-')
-            throw new UserError('--tree writes one file per process: -o - is not possible');
+            throw new UsageError('--tree writes one file per process: -o - is not possible');
           pids = processTree(pid);
         }
         const toStdout = opts.output === '-';
@@ -106,16 +115,9 @@ export function registerDump(program: Command): void {
           if (z) process.stderr.write(`  ${zombieNote(z)}\n`);
         }
         if (opts.json) {
-          const json = results.map((s, i) => ({
-            ...s,
-            zombie: zombies[i],
-            bytes: Number(s.bytes),
-            memoryBytes: Number(s.memoryBytes),
-            unreadableBytes: Number(s.unreadableBytes),
-            sharedBytes: Number(s.sharedBytes),
-            filter: `0x${s.filter.toString(16)}`,
-          }));
-          const text = `${JSON.stringify(opts.tree ? json : json[0], null, 2)}\n`;
+          // The filter is a mask: a word, written in hex.
+          const json = results.map((s, i) => ({ ...s, zombie: zombies[i], filter: BigInt(s.filter) }));
+          const text = `${toJson(opts.tree ? json : json[0])}\n`;
           (toStdout ? process.stderr : process.stdout).write(text);
         }
       }),
@@ -133,6 +135,6 @@ function zombieNote(z: LeftZombie): string {
 function parseFilter(text: string): number {
   const t = text.trim().toLowerCase();
   const v = parseAddress(t.startsWith('0x') ? t : `0x${t}`, '--filter');
-  if (v > 0x1ffn) throw new UserError(`--filter must be at most 0x1ff, got '${text}'`);
+  if (v > 0x1ffn) throw new UsageError(`--filter must be at most 0x1ff, got '${text}'`);
   return Number(v);
 }

@@ -1,5 +1,6 @@
 import { type Command, Option } from '@commander-js/extra-typings';
 import { runAction } from '../errors.js';
+import { examples } from '../usage.js';
 
 /** find: search an image's memory for bytes, text or a regular expression. */
 export function registerFind(program: Command): void {
@@ -15,10 +16,9 @@ export function registerFind(program: Command): void {
     )
     .option('--regex', 'PATTERN is a JavaScript regular expression over the bytes (\\xNN matches byte NN)')
     .addOption(
-      new Option('--encoding <encoding>', 'search text in this encoding only').choices([
-        'utf-8',
-        'utf-16le',
-      ] as const),
+      new Option('--encoding <encoding>', 'search text in this encoding only')
+        .conflicts(['hex', 'regex'])
+        .choices(['utf-8', 'utf-16le'] as const),
     )
     .option('-i, --ignore-case', 'with --regex: ignore case')
     .option('--max <n>', 'stop after N hits', '1000')
@@ -27,12 +27,12 @@ export function registerFind(program: Command): void {
     .option('--json', 'print machine-readable JSON')
     .addHelpText(
       'after',
-      `
-Examples:
-  coreshot find core 'CORESHOT-DATA'             # as UTF-8 and as UTF-16LE text
-  coreshot find core --hex 'de ad be ef'         # bytes
-  coreshot find core --regex 'user=[a-z]+' --json
-  coreshot find core secret --encoding utf-16le --max 10`,
+      examples([
+        ["coreshot find core 'CORESHOT-DATA'", 'as UTF-8 and as UTF-16LE text'],
+        ["coreshot find core --hex 'de ad be ef'", 'bytes'],
+        ["coreshot find core --regex 'user=[a-z]+' --json", 'a regular expression, hits as JSON'],
+        ['coreshot find core secret --encoding utf-16le --max 10', 'one encoding, at most 10 hits'],
+      ]),
     )
     .action((core, pattern, opts) =>
       runAction(async () => (await import('../views/find.js')).find(core, pattern, opts)),

@@ -1,6 +1,7 @@
-import type { Command } from '@commander-js/extra-typings';
+import { type Command, Option } from '@commander-js/extra-typings';
 import { compressOption } from '../compress-option.js';
 import { runAction } from '../errors.js';
+import { examples } from '../usage.js';
 
 /** guest-memory: a QEMU process core → the guest's physical memory as an ELF vmcore. */
 export function registerGuestMemory(program: Command): void {
@@ -19,10 +20,24 @@ export function registerGuestMemory(program: Command): void {
       '--arch <arch>',
       "guest architecture: x86_64, 386, aarch64-le, aarch64-be, s390, ppc64-le, ppc64-be (default: from QEMU's name)",
     )
-    .option('--list', 'print the RAM blocks and the guest-physical memory map instead of writing a vmcore')
+    .addOption(
+      new Option(
+        '--list',
+        'print the RAM blocks and the guest-physical memory map instead of writing a vmcore',
+      ).conflicts(['output', 'compress', 'force']),
+    )
     .option('--json', 'print machine-readable JSON')
     .option('-f, --force', 'overwrite the output file')
     .addOption(compressOption())
+    .addHelpText(
+      'after',
+      examples([
+        ['coreshot guest-memory qemu.core -o guest.vmcore', "the guest's RAM as an ELF vmcore (crash, drgn)"],
+        ['coreshot guest-memory qemu.core --list', 'the RAM blocks and the guest-physical map'],
+        ['coreshot guest-memory qemu.core --list --json', 'the same as JSON'],
+        ['coreshot dump "$(pidof qemu-system-x86_64)" -o qemu.core', 'a core of a running QEMU first'],
+      ]),
+    )
     .action((core, opts) =>
       runAction(async () => (await import('../views/guest-memory.js')).guestMemory(core, opts)),
     );

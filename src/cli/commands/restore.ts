@@ -1,5 +1,6 @@
 import type { Command } from '@commander-js/extra-typings';
 import { parseAddress, runAction } from '../errors.js';
+import { examples } from '../usage.js';
 
 /** restore: bring a process back to life from its image. */
 export function registerRestore(program: Command): void {
@@ -20,14 +21,16 @@ export function registerRestore(program: Command): void {
     .option('--json', 'print {"pid", "threads", "notRestored"} as JSON')
     .addHelpText(
       'after',
-      `
-Needs root (or CAP_CHECKPOINT_RESTORE and CAP_SYS_ADMIN). x86_64 images only.
-
-Examples:
-  coreshot restore core.1234                 # prints the new pid, the process runs on
-  coreshot restore core --stopped && gdb -p "$(coreshot restore core --stopped | head -1)"
-  coreshot restore big.core --lazy --json
-  coreshot restore /var/lib/ckpt/images --pid 1234 --root /srv/rootfs`,
+      '\nNeeds root (or CAP_CHECKPOINT_RESTORE and CAP_SYS_ADMIN). x86_64 images only.\n' +
+        examples([
+          ['coreshot restore core.1234', 'prints the new pid, the process runs on'],
+          ['gdb -p "$(coreshot restore core --stopped | head -1)"', 'restored, stopped, debugged'],
+          ['coreshot restore big.core --lazy --json', "maps the core's data instead of copying it"],
+          [
+            'coreshot restore /var/lib/ckpt/images --pid 1234 --root /srv/rootfs',
+            'one process of a CRIU checkpoint',
+          ],
+        ]),
     )
     .action((image, opts) =>
       runAction(async () => {

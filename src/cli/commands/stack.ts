@@ -1,5 +1,6 @@
 import type { Command } from '@commander-js/extra-typings';
 import { parseAddress, runAction } from '../errors.js';
+import { examples } from '../usage.js';
 
 const view = () => import('../views/stack.js');
 
@@ -22,13 +23,14 @@ export function registerStack(program: Command): void {
     .option('--json', 'print machine-readable JSON')
     .addHelpText(
       'after',
-      '\nExamples:\n' +
-        '  coreshot stack core                      # every thread of a core\n' +
-        '  coreshot stack core --exe ./build/app    # the executable moved since the crash\n' +
-        '  coreshot stack 1234 --thread 1240        # a running process, paused only while read\n' +
-        '  coreshot stack images/ --pid 77 --json   # one process of a CRIU checkpoint, as JSON\n' +
-        '  coreshot stack core --root /srv/sysroot --debug-dir ~/debug\n' +
-        '\nEach frame says how it was found: initial (the registers), cfi (DWARF call-frame\n' +
+      examples([
+        ['coreshot stack core', 'every thread of a core'],
+        ['coreshot stack core --exe ./build/app', 'the executable moved since the crash'],
+        ['coreshot stack 1234 --thread 1240', 'a running process, paused only while read'],
+        ['coreshot stack images/ --pid 77 --json', 'one process of a CRIU checkpoint, as JSON'],
+        ['coreshot stack core --root /srv/sysroot --debug-dir ~/debug', 'files and debug files elsewhere'],
+      ]) +
+        '\n\nEach frame says how it was found: initial (the registers), cfi (DWARF call-frame\n' +
         'information), frame-pointer, leaf (return address still in the link register or on top\n' +
         'of the stack), signal-frame (registers the kernel saved for a signal handler).',
     )

@@ -1,5 +1,6 @@
 import type { Command } from '@commander-js/extra-typings';
-import { parseAddress, runAction, UserError } from '../errors.js';
+import { parseAddress, runAction, UsageError } from '../errors.js';
+import { examples } from '../usage.js';
 
 const view = () => import('../view/index.js');
 
@@ -18,12 +19,17 @@ export function registerView(program: Command): void {
     .addHelpText(
       'after',
       "\nThe first line on stdout is the page's URL with a one-time access token; anyone with it\n" +
-        "can read the image's memory, so keep it to yourself. Serves until Ctrl-C.",
+        "can read the image's memory, so keep it to yourself. Serves until Ctrl-C.\n" +
+        examples([
+          ['coreshot view core', 'opens the page in a browser'],
+          ['coreshot view images/ --pid 77 --no-open', 'one process of a CRIU checkpoint; prints the URL'],
+          ['coreshot view core --port 8080 --root /srv/sysroot', 'a fixed port, files from a sysroot'],
+        ]),
     )
     .action((target, opts) =>
       runAction(async () => {
         const port = Number(parseAddress(opts.port, 'PORT'));
-        if (port > 65535) throw new UserError(`PORT must be at most 65535, got ${port}`);
+        if (port > 65535) throw new UsageError(`PORT must be at most 65535, got ${port}`);
         await (await view()).view(target, {
           port,
           open: opts.open,

@@ -9,7 +9,6 @@ import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { imageLookup, isAddressError, resolveAddress } from '../../analysis/address-expr.js';
 import { parseHexBytes, type SearchPattern } from '../../analysis/find.js';
-import { toJson } from '../format.js';
 import { MAX_MATCH, searchInPieces } from './search.js';
 import type { ViewTarget } from './target.js';
 
@@ -141,8 +140,21 @@ function fail(res: ServerResponse, status: number, message: string): void {
   res.writeHead(status, { 'Content-Type': 'text/plain; charset=utf-8' }).end(`${message}\n`);
 }
 
+/**
+ * The page's own wire format (not the CLI's --json contract): every bigint, size or address, is a
+ * "0x..." string, which the page turns back into a BigInt; bytes are a hex string.
+ */
+function wire(value: unknown): string {
+  return JSON.stringify(value, function (this: Record<string, unknown>, key, v) {
+    const raw = this[key];
+    if (typeof raw === 'bigint') return `0x${raw.toString(16)}`;
+    if (raw instanceof Uint8Array) return Buffer.from(raw).toString('hex');
+    return v;
+  });
+}
+
 function json(res: ServerResponse, value: unknown): void {
-  res.writeHead(200, { 'Content-Type': 'application/json' }).end(toJson(value));
+  res.writeHead(200, { 'Content-Type': 'application/json' }).end(wire(value));
 }
 
 function address(text: string | null, what: string): bigint {
@@ -199,10 +211,7 @@ function apiRoutes(target: ViewTarget): Record<string, Route> {
       res.writeHead(200, { 'Content-Type': 'text/event-stream' });
       const controller = new AbortController();
       req.on('close', () => controller.abort());
-      const send = (event: string, data: unknown) =>
-        res.write(
-          `event: ${event}\ndata: ${JSON.stringify(data, (_k, v) => (typeof v === 'bigint' ? `0x${v.toString(16)}` : v))}\n\n`,
-        );
+      const send = (event: string, data: unknown) => res.write(`event: ${event}\ndata: ${wire(data)}\n\n`);
       const started = performance.now();
       searchInPieces(image, pattern, {
         maxHits: MAX_HITS,

@@ -1,7 +1,8 @@
 import { parseHexBytes, type SearchPattern, searchMemory, type TextEncoding } from '../../analysis/find.js';
 import { openCore } from '../../sources/elfcore/open.js';
-import { abortOnSignals, UserError } from '../errors.js';
-import { dumpLines, hex, toJson } from '../format.js';
+import { abortOnSignals, UsageError } from '../errors.js';
+import { dumpLines, hex } from '../format.js';
+import { toJson } from '../json.js';
 import { progressBar } from '../progress.js';
 
 export interface FindOptions {
@@ -18,22 +19,22 @@ export interface FindOptions {
 function count(text: string, what: string, min: number): number {
   const n = Number(text);
   if (!Number.isInteger(n) || n < min)
-    throw new UserError(`${what} must be a whole number of at least ${min}, got '${text}'`);
+    throw new UsageError(`${what} must be a whole number of at least ${min}, got '${text}'`);
   return n;
 }
 
 function patternOf(text: string, opts: FindOptions): SearchPattern {
   if (opts.hex) {
     const bytes = parseHexBytes(text);
-    if (!bytes) throw new UserError(`--hex PATTERN must be pairs of hex digits, got '${text}'`);
+    if (!bytes) throw new UsageError(`--hex PATTERN must be pairs of hex digits, got '${text}'`);
     return { kind: 'bytes', bytes };
   }
-  if (text.length === 0) throw new UserError('PATTERN is empty');
+  if (text.length === 0) throw new UsageError('PATTERN is empty');
   if (opts.regex) {
     try {
       new RegExp(text);
     } catch (err) {
-      throw new UserError(`--regex PATTERN is not a valid regular expression: ${(err as Error).message}`);
+      throw new UsageError(`--regex PATTERN is not a valid regular expression: ${(err as Error).message}`);
     }
     return { kind: 'regex', source: text, ignoreCase: opts.ignoreCase === true };
   }

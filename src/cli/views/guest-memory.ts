@@ -11,8 +11,9 @@ import { openQemuCore, type QemuCore } from '../../pipelines/qemu-core.js';
 import { VMCORE_ARCHES, type VmcoreArch } from '../../sinks/vmcore/write.js';
 import { linkOpenFile } from '../../sys/files.js';
 import { outputFilter } from '../compress-option.js';
-import { abortOnSignals, UserError } from '../errors.js';
-import { hex, size, table, toJson } from '../format.js';
+import { abortOnSignals, UsageError, UserError } from '../errors.js';
+import { hex, size, table } from '../format.js';
+import { toJson } from '../json.js';
 import { progressBar } from '../progress.js';
 
 /** The command line options of guest-memory. */
@@ -27,11 +28,13 @@ export interface GuestMemoryFlags {
 }
 
 export async function guestMemory(path: string, opts: GuestMemoryFlags): Promise<void> {
-  if (!opts.list && !opts.output) throw new UserError('guest-memory: give -o OUT (or --list)');
+  if (!opts.list && !opts.output) throw new UsageError('give -o OUT (or --list)');
   // Named before the core is read: a directory or a taken name.
   if (!opts.list) checkOutput(opts.output!, { force: opts.force === true });
   if (opts.arch !== undefined && !(opts.arch in VMCORE_ARCHES)) {
-    throw new UserError(`--arch must be one of ${Object.keys(VMCORE_ARCHES).join(', ')}, got '${opts.arch}'`);
+    throw new UsageError(
+      `--arch must be one of ${Object.keys(VMCORE_ARCHES).join(', ')}, got '${opts.arch}'`,
+    );
   }
   let q: QemuCore;
   try {

@@ -12,8 +12,9 @@ import { describeNotes } from '../../elf/notes/describe.js';
 import { decodeRegisters, registerTableOf } from '../../elf/regs/index.js';
 import { appendMissing, type MissingRange } from '../../model/address-space.js';
 import { type CoreFile, openCore } from '../../sources/elfcore/open.js';
-import { describeError, UserError } from '../errors.js';
-import { dumpLines, fieldLines, hex, size, table, toJson } from '../format.js';
+import { describeError, UsageError, UserError } from '../errors.js';
+import { dumpLines, fieldLines, hex, size, table } from '../format.js';
+import { toJson } from '../json.js';
 
 export interface InspectOptions {
   root?: string;
@@ -182,9 +183,9 @@ async function addressOf(
   }
   try {
     const lookup = imageLookup(image, opts.thread, symbol);
-    if (isAddressError(lookup)) throw new UserError(lookup.what);
+    if (isAddressError(lookup)) throw new UsageError(lookup.what);
     const found = evaluateAddress(expr, lookup);
-    if (isAddressError(found)) throw new UserError(`ADDRESS: ${found.what}`);
+    if (isAddressError(found)) throw new UsageError(`ADDRESS: ${found.what}`);
     return found;
   } finally {
     close();
@@ -228,9 +229,9 @@ export async function read(
   opts: InspectOptions & { raw?: boolean; zeroFill?: boolean; thread?: number | undefined },
 ): Promise<void> {
   if (length <= 0n || length > MAX_READ)
-    throw new UserError(`LENGTH must be between 1 and ${MAX_READ} bytes`);
+    throw new UsageError(`LENGTH must be between 1 and ${MAX_READ} bytes`);
   const expr = parseAddressExpr(expression);
-  if (isAddressError(expr)) throw new UserError(`ADDRESS: ${expr.what}`);
+  if (isAddressError(expr)) throw new UsageError(`ADDRESS: ${expr.what}`);
   // A reader that goes away (`| head`) ends the output, not the process with a stack trace.
   process.stdout.on('error', (err: NodeJS.ErrnoException) => {
     if (err.code !== 'EPIPE') process.stderr.write(`coreshot: writing the output: ${describeError(err)}\n`);
@@ -240,7 +241,7 @@ export async function read(
   try {
     const address = await addressOf(core, expr, opts);
     if (address + length > 1n << 64n)
-      throw new UserError('ADDRESS + LENGTH runs past the end of the 64-bit address space');
+      throw new UsageError('ADDRESS + LENGTH runs past the end of the 64-bit address space');
     const memory = core.image.memory;
     const missing: MissingRange[] = [];
     const describe = (m: MissingRange) => `${hex(m.start)}-${hex(m.end)} ${m.reason}`;

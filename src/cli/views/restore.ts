@@ -2,8 +2,8 @@ import { statSync } from 'node:fs';
 import { RestoreError, type RestoreOptions, restoreProcess } from '../../sinks/process/restore.js';
 import { Checkpoint } from '../../sources/criu/checkpoint.js';
 import { openCore } from '../../sources/elfcore/open.js';
-import { abortOnSignals, UserError } from '../errors.js';
-import { toJson } from '../format.js';
+import { abortOnSignals, UsageError, UserError } from '../errors.js';
+import { toJson } from '../json.js';
 
 export interface RestoreCliOptions {
   root?: string;
@@ -24,7 +24,7 @@ export async function restore(path: string, opts: RestoreCliOptions): Promise<vo
   let result: Awaited<ReturnType<typeof restoreProcess>>;
   try {
     if (statSync(path).isDirectory()) {
-      if (opts.lazy) throw new UserError('--lazy needs an ELF core, not a CRIU image directory');
+      if (opts.lazy) throw new UsageError('--lazy needs an ELF core, not a CRIU image directory');
       const ckpt = Checkpoint.open(path, { root: opts.root ?? '/' });
       const pid = opts.pid ?? ckpt.processes[0]?.pid;
       if (pid === undefined) throw new UserError(`${path}: the checkpoint holds no process`);

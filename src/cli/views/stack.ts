@@ -9,7 +9,8 @@ import { type RawFrame, StackError, type ThreadUnwind, unwindImage } from '../..
 import { symbolize } from '../../analysis/symbols/symbolize.js';
 import type { ProcessImage } from '../../model/process-image.js';
 import { UserError } from '../errors.js';
-import { hex, toJson } from '../format.js';
+import { hex } from '../format.js';
+import { toJson } from '../json.js';
 
 export interface StackViewOptions {
   exe?: string;
