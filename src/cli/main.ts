@@ -15,4 +15,6 @@ const program = new Command()
 
 registerCommands(program);
 
-await program.parseAsync(process.argv);
+// No top-level await: the bundle is CommonJS (see scripts/bundle-cli.mjs); every action catches
+// its own errors (runAction).
+void program.parseAsync(process.argv);
