@@ -14,7 +14,7 @@ import { FileAccess } from '../src/io/random-access.js';
 import { FileSink } from '../src/io/sink.js';
 
 const ROOT = new URL('..', import.meta.url).pathname;
-const CLI = join(ROOT, 'dist/bin/coreshot.mjs');
+const CLI = join(ROOT, 'dist/bin/coreshot.cjs');
 const MIB = Number(process.env.BENCH_CORE_MIB ?? 1024);
 const RUNS = Number(process.env.BENCH_RUNS ?? 10);
 /** Prints the process's peak RSS (VmHWM, threads included) on stderr at exit. */

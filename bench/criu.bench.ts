@@ -12,7 +12,7 @@ import { convertCheckpoint } from '../src/pipelines/criu.js';
 
 const ROOT = new URL('..', import.meta.url).pathname;
 const CASE = join(ROOT, '../shared/fixtures/criu/tree');
-const CLI = join(ROOT, 'dist/bin/coreshot.mjs');
+const CLI = join(ROOT, 'dist/bin/coreshot.cjs');
 const RUNS = Number(process.env.BENCH_RUNS ?? 7);
 
 function sh(cmd: string, args: string[]): string {

@@ -10,7 +10,7 @@ import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node
 import { join } from 'node:path';
 
 const ROOT = new URL('..', import.meta.url).pathname;
-const CLI = join(ROOT, 'dist/bin/coreshot.mjs');
+const CLI = join(ROOT, 'dist/bin/coreshot.cjs');
 const SIZE_MIB = Number(process.env.BENCH_MIB ?? 1024);
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 

@@ -5,7 +5,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 export const ROOT = new URL('..', import.meta.url).pathname;
-export const CLI = join(ROOT, 'dist/bin/coreshot.mjs');
+export const CLI = join(ROOT, 'dist/bin/coreshot.cjs');
 /** BENCH_RUNS: timed rounds of `measure` (default 20). */
 export const RUNS = Number(process.env.BENCH_RUNS ?? 20);
 

@@ -14,6 +14,10 @@ import { mappingLabels } from './labels.js';
 /** What a report reads: an opened core (sources/elfcore's CoreFile has all of it). */
 export interface ReportInput {
   path: string;
+  /** What the input is, when not an ELF core (default: ELF class and byte order). */
+  format?: string;
+  /** Which tool wrote it, when the notes cannot tell (default: guessed from the notes). */
+  producer?: string;
   elf: { ra: { size: bigint } };
   image: ProcessImage;
   /** Every note's owner and type, in file order. */
@@ -112,9 +116,10 @@ export function coreReport(core: ReportInput): CoreReport {
     summary: {
       core: core.path,
       fileSize: core.elf.ra.size,
-      format: `ELF${image.arch.elfClass} ${image.arch.endian === 'le' ? 'little' : 'big'}-endian`,
+      format:
+        core.format ?? `ELF${image.arch.elfClass} ${image.arch.endian === 'le' ? 'little' : 'big'}-endian`,
       arch: archLabel(image.arch),
-      producer: producer(core.notes),
+      producer: core.producer ?? producer(core.notes),
       executable,
       command: p.args ? p.args.join(' ') : p.psargs,
       comm: p.comm,

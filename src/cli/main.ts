@@ -27,10 +27,10 @@ const program = new Command()
 registerCommands(program);
 speakForCommander(program);
 
-try {
-  await program.parseAsync(process.argv);
-} catch (err) {
-  // Commander's parse errors (already printed) and --help/--version; actions report their own.
+// No top-level await: the bundle is CommonJS (see scripts/bundle-cli.mjs). Actions report their
+// own errors (runAction); what reaches here is Commander's parse errors (already printed in
+// coreshot's voice) and --help/--version.
+program.parseAsync(process.argv).catch((err: unknown) => {
   if (!(err instanceof CommanderError)) throw err;
   process.exitCode = usageStatus(err);
-}
+});

@@ -209,7 +209,7 @@ describe('bad input: one line on stderr, exit 1, no stack trace, no output', () 
   };
   const expected: Record<string, RegExp> = {
     'a missing file': /no such file or directory/,
-    'a directory': /is a directory/,
+    'a directory': /is not a CRIU checkpoint \(it has no inventory\.img\)/,
     'not an ELF file': /malformed input: .*ELF/i,
     'an empty file': /malformed input/,
     'an ELF executable (ET_EXEC)': /not a core file: e_type is ET_EXEC, expected ET_CORE/,

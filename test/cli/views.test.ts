@@ -338,9 +338,15 @@ describe('read ADDRESS-EXPRESSION', () => {
 
   test('unknown registers, symbols and threads: one line each', () => {
     for (const [args, re] of [
-      [['$xmm99', '16'], /^coreshot: read: ADDRESS: no register \$xmm99 \(registers: \$r15 .* \$pc \$sp\) \(see/],
+      [
+        ['$xmm99', '16'],
+        /^coreshot: read: ADDRESS: no register \$xmm99 \(registers: \$r15 .* \$pc \$sp\) \(see/,
+      ],
       [['no_such_symbol+8', '16'], /^coreshot: read: ADDRESS: no symbol named 'no_such_symbol' \(see/],
-      [['--thread', '1', '$rsp', '16'], /^coreshot: read: no thread 1 in the image \(threads: \d+( \d+)+\) \(see/],
+      [
+        ['--thread', '1', '$rsp', '16'],
+        /^coreshot: read: no thread 1 in the image \(threads: \d+( \d+)+\) \(see/,
+      ],
     ] as const) {
       const res = coreshot(['read', made.core, ...args]);
       // Usage errors: the arguments name what the core does not have.

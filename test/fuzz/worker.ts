@@ -278,7 +278,7 @@ function useCore(core: CoreFile, rand: () => number): void {
 const VIEW_SHARE = 0.02;
 
 /** Writes the mutated core to a file and runs the inspect views on it, their output discarded. */
-function runViews(dir: string, head: Buffer, base: RandomAccess, size: bigint): void {
+async function runViews(dir: string, head: Buffer, base: RandomAccess, size: bigint): Promise<void> {
   const path = join(dir, 'case.core');
   const fd = openSync(path, 'w');
   try {
@@ -295,15 +295,15 @@ function runViews(dir: string, head: Buffer, base: RandomAccess, size: bigint): 
   process.stdout.write = () => true;
   try {
     for (const view of [views.info, views.threads, views.maps, views.notes]) {
-      view(path, {});
-      view(path, { json: true });
+      await view(path, {});
+      await view(path, { json: true });
     }
   } finally {
     process.stdout.write = write;
   }
 }
 
-function main(job: FuzzJob): void {
+async function main(job: FuzzJob): Promise<void> {
   const send = (m: FuzzMessage) => process.send!(m);
   const bases = job.cores.map(loadBase);
   const baseFds = readdirSync('/proc/self/fd').length;
@@ -332,7 +332,7 @@ function main(job: FuzzJob): void {
     if (job.viewsDir && rand() < VIEW_SHARE) {
       viewed++;
       try {
-        runViews(job.viewsDir, head, base.ra, size);
+        await runViews(job.viewsDir, head, base.ra, size);
       } catch (err) {
         if (!(err instanceof FormatError || err instanceof UserError)) {
           const e = err as Error;
@@ -355,4 +355,4 @@ function main(job: FuzzJob): void {
 }
 
 // The parent disconnects after 'done'; the worker then exits.
-process.once('message', (job: FuzzJob) => main(job));
+process.once('message', (job: FuzzJob) => void main(job));

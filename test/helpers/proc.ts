@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 export const ROOT = new URL('../..', import.meta.url).pathname;
-export const CLI = join(ROOT, 'dist/bin/coreshot.mjs');
+export const CLI = join(ROOT, 'dist/bin/coreshot.cjs');
 export const FIXTURES = join(ROOT, '../shared/fixtures');
 
 export interface RunResult {
@@ -67,7 +67,7 @@ export function cliForOtherUsers(dir: string): string {
     pending.push(...deps(from));
   }
   runOk('chmod', ['-R', 'a+rX', dir]);
-  return join(dir, 'dist/bin/coreshot.mjs');
+  return join(dir, 'dist/bin/coreshot.cjs');
 }
 
 /** A fresh temporary directory, removed by the returned cleanup function. */

@@ -48,7 +48,7 @@ async function written(name: string): Promise<string> {
 }
 
 /** What `coreshot notes PATH` prints. */
-function notesOutput(path: string): string {
+async function notesOutput(path: string): Promise<string> {
   const write = process.stdout.write;
   let text = '';
   process.stdout.write = ((chunk: string) => {
@@ -56,7 +56,7 @@ function notesOutput(path: string): string {
     return true;
   }) as typeof process.stdout.write;
   try {
-    notes(path, {});
+    await notes(path, {});
   } finally {
     process.stdout.write = write;
   }
@@ -86,7 +86,10 @@ test('without its row the note is carried, written after what it followed, shown
   } finally {
     core.close();
   }
-  assert.match(notesOutput(path), /\nCORE 0x7e57 {2}type 0x7e57 {2}size 16 {2}at 0x[0-9a-f]+\nCORE PRSTATUS/);
+  assert.match(
+    await notesOutput(path),
+    /\nCORE 0x7e57 {2}type 0x7e57 {2}size 16 {2}at 0x[0-9a-f]+\nCORE PRSTATUS/,
+  );
 });
 
 test("its row alone: read into the thread, written in the row's order, printed field by field", async () => {
@@ -125,7 +128,7 @@ test("its row alone: read into the thread, written in the row's order, printed f
     core.close();
   }
   assert.match(
-    notesOutput(path),
+    await notesOutput(path),
     /\nCORE TEST_CTRL {2}type 0x[0-9a-f]+ {2}size 16 {2}at 0x[0-9a-f]+\n {4}ctrl: 0xc0ffee\n {4}flags: 5\nLINUX X86_XSTATE/,
   );
 });

@@ -7,10 +7,19 @@ const view = () => import('../views/inspect.js');
 function common<A extends unknown[], O extends OptionValues>(cmd: Command<A, O>) {
   return cmd
     .option('--root <dir>', 'look for mapped files under DIR (like a sysroot) to supply pages the core lacks')
+    .option('--pid <pid>', 'a CRIU image directory: the process to look at (default: the root task)')
     .option('--json', 'print machine-readable JSON');
 }
 
-/** info, threads, maps, notes, read: looking inside an ELF core. */
+/** The options with --pid as a number. */
+export function withPid<O extends { pid?: string }>(opts: O): Omit<O, 'pid'> & { pid?: number } {
+  const { pid, ...rest } = opts;
+  return pid === undefined ? rest : { ...rest, pid: Number(parseAddress(pid, '--pid')) };
+}
+
+const TARGET = 'ELF core file (plain or compressed; - for standard input) or CRIU image directory';
+
+/** info, threads, maps, notes, read: looking inside an ELF core or a CRIU checkpoint. */
 export function registerInspect(program: Command): void {
   common(
     program
@@ -18,7 +27,7 @@ export function registerInspect(program: Command): void {
       .description(
         'one-screen summary of a core: executable, command line, pids, signal, threads, mappings, sizes, problems',
       )
-      .argument('<core>', 'ELF core file (kernel, gdb, systemd-coredump, QEMU or coreshot)')
+      .argument('<core>', TARGET)
       .addHelpText(
         'after',
         examples([
@@ -27,13 +36,13 @@ export function registerInspect(program: Command): void {
           ['coreshot info core --json', 'the same as JSON (README: JSON output)'],
         ]),
       ),
-  ).action((core, opts) => runAction(async () => (await view()).info(core, opts)));
+  ).action((core, opts) => runAction(async () => (await view()).info(core, withPid(opts))));
 
   common(
     program
       .command('threads')
       .description('every thread with its general registers (named as eu-readelf -n names them)')
-      .argument('<core>', 'ELF core file')
+      .argument('<core>', TARGET)
       .addHelpText(
         'after',
         examples([
@@ -41,7 +50,7 @@ export function registerInspect(program: Command): void {
           ['coreshot threads core --json', 'registers as "0x..." strings'],
         ]),
       ),
-  ).action((core, opts) => runAction(async () => (await view()).threads(core, opts)));
+  ).action((core, opts) => runAction(async () => (await view()).threads(core, withPid(opts))));
 
   common(
     program
@@ -49,7 +58,7 @@ export function registerInspect(program: Command): void {
       .description(
         'memory mappings: range, permissions, file offset, size, how much is in the core, where the rest comes from',
       )
-      .argument('<core>', 'ELF core file')
+      .argument('<core>', TARGET)
       .addHelpText(
         'after',
         examples([
@@ -57,7 +66,7 @@ export function registerInspect(program: Command): void {
           ['coreshot maps core --root /srv/sysroot --json', 'mapped files looked up under a sysroot'],
         ]),
       ),
-  ).action((core, opts) => runAction(async () => (await view()).maps(core, opts)));
+  ).action((core, opts) => runAction(async () => (await view()).maps(core, withPid(opts))));
 
   common(
     program
@@ -73,7 +82,7 @@ export function registerInspect(program: Command): void {
           ['coreshot notes core --json', 'the decoded notes as JSON'],
         ]),
       ),
-  ).action((core, opts) => runAction(async () => (await view()).notes(core, opts)));
+  ).action((core, opts) => runAction(async () => (await view()).notes(core, withPid(opts))));
 
   common(
     program
@@ -81,7 +90,7 @@ export function registerInspect(program: Command): void {
       .description(
         'hexdump of process memory at ADDRESS; bytes the core cannot supply are shown as ?? and named',
       )
-      .argument('<core>', 'ELF core file')
+      .argument('<core>', TARGET)
       .argument(
         '<address>',
         'address expression: a number (decimal or 0x hex), a register ($rsp, $pc, $sp), a symbol, joined by + and - ($rsp+0x20, main+16)',
@@ -115,7 +124,10 @@ export function registerInspect(program: Command): void {
     .action((core, address, length, opts) =>
       runAction(async () => {
         const thread = opts.thread === undefined ? undefined : Number(parseAddress(opts.thread, 'TID'));
-        return (await view()).read(core, address, parseAddress(length, 'LENGTH'), { ...opts, thread });
+        return (await view()).read(core, address, parseAddress(length, 'LENGTH'), {
+          ...withPid(opts),
+          thread,
+        });
       }),
     );
 }

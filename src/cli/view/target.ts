@@ -1,10 +1,8 @@
 // What `coreshot view` shows about its target, opened once: an ELF core (kernel, gdb, QEMU
 // vmcore, coreshot) or one process of a CRIU image directory, as a ProcessImage with the facts
 // `info`, `maps`, `notes` and `stack` print, in the shapes the page reads as JSON.
-import { readdirSync, statSync } from 'node:fs';
-import { join } from 'node:path';
 import { loadModules, type ModuleSet } from '../../analysis/modules.js';
-import { type CoreReport, coreReport, type ReportInput } from '../../analysis/report.js';
+import { type CoreReport, coreReport } from '../../analysis/report.js';
 import { unwindImage } from '../../analysis/stack/index.js';
 import { symbolize } from '../../analysis/symbols/symbolize.js';
 import { symbolAddress } from '../../analysis/symbols/symtab.js';
@@ -14,14 +12,9 @@ import { type DescribedNote, describeNotes } from '../../elf/notes/describe.js';
 import { parseNotes } from '../../elf/notes/note.js';
 import { decodeRegisters, registerTableOf } from '../../elf/regs/index.js';
 import type { Mapping, ProcessImage } from '../../model/process-image.js';
-import type { CheckpointImage } from '../../sources/criu/checkpoint.js';
-import { UserError } from '../errors.js';
+import { type OpenImageOptions, openImage } from '../open-image.js';
 
-export interface ViewOptions {
-  root?: string;
-  /** CRIU image directory: the process to show (default: the first). */
-  pid?: number;
-}
+export type ViewOptions = OpenImageOptions;
 
 /** What a mapping holds, for the map's colours. */
 export type MappingKind = 'executable' | 'library' | 'heap' | 'stack' | 'anonymous' | 'file' | 'special';
@@ -67,72 +60,35 @@ export interface ViewTarget {
   close(): void;
 }
 
-/** A CRIU image directory, else a core. */
-function isDirectory(path: string): boolean {
-  try {
-    return statSync(path).isDirectory();
-  } catch {
-    return false;
-  }
-}
-
 export async function openTarget(path: string, opts: ViewOptions): Promise<ViewTarget> {
-  if (isDirectory(path)) return openCheckpoint(path, opts);
-  const { openCore } = await import('../../sources/elfcore/open.js');
-  const core = openCore(path, { root: opts.root });
+  const opened = await openImage(path, opts);
   try {
-    const notes = describeNotes(core.image.arch, core.elf.layout, core.notes);
-    return withThreads('core', core.image, coreReport(core), notes, 'the core', opts, () => core.close());
-  } catch (err) {
-    core.close();
-    throw err;
-  }
-}
-
-async function openCheckpoint(dir: string, opts: ViewOptions): Promise<ViewTarget> {
-  const { Checkpoint } = await import('../../sources/criu/checkpoint.js');
-  const { CheckpointError } = await import('../../sources/criu/image.js');
-  let ci: CheckpointImage;
-  try {
-    const cp = Checkpoint.open(dir, { root: opts.root });
-    ci = cp.processImage(opts.pid ?? cp.processes[0]!.pid);
-  } catch (err) {
-    if (err instanceof CheckpointError) throw new UserError(err.message);
-    throw err;
-  }
-  try {
-    const { image } = ci;
+    const { image } = opened;
+    const report = coreReport(opened.report);
+    if (opened.kind === 'core') {
+      const { core } = opened;
+      const notes = describeNotes(image.arch, core.elf.layout, core.notes);
+      return withThreads('core', image, report, notes, 'the core', opts, opened.close);
+    }
     const layout = layoutFor(image.arch.elfClass, image.arch.endian);
     const notes = describeNotes(
       image.arch,
       layout,
       parseNotes(buildCoreNotes({ arch: image.arch, layout }, image), layout.codec, 0n),
     );
-    const input: ReportInput = {
-      path: dir,
-      elf: { ra: { size: directorySize(dir) } },
+    return withThreads(
+      'criu',
       image,
-      notes: [],
-      loads: [],
-      fileStatus: [],
-      problems: ci.problems,
-    };
-    const report = coreReport(input);
-    report.summary.producer = 'CRIU checkpoint';
-    report.summary.format = `CRIU image directory, process ${image.process.pid}`;
-    return withThreads('criu', image, report, notes, 'the notes `coreshot convert` writes', opts, () =>
-      ci.close(),
+      report,
+      notes,
+      'the notes `coreshot convert` writes',
+      opts,
+      opened.close,
     );
   } catch (err) {
-    ci.close();
+    opened.close();
     throw err;
   }
-}
-
-function directorySize(dir: string): bigint {
-  let n = 0n;
-  for (const f of readdirSync(dir)) n += BigInt(statSync(join(dir, f)).size);
-  return n;
 }
 
 function withThreads(

@@ -1,18 +1,17 @@
 import { parseHexBytes, type SearchPattern, searchMemory, type TextEncoding } from '../../analysis/find.js';
-import { openCore } from '../../sources/elfcore/open.js';
 import { abortOnSignals, UsageError } from '../errors.js';
 import { dumpLines, hex } from '../format.js';
 import { toJson } from '../json.js';
+import { type OpenImageOptions, openImage } from '../open-image.js';
 import { progressBar } from '../progress.js';
 
-export interface FindOptions {
+export interface FindOptions extends OpenImageOptions {
   hex?: boolean;
   regex?: boolean;
   encoding?: TextEncoding;
   ignoreCase?: boolean;
   max: string;
   context: string;
-  root?: string;
   json?: boolean;
 }
 
@@ -47,7 +46,7 @@ export async function find(path: string, text: string, opts: FindOptions): Promi
   const maxHits = count(opts.max, '--max', 1);
   const context = count(opts.context, '--context', 0);
   const signal = abortOnSignals();
-  const core = openCore(path, { root: opts.root });
+  const core = await openImage(path, opts);
   const bar = await progressBar('find');
   try {
     const hits = searchMemory(core.image, pattern, { maxHits, signal, onProgress: bar.update });

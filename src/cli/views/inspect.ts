@@ -11,13 +11,14 @@ import { archLabel } from '../../elf/arch.js';
 import { describeNotes } from '../../elf/notes/describe.js';
 import { decodeRegisters, registerTableOf } from '../../elf/regs/index.js';
 import { appendMissing, type MissingRange } from '../../model/address-space.js';
-import { type CoreFile, openCore } from '../../sources/elfcore/open.js';
+import type { ProcessImage } from '../../model/process-image.js';
+import type { CheckpointProcess } from '../../sources/criu/checkpoint.js';
 import { describeError, UsageError, UserError } from '../errors.js';
 import { dumpLines, fieldLines, hex, size, table } from '../format.js';
 import { toJson } from '../json.js';
+import { type OpenedCore, type OpenedImage, type OpenImageOptions, openImage } from '../open-image.js';
 
-export interface InspectOptions {
-  root?: string;
+export interface InspectOptions extends OpenImageOptions {
   json?: boolean;
 }
 
@@ -25,19 +26,50 @@ function out(text: string): void {
   process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
 }
 
-function withCore<T>(path: string, opts: InspectOptions, fn: (core: CoreFile) => T): T {
-  const core = openCore(path, { root: opts.root });
+async function withImage(
+  path: string,
+  opts: InspectOptions,
+  fn: (opened: OpenedImage) => void,
+): Promise<void> {
+  const opened = await openImage(path, opts);
   try {
-    return fn(core);
+    fn(opened);
   } finally {
-    core.close();
+    opened.close();
   }
 }
 
-export function info(path: string, opts: InspectOptions): void {
-  withCore(path, opts, (core) => {
-    const { summary: data, commandCut } = coreReport(core);
-    if (opts.json) return out(toJson(data));
+/** A command that reads what only an ELF core has (its notes). */
+async function withCore(path: string, opts: InspectOptions, fn: (opened: OpenedCore) => void): Promise<void> {
+  await withImage(path, opts, (opened) => {
+    if (opened.kind !== 'core')
+      throw new UserError(
+        `${path} is a CRIU image directory, which has no ELF notes: \`coreshot convert criu\` writes a core that has`,
+      );
+    fn(opened);
+  });
+}
+
+/** A checkpoint's process tree, children indented under their parent; `*` marks the one shown. */
+function processTree(processes: readonly CheckpointProcess[], shown: number): string[] {
+  const lines: string[] = [];
+  const add = (p: CheckpointProcess, depth: number) => {
+    const n = p.threads.length;
+    lines.push(
+      `${p.pid === shown ? '*' : ' '} ${'  '.repeat(depth)}${p.pid}  ${n} thread${n === 1 ? '' : 's'}`,
+    );
+    for (const c of processes) if (c.ppid === p.pid && c !== p) add(c, depth + 1);
+  };
+  const pids = new Set(processes.map((p) => p.pid));
+  for (const p of processes) if (!pids.has(p.ppid)) add(p, 0);
+  return lines;
+}
+
+export function info(path: string, opts: InspectOptions): Promise<void> {
+  return withImage(path, opts, (opened) => {
+    const { summary: data, commandCut } = coreReport(opened.report);
+    const processes = opened.kind === 'criu' ? opened.processes : undefined;
+    if (opts.json) return out(toJson(processes ? { ...data, processes } : data));
     const si = data.signal;
     const sig = si
       ? `${si.name} (${si.number})${si.code !== null ? `, code ${si.code}` : ''}${si.address !== null ? `, fault address ${hex(si.address)}` : ''}${si.senderPid !== null && si.code !== null && si.code <= 0 ? `, sent by pid ${si.senderPid}` : ''}`
@@ -70,13 +102,15 @@ export function info(path: string, opts: InspectOptions): void {
     for (const f of data.mappedFiles.missing)
       rows.push(['missing', `${f} (use --root DIR to look for mapped files elsewhere)`]);
     rows.push(['problems', data.problems.length ? data.problems.join('; ') : 'none']);
-    out(table(rows));
+    const tree = processes
+      ? ['', 'process tree (* shown; --pid PID shows another):', ...processTree(processes, data.pid)]
+      : [];
+    out([table(rows), ...tree].join('\n'));
   });
 }
 
-export function threads(path: string, opts: InspectOptions): void {
-  withCore(path, opts, (core) => {
-    const { image } = core;
+export function threads(path: string, opts: InspectOptions): Promise<void> {
+  return withImage(path, opts, ({ image }) => {
     const list = image.threads.map((t, i) => {
       const regs = decodeRegisters(image.arch, t.gpRegs);
       return {
@@ -111,9 +145,9 @@ export function threads(path: string, opts: InspectOptions): void {
   });
 }
 
-export function maps(path: string, opts: InspectOptions): void {
-  withCore(path, opts, (core) => {
-    const report = coreReport(core);
+export function maps(path: string, opts: InspectOptions): Promise<void> {
+  return withImage(path, opts, (opened) => {
+    const report = coreReport(opened.report);
     const list = report.mappings.map(({ sources, ...shown }) => shown);
     if (opts.json) return out(toJson({ mappings: list }));
     const w = report.elfClass === 64 ? 12 : 8;
@@ -133,8 +167,8 @@ export function maps(path: string, opts: InspectOptions): void {
   });
 }
 
-export function notes(path: string, opts: InspectOptions): void {
-  withCore(path, opts, (core) => {
+export function notes(path: string, opts: InspectOptions): Promise<void> {
+  return withCore(path, opts, ({ core }) => {
     const described = describeNotes(core.image.arch, core.elf.layout, core.notes);
     const buildIds = core.fileStatus
       .filter((f) => f.coreBuildId)
@@ -165,11 +199,10 @@ export function notes(path: string, opts: InspectOptions): void {
  * expression names a symbol: the other commands of this view do not pay for it).
  */
 async function addressOf(
-  core: CoreFile,
+  image: ProcessImage,
   expr: AddressExpr,
   opts: InspectOptions & { thread?: number | undefined },
 ): Promise<bigint> {
-  const { image } = core;
   let symbol = (_name: string): bigint | undefined => undefined;
   let close = () => {};
   if (expr.some((e) => e.term.kind === 'symbol')) {
@@ -237,12 +270,12 @@ export async function read(
     if (err.code !== 'EPIPE') process.stderr.write(`coreshot: writing the output: ${describeError(err)}\n`);
     process.exit(err.code === 'EPIPE' ? (process.exitCode ?? 0) : 1);
   });
-  const core = openCore(path, { root: opts.root });
+  const opened = await openImage(path, opts);
   try {
-    const address = await addressOf(core, expr, opts);
+    const address = await addressOf(opened.image, expr, opts);
     if (address + length > 1n << 64n)
       throw new UsageError('ADDRESS + LENGTH runs past the end of the 64-bit address space');
-    const memory = core.image.memory;
+    const memory = opened.image.memory;
     const missing: MissingRange[] = [];
     const describe = (m: MissingRange) => `${hex(m.start)}-${hex(m.end)} ${m.reason}`;
     if (opts.raw) {
@@ -281,6 +314,6 @@ export async function read(
     }
     if (missing.length) await write(`not available (shown as ??): ${missing.map(describe).join(', ')}\n`);
   } finally {
-    core.close();
+    opened.close();
   }
 }

@@ -2,7 +2,7 @@
  * `coreshot stack`: opens a core, a CRIU checkpoint or a live process, unwinds every thread
  * (src/analysis/stack), names each frame and prints the frames in gdb's style or as JSON.
  */
-import { readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { loadModules, type ModuleSet } from '../../analysis/modules.js';
 import { type RawFrame, StackError, type ThreadUnwind, unwindImage } from '../../analysis/stack/index.js';
@@ -11,6 +11,7 @@ import type { ProcessImage } from '../../model/process-image.js';
 import { UserError } from '../errors.js';
 import { hex } from '../format.js';
 import { toJson } from '../json.js';
+import { openImage } from '../open-image.js';
 
 export interface StackViewOptions {
   exe?: string;
@@ -144,18 +145,9 @@ function describe(modules: ModuleSet, f: RawFrame): FrameOut[] {
   return [...inlined, outer];
 }
 
-/** A core file, a CRIU image directory, or a PID. */
-function targetKind(target: string): 'core' | 'criu' | 'pid' {
-  let isDir = false;
-  let exists = true;
-  try {
-    isDir = statSync(target).isDirectory();
-  } catch {
-    exists = false;
-  }
-  if (isDir) return 'criu';
-  if (!exists && /^[1-9][0-9]*$/.test(target)) return 'pid';
-  return 'core';
+/** A PID: digits that name no file; anything else is an image (openImage tells a core from a CRIU directory). */
+function isPid(target: string): boolean {
+  return /^[1-9][0-9]*$/.test(target) && !existsSync(target);
 }
 
 function threadName(pid: number, tid: number): string | null {
@@ -167,31 +159,12 @@ function threadName(pid: number, tid: number): string | null {
 }
 
 async function fromTarget(target: string, opts: StackViewOptions): Promise<Collected> {
-  const kind = targetKind(target);
-  if (kind === 'core') {
-    const { openCore } = await import('../../sources/elfcore/open.js');
-    const core = openCore(target, { root: opts.root });
+  if (!isPid(target)) {
+    const opened = await openImage(target, opts);
     try {
-      return name(unwind(core.image, opts, () => core.image.process.comm || null));
+      return name(unwind(opened.image, opts, () => opened.image.process.comm || null));
     } finally {
-      core.close();
-    }
-  }
-  if (kind === 'criu') {
-    const { Checkpoint } = await import('../../sources/criu/checkpoint.js');
-    const { CheckpointError } = await import('../../sources/criu/image.js');
-    try {
-      const cp = Checkpoint.open(target, { root: opts.root });
-      const pid = opts.pid ?? cp.processes[0]!.pid;
-      const ci = cp.processImage(pid);
-      try {
-        return name(unwind(ci.image, opts, () => ci.image.process.comm || null));
-      } finally {
-        ci.close();
-      }
-    } catch (err) {
-      if (err instanceof CheckpointError) throw new UserError(err.message);
-      throw err;
+      opened.close();
     }
   }
   const pid = Number(target);

@@ -105,7 +105,7 @@ export class StreamedAccess implements RandomAccess {
 }
 
 /**
- * The worker's file beside this module: .mjs in the CLI bundle, .js in dist/. Run from the
+ * The worker's file beside this module: .mjs beside the CLI bundle (coreshot.cjs), .js in dist/. Run from the
  * TypeScript sources (tests, benchmarks), the worker must register tsx itself: Node 20 does not
  * pass a loader registered by `--import tsx` on to worker threads.
  */
@@ -113,7 +113,7 @@ function workerScript(): { script: string | URL; eval: boolean } {
   const here = import.meta.url;
   if (!here.endsWith('.ts'))
     return {
-      script: new URL(here.endsWith('.mjs') ? './decode-worker.mjs' : './decode-worker.js', here),
+      script: new URL(here.endsWith('.cjs') ? './decode-worker.mjs' : './decode-worker.js', here),
       eval: false,
     };
   const tsx = JSON.stringify(pathToFileURL(createRequire(here).resolve('tsx/esm/api')).href);

@@ -9,8 +9,12 @@ const SKIPPABLE_MAGIC = 0x184d2a50;
 const DICT_ID_BYTES = [0, 1, 2, 4] as const;
 const FCS_BYTES = [0, 2, 4, 8] as const;
 
+/** Bytes read at a time: a block header is 3 bytes, and a block of zeros only 4 in all. */
+const WINDOW = 4096;
+
 /** The sum of every frame's content size, or undefined if a frame lacks one or is cut short. */
-export function zstdContentSize(ra: RandomAccess): bigint | undefined {
+export function zstdContentSize(file: RandomAccess): bigint | undefined {
+  const ra = windowed(file);
   let at = 0n;
   let total = 0n;
   while (at < ra.size) {
@@ -49,4 +53,21 @@ export function zstdContentSize(ra: RandomAccess): bigint | undefined {
     if (fhd & 0x04) at += 4n;
   }
   return at === ra.size ? total : undefined;
+}
+
+/** Reads through a window of the file, so stepping over thousands of small blocks is not a read each. */
+function windowed(file: RandomAccess): Pick<RandomAccess, 'read' | 'size'> {
+  let base = 0n;
+  let window: Buffer = Buffer.alloc(0);
+  return {
+    size: file.size,
+    read(at, length) {
+      if (at < base || at + BigInt(length) > base + BigInt(window.length)) {
+        base = at;
+        window = file.read(at, Math.max(length, WINDOW));
+      }
+      const off = Number(at - base);
+      return window.subarray(off, off + length);
+    },
+  };
 }

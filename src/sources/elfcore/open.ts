@@ -82,30 +82,58 @@ export function readCore(path: string, ra: RandomAccess, options: OpenCoreOption
     files = [],
     extraNotes,
   } = collectCoreNotes({ arch, layout: elf.layout }, notes);
-  const problems = elf.problems;
   const loads = elf.programHeaders.filter((p) => p.p_type === PT_LOAD);
   const mappings = buildMappings(loads, files);
   const mappedFiles: FileAccess[] = [];
-  const { memory, fileStatus } = buildMemory(elf, loads, mappings, options, problems, mappedFiles);
-  for (const m of mappings) {
-    const st = fileStatus.find((f) => f.path === m.path);
-    if (st?.coreBuildId) m.buildId = st.coreBuildId;
-  }
+  // Memory, build-ids and mapped files are worked out on first use: the build-ids sit in pages
+  // spread over the core, and a compressed stream would be decoded that far to read them, while
+  // `threads` needs only the headers and notes.
+  let built: ReturnType<typeof buildMemory> | undefined;
+  const build = () => {
+    if (built) return built;
+    built = buildMemory(elf, loads, mappings, options, problems, mappedFiles);
+    for (const m of mappings) {
+      const st = built.fileStatus.find((f) => f.path === m.path);
+      if (st?.coreBuildId) m.buildId = st.coreBuildId;
+    }
+    return built;
+  };
   const image: ProcessImage = {
     arch,
     process: process ?? emptyProcess(threads[0]?.status.pid ?? 0),
     threads,
-    mappings,
+    get mappings() {
+      build();
+      return mappings;
+    },
     auxv,
-    memory,
+    get memory() {
+      return build().memory;
+    },
     extraNotes,
   };
+  const problems = elf.problems;
   if (!process) problems.push({ kind: 'missing', what: 'no NT_PRPSINFO note: process details unknown' });
   const close = () => {
     ra.close();
     for (const f of mappedFiles.splice(0)) f.close();
   };
-  return { path, elf, image, notes, loads, files, fileStatus, problems, close };
+  return {
+    path,
+    elf,
+    image,
+    notes,
+    loads,
+    files,
+    get fileStatus() {
+      return build().fileStatus;
+    },
+    get problems() {
+      build();
+      return problems;
+    },
+    close,
+  };
 }
 
 const ET_NAMES: Record<number, string> = { 0: 'ET_NONE', 1: 'ET_REL', 2: 'ET_EXEC', 3: 'ET_DYN' };
