@@ -44,6 +44,7 @@ import {
   type SyscallName,
 } from '../../abi/syscalls.js';
 import { PT_LOAD } from '../../elf/constants.js';
+import { type RecordedState, recordedState } from '../../elf/notes/coreshot.js';
 import { XSAVE_HEADER_OFFSET, XSAVE_XCR0_OFFSET } from '../../elf/notes/x86.js';
 import { ElfFile } from '../../elf/reader.js';
 import { decodeRegisters } from '../../elf/regs/index.js';
@@ -63,6 +64,7 @@ import { type ProcMapping, readMaps } from '../../sys/proc.js';
 import { getRegSet, getRseqConfig, getSigMask } from '../../sys/ptrace.js';
 import { type BorrowedThread, type SavedState, TracedProcess } from '../../sys/tracee.js';
 import { type Husk, startHusk } from './husk.js';
+import { restoreFiles, restoreProcessState, restoreThreadState } from './state.js';
 
 /** A restore that cannot be done, worded for the user; nothing was left running. */
 export class RestoreError extends Error {
@@ -464,18 +466,14 @@ function build(
   faultPoint('memory-mapped');
   writeAll(image, b, opts, special);
   faultPoint('memory-written');
-  setMm(image, b, notRestored);
-  // The standard descriptors on /dev/null (the image's open files are not known).
-  const devNull = b.data(Buffer.from('/dev/null\0'));
-  b.call('openat', BigInt(AT_FDCWD), devNull, BigInt(O_RDWR), 0n);
-  b.call('dup2', 0n, 1n);
-  b.call('dup2', 0n, 2n);
-  notRestored.push('open files: not in the image; 0, 1 and 2 are /dev/null');
-  // Every signal back to its default action (the husk may ignore some), the image's unknown.
-  const dfl = b.data(Buffer.alloc(32));
-  for (let sig = 1n; sig <= 64n; sig++)
-    if (sig !== BigInt(SIGKILL) && sig !== BigInt(SIGSTOP)) b.call('rt_sigaction', sig, dfl, 0n, 8n);
-  notRestored.push('signal dispositions: not in the image; every signal has its default action');
+  const recorded = recordedState(
+    image.arch,
+    image.extraNotes,
+    image.threads.map((t) => t.regsets),
+  );
+  setMm(image, b, recorded, notRestored);
+  restoreFiles(b, recorded, opts.root);
+  restoreProcessState(b, recorded, opts.root);
   b.call(
     'prctl',
     BigInt(PR_SET_NAME),
@@ -488,19 +486,21 @@ function build(
   // Threads: the image's first is the husk's main thread; the others are cloned from it.
   const off = tidOffset(image, (a, n) => image.memory.read(a, n).data);
   const tps = image.threads.map((t) => decodeRegisters(image.arch, t.gpRegs).get('fs.base') ?? 0n);
+  const clearTid = (i: number) =>
+    recorded.threads[i]?.clear_child_tid ?? (off === undefined ? 0n : tps[i]! + off);
   const tids = [pid];
   const flags = CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD | CLONE_SYSVSEM;
   for (let i = 1; i < image.threads.length; i++) {
-    const ctid = off === undefined ? 0n : tps[i]! + off;
-    b.call('clone', BigInt(flags | (off === undefined ? 0 : CLONE_CHILD_CLEARTID)), 0n, 0n, ctid, 0n);
+    const ctid = clearTid(i);
+    b.call('clone', BigInt(flags | (ctid === 0n ? 0 : CLONE_CHILD_CLEARTID)), 0n, 0n, ctid, 0n);
     const child = b.child;
     if (child === undefined || tids.includes(child)) throw new Error('the cloned thread was not reported');
     b.tp.adopt(child);
     b.borrow(child);
     tids.push(child);
   }
+  b.call('set_tid_address', clearTid(0));
   if (off !== undefined) {
-    b.call('set_tid_address', tps[0]! + off);
     image.threads.forEach((_, i) => {
       const t = Buffer.alloc(4);
       t.writeInt32LE(tids[i]!);
@@ -510,11 +510,20 @@ function build(
     notRestored.push("thread ids: new ones, and the C library's record of them was not found");
   }
   const rseq = glibcRseq(image, files);
-  if (rseq === undefined) notRestored.push('rseq: no C library registration found in the image');
-  else
-    for (const [i, tid] of tids.entries())
+  for (const [i, tid] of tids.entries()) {
+    const rec = recorded.threads[i];
+    if (rec) restoreThreadState(b, tid, rec);
+    if (rec && rec.rseq.size > 0)
+      b.callIn(tid, 'rseq', rec.rseq.address, BigInt(rec.rseq.size), 0n, BigInt(rec.rseq.signature));
+    else if (!rec && rseq !== undefined)
       b.callIn(tid, 'rseq', tps[i]! + rseq, BigInt(RSEQ_LEN), 0n, BigInt(RSEQ_SIG));
-  notRestored.push('robust futex lists: not registered again');
+  }
+  const unrecorded = recorded.threads.filter((t) => !t).length;
+  if (unrecorded > 0) {
+    notRestored.push(
+      `${unrecorded} thread(s) without their recorded state: no sigaltstack, no robust futex list${rseq === undefined ? ', no rseq (no C library registration found in the image)' : ''}`,
+    );
+  }
   tids.forEach((tid, i) => {
     b.finish(tid, states[i]!);
   });
@@ -676,8 +685,8 @@ function isZero(b: Buffer, from: number, to: number): boolean {
 }
 
 /** The mm bounds, auxv and executable of the new process (PR_SET_MM_MAP). */
-function setMm(image: ProcessImage, b: Builder, notRestored: string[]): void {
-  const bounds = mmBounds(image);
+function setMm(image: ProcessImage, b: Builder, recorded: RecordedState, notRestored: string[]): void {
+  const bounds = recorded.process?.mm ?? mmBounds(image);
   const auxv = Buffer.alloc(image.auxv.length * 16);
   image.auxv.forEach((a, i) => {
     auxv.writeBigUInt64LE(a.type, i * 16);
