@@ -11,6 +11,7 @@
 
 import { readFileSync } from 'node:fs';
 import { AT } from '../../abi/auxv.js';
+import { EEXIST } from '../../abi/errno.js';
 import { AT_FDCWD, O_RDONLY, O_RDWR } from '../../abi/fcntl.js';
 import {
   MAP_ANONYMOUS,
@@ -490,15 +491,26 @@ function build(
     recorded.threads[i]?.clear_child_tid ?? (off === undefined ? 0n : tps[i]! + off);
   const tids = [pid];
   const flags = CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD | CLONE_SYSVSEM;
+  const taken: string[] = [];
   for (let i = 1; i < image.threads.length; i++) {
     const ctid = clearTid(i);
-    b.call('clone', BigInt(flags | (ctid === 0n ? 0 : CLONE_CHILD_CLEARTID)), 0n, 0n, ctid, 0n);
+    const cloneFlags = BigInt(flags | (ctid === 0n ? 0 : CLONE_CHILD_CLEARTID));
+    const why = cloneWithTid(b, cloneFlags, ctid, image.threads[i]!.tid);
+    if (why) {
+      taken.push(`${image.threads[i]!.tid} (${why})`);
+      b.call('clone', cloneFlags, 0n, 0n, ctid, 0n);
+    }
     const child = b.child;
     if (child === undefined || tids.includes(child)) throw new Error('the cloned thread was not reported');
     b.tp.adopt(child);
     b.borrow(child);
     tids.push(child);
   }
+  if (pid !== image.threads[0]!.tid)
+    notRestored.push(
+      `process id ${image.threads[0]!.tid}: the process is built in a husk that has its own pid (${pid}); only threads get their recorded ids`,
+    );
+  if (taken.length > 0) notRestored.push(`thread ids, new ones instead of: ${taken.join(', ')}`);
   b.call('set_tid_address', clearTid(0));
   if (off !== undefined) {
     image.threads.forEach((_, i) => {
@@ -533,6 +545,33 @@ function build(
   b.tp.detach();
   mem.close();
   return { pid, threads: image.threads.map((t, i) => ({ was: t.tid, tid: tids[i]! })), notRestored };
+}
+
+/** struct clone_args up to set_tid_size (CLONE_ARGS_SIZE_VER1): eleven u64 but cgroup. */
+const CLONE_ARGS_SIZE = 80;
+
+/**
+ * Clones a thread of the new process with thread id `tid` (clone3 with set_tid: root, or
+ * CAP_CHECKPOINT_RESTORE in the PID namespace). Returns why not (the id is taken, no
+ * privilege); the caller then clones one with a new id.
+ */
+function cloneWithTid(b: Builder, flags: bigint, ctid: bigint, tid: number): string | undefined {
+  const want = Buffer.alloc(4);
+  want.writeInt32LE(tid);
+  const args = Buffer.alloc(CLONE_ARGS_SIZE);
+  args.writeBigUInt64LE(flags, 0);
+  args.writeBigUInt64LE(ctid, 16); // child_tid
+  args.writeBigUInt64LE(b.data(want), 64); // set_tid
+  args.writeBigUInt64LE(1n, 72); // set_tid_size
+  try {
+    b.call('clone3', b.data(args), BigInt(CLONE_ARGS_SIZE));
+    return undefined;
+  } catch (err) {
+    if (!(err instanceof SysError)) throw err;
+    return err.errno === EEXIST ? 'taken' : err.code;
+  } finally {
+    b.clearData();
+  }
 }
 
 /**
