@@ -8,6 +8,7 @@ import { AT_FDCWD } from '../../abi/fcntl.js';
 import { NT_CORESHOT_FD, NT_CORESHOT_PROCESS, NT_CORESHOT_THREAD } from '../../abi/notes.js';
 import { PR_GET_TID_ADDRESS } from '../../abi/prctl.js';
 import { RLIM_INFINITY, RLIMIT_NAMES } from '../../abi/resource.js';
+import { SIGTRAP } from '../../abi/signals.js';
 import {
   CORESHOT_OWNER,
   encodeCoreshotFd,
@@ -66,8 +67,9 @@ export function recordState(
     let proc: (Omit<RecordedProcess, 'mm' | 'rlimits'> & { brk: bigint }) | undefined;
     for (const r of registers) {
       const held = tp.threads.get(r.tid);
+      // Only a thread in coreshot's own interrupt stop runs calls (not one in a group stop).
       const injected =
-        found && held?.stop === 'event'
+        found && held?.stop === 'event' && held.stopSignal === SIGTRAP
           ? inject(tp, r, found, mem, maps, r.tid === pid)
           : 'it is not held in an interrupt stop';
       if (typeof injected === 'string') {
