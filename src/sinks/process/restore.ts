@@ -718,9 +718,11 @@ function writeAll(
   }
 }
 
+const ZERO_PAGE = Buffer.alloc(Number(PAGE));
+
+/** Whether bytes `from` to `to` (at most a page) are all zero (a native compare). */
 function isZero(b: Buffer, from: number, to: number): boolean {
-  for (let i = from; i < to; i += 8) if (b.readBigUInt64LE(i) !== 0n) return false;
-  return true;
+  return b.subarray(from, to).equals(ZERO_PAGE.subarray(0, to - from));
 }
 
 /** The mm bounds, auxv and executable of the new process (PR_SET_MM_MAP). */
