@@ -12,4 +12,8 @@ export const O_TRUNC = 0o1000;
 export const O_CLOEXEC = 0o2000000;
 export const O_TMPFILE = 0o20200000;
 export const AT_FDCWD = -100;
+/** lseek(2) whences: the next data, the next hole. */
+export const SEEK_SET = 0;
+export const SEEK_DATA = 3;
+export const SEEK_HOLE = 4;
 export const AT_SYMLINK_FOLLOW = 0x400;

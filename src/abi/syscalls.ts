@@ -3,6 +3,7 @@
 
 export type SyscallName =
   | 'read'
+  | 'pread64'
   | 'write'
   | 'close'
   | 'lseek'
@@ -40,6 +41,7 @@ export type SyscallName =
 export const SYSCALLS: Readonly<Record<'x86_64', Readonly<Record<SyscallName, number>>>> = {
   x86_64: {
     read: 0,
+    pread64: 17,
     write: 1,
     close: 3,
     lseek: 8,

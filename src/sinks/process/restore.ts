@@ -11,8 +11,8 @@
 
 import { readFileSync } from 'node:fs';
 import { AT } from '../../abi/auxv.js';
-import { EEXIST } from '../../abi/errno.js';
-import { AT_FDCWD, O_RDONLY, O_RDWR } from '../../abi/fcntl.js';
+import { EEXIST, ENXIO } from '../../abi/errno.js';
+import { AT_FDCWD, O_RDONLY, O_RDWR, SEEK_DATA, SEEK_HOLE } from '../../abi/fcntl.js';
 import {
   MAP_ANONYMOUS,
   MAP_FIXED,
@@ -81,10 +81,13 @@ export interface RestoreOptions extends LongRunOptions {
   /** Leave the restored process stopped (SIGSTOP), for a debugger. */
   stopped?: boolean;
   /**
-   * Map the image file's segment data instead of copying it: the file an ELF core was read from
-   * and where each mapping's dumped bytes start in it (page-aligned offsets only).
+   * The uncompressed ELF core the image was read from, and where each mapping's dumped bytes
+   * start in it: the new process reads them itself (pread, holes of anonymous memory skipped),
+   * where the offset is page-aligned.
    */
-  lazy?: { path: string; offsetOf: (m: Mapping) => bigint | undefined };
+  imageFile?: { path: string; offsetOf: (m: Mapping) => bigint | undefined };
+  /** Map the image file's segment data instead of copying it (needs `imageFile`). */
+  lazy?: boolean;
 }
 
 export interface RestoredThread {
@@ -655,9 +658,9 @@ function mapAll(
       if (m.shared) sharedAnon++;
       b.call('mmap', m.start, len, p, BigInt(share | MAP_ANONYMOUS | MAP_FIXED), -1n, 0n);
     }
-    const at = opts.lazy?.offsetOf(m);
-    if (opts.lazy && at !== undefined && m.dumped > 0n && at % PAGE === 0n && !m.shared) {
-      const fd = open(opts.lazy.path, false);
+    const at = opts.imageFile?.offsetOf(m);
+    if (opts.lazy && opts.imageFile && at !== undefined && m.dumped > 0n && at % PAGE === 0n && !m.shared) {
+      const fd = open(opts.imageFile.path, false);
       b.call(
         'mmap',
         m.start,
@@ -689,11 +692,21 @@ function writeAll(
   special: readonly { start: bigint; end: bigint }[],
 ): void {
   const buf = Buffer.allocUnsafe(CHUNK);
+  const file = opts.imageFile;
+  let fd: bigint | undefined;
   for (const m of restorable(image, special)) {
     if (m.dumped === 0n || (m.shared && fileBacked(m))) continue;
-    const at = opts.lazy?.offsetOf(m);
-    if (opts.lazy && at !== undefined && at % PAGE === 0n && !m.shared) continue;
+    const at = file?.offsetOf(m);
+    const direct = file !== undefined && at !== undefined && at % PAGE === 0n && !m.shared;
+    if (direct && opts.lazy) continue;
     const anon = !fileBacked(m);
+    if (direct) {
+      fd ??= b.call('openat', BigInt(AT_FDCWD), b.data(Buffer.from(`${file.path}\0`)), BigInt(O_RDONLY), 0n);
+      b.clearData();
+      readIn(b, fd, m, at, anon);
+      opts.signal?.throwIfAborted();
+      continue;
+    }
     const end = m.start + m.dumped;
     for (let addr = m.start; addr < end; addr += BigInt(CHUNK)) {
       const n = Number(end - addr < BigInt(CHUNK) ? end - addr : BigInt(CHUNK));
@@ -716,6 +729,41 @@ function writeAll(
       opts.signal?.throwIfAborted();
     }
   }
+  if (fd !== undefined) b.call('close', fd);
+}
+
+/**
+ * The new process reads a mapping's dumped bytes from the image file itself (one copy, in the
+ * kernel): pread64 from offset `at`, in anonymous memory only the file's data runs (its holes are
+ * zero pages, which fresh anonymous memory already is). A mapping without write permission is
+ * made writable for the while.
+ */
+function readIn(b: Builder, fd: bigint, m: Mapping, at: bigint, anon: boolean): void {
+  const len = m.end - m.start;
+  if (!m.write) b.call('mprotect', m.start, len, BigInt(prot(m) | PROT_WRITE));
+  const end = at + m.dumped;
+  for (let off = at; off < end; ) {
+    let data = off;
+    let hole = end;
+    if (anon) {
+      try {
+        data = b.call('lseek', fd, off, BigInt(SEEK_DATA));
+      } catch (err) {
+        if (err instanceof SysError && err.errno === ENXIO) break; // no data after off
+        throw err;
+      }
+      if (data >= end) break;
+      hole = b.call('lseek', fd, data, BigInt(SEEK_HOLE));
+      if (hole > end) hole = end;
+    }
+    for (let o = data; o < hole; ) {
+      const n = b.call('pread64', fd, m.start + (o - at), hole - o, o);
+      if (n === 0n) break; // the file ends early: the rest stays zero
+      o += n;
+    }
+    off = hole;
+  }
+  if (!m.write) b.call('mprotect', m.start, len, BigInt(prot(m)));
 }
 
 const ZERO_PAGE = Buffer.alloc(Number(PAGE));

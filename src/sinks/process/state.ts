@@ -14,6 +14,7 @@ import {
   O_NOCTTY,
   O_RDWR,
   O_TRUNC,
+  SEEK_SET,
 } from '../../abi/fcntl.js';
 import { RLIMIT_NAMES } from '../../abi/resource.js';
 import { SIGKILL, SIGSTOP } from '../../abi/signals.js';
@@ -30,7 +31,6 @@ export interface Calls {
   readonly notRestored: string[];
 }
 
-const SEEK_SET = 0n;
 /** Flags that create or truncate: never given when a file is opened again. */
 const CREATING = O_CREAT | O_EXCL | O_TRUNC | O_NOCTTY;
 /** The kind of an open file, from its st_mode, in the words the restore lists it with. */
@@ -75,7 +75,7 @@ export function restoreFiles(b: Calls, state: RecordedState, root: string | unde
       try {
         const device = (f.mode & constants.S_IFMT) === constants.S_IFCHR;
         fd = open(b, root && !device ? join(root, f.path) : f.path, f.flags & ~CREATING);
-        if (f.pos !== 0n) b.call('lseek', fd, f.pos, SEEK_SET);
+        if (f.pos !== 0n) b.call('lseek', fd, f.pos, BigInt(SEEK_SET));
       } catch (err) {
         if (!(err instanceof SysError)) throw err;
         if (fd !== undefined) b.call('close', fd);
