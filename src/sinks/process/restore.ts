@@ -61,7 +61,7 @@ import type { Mapping, ProcessImage, ThreadState } from '../../model/process-ima
 import type { LongRunOptions } from '../../model/progress.js';
 import { SysError } from '../../sys/libc.js';
 import { ProcMem } from '../../sys/mem.js';
-import { type ProcMapping, readMaps } from '../../sys/proc.js';
+import { type ProcMapping, readMaps, readStatus } from '../../sys/proc.js';
 import { getRegSet, getRseqConfig, getSigMask } from '../../sys/ptrace.js';
 import { type BorrowedThread, type SavedState, TracedProcess } from '../../sys/tracee.js';
 import { type Husk, startHusk } from './husk.js';
@@ -477,7 +477,9 @@ function build(
   );
   setMm(image, b, recorded, notRestored);
   restoreFiles(b, recorded, opts.root);
-  restoreProcessState(b, recorded, opts.root);
+  const husk = readStatus(`/proc/${pid}/status`);
+  const mask = (key: string) => BigInt(`0x${husk.get(key) ?? '0'}`);
+  restoreProcessState(b, recorded, opts.root, mask('SigIgn') | mask('SigCgt'));
   b.call(
     'prctl',
     BigInt(PR_SET_NAME),

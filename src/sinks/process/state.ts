@@ -106,8 +106,17 @@ function open(b: Calls, path: string, flags: number): bigint {
   }
 }
 
-/** The working directory (else the husk's, /), the signal dispositions and the rlimits. */
-export function restoreProcessState(b: Calls, state: RecordedState, root: string | undefined): void {
+/**
+ * The working directory (else the husk's, /), the signal dispositions and the rlimits. `huskSet`:
+ * the signals whose action in the husk is not the default (bit n-1 for signal n); only those and
+ * the recorded ones that are not the default need a call.
+ */
+export function restoreProcessState(
+  b: Calls,
+  state: RecordedState,
+  root: string | undefined,
+  huskSet: bigint,
+): void {
   if (state.cwd?.startsWith('/')) {
     try {
       b.call('chdir', b.data(cstr(root ? join(root, state.cwd) : state.cwd)));
@@ -121,6 +130,8 @@ export function restoreProcessState(b: Calls, state: RecordedState, root: string
   for (let sig = 1; sig <= 64; sig++) {
     if (sig === SIGKILL || sig === SIGSTOP) continue;
     const a = actions?.[sig - 1];
+    const recordedDefault = !a || (a.handler === 0n && a.flags === 0n && a.mask === 0n);
+    if (recordedDefault && !((huskSet >> BigInt(sig - 1)) & 1n)) continue;
     const act = Buffer.alloc(32);
     if (a) {
       act.writeBigUInt64LE(a.handler, 0);
