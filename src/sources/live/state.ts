@@ -8,7 +8,7 @@ import { AT_FDCWD } from '../../abi/fcntl.js';
 import { NT_CORESHOT_FD, NT_CORESHOT_PROCESS, NT_CORESHOT_THREAD } from '../../abi/notes.js';
 import { PR_GET_TID_ADDRESS } from '../../abi/prctl.js';
 import { RLIM_INFINITY, RLIMIT_NAMES } from '../../abi/resource.js';
-import { SIGTRAP } from '../../abi/signals.js';
+import { SIGCHLD, SIGTRAP } from '../../abi/signals.js';
 import {
   CORESHOT_OWNER,
   encodeCoreshotFd,
@@ -25,8 +25,8 @@ import { RemoteThread } from '../../inject/remote.js';
 import { X86_64 } from '../../inject/x86_64.js';
 import { ARCHES, type RawNote, type RegSet, type ThreadState } from '../../model/process-image.js';
 import { ProcMem } from '../../sys/mem.js';
-import { type ProcMapping, readMaps, readProc, readStat } from '../../sys/proc.js';
-import { getRseqConfig, getSigMask } from '../../sys/ptrace.js';
+import { type ProcMapping, readMaps, readProc, readStat, readStatus } from '../../sys/proc.js';
+import { getRseqConfig, getSigMask, isGone } from '../../sys/ptrace.js';
 import type { TracedProcess } from '../../sys/tracee.js';
 import type { ThreadRegisters } from './threads.js';
 
@@ -38,6 +38,9 @@ export interface RecordedNotes {
   /** What could not be recorded, in a few words each. */
   missing: string[];
 }
+
+/** The handler value of an ignored signal. */
+const SIG_IGN = 1n;
 
 /** Where the injected calls write their results, below the thread's frames: the layout. */
 const OUT = { stack: 0, tidAddress: 24, robustHead: 32, robustLen: 40, sigactions: 64, size: 64 + NSIG * 32 };
@@ -52,25 +55,59 @@ export function recordState(
   registers: readonly ThreadRegisters[],
   gadgets: Gadgets | undefined,
 ): RecordedNotes {
-  const arch = ARCHES.x86_64;
   const missing: string[] = [];
-  const notes: RawNote[] = openFiles(pid, missing).map((f) => ({
-    owner: CORESHOT_OWNER,
-    type: NT_CORESHOT_FD,
-    desc: encodeCoreshotFd(arch, f),
-  }));
+  const notes: RawNote[] = [];
   const threads = new Map<number, RegSet>();
+  try {
+    record(pid, tp, registers, gadgets, { notes, threads, missing });
+  } catch (err) {
+    // A process that exits meanwhile is the capture's to report (its memory cannot be read).
+    const esrch = isGone(err) || (err as NodeJS.ErrnoException | undefined)?.code === 'ESRCH';
+    if (!esrch && alive(pid)) throw err;
+    missing.push(`the process exited while its state was recorded`);
+  }
+  return { notes, threads, missing };
+}
+
+/** Whether a process still exists and is not a zombie. */
+function alive(pid: number): boolean {
+  try {
+    return !/^State:\s*[ZX]/m.test(readProc(`/proc/${pid}/status`).toString());
+  } catch {
+    return false;
+  }
+}
+
+function record(
+  pid: number,
+  tp: TracedProcess,
+  registers: readonly ThreadRegisters[],
+  gadgets: Gadgets | undefined,
+  { notes, threads, missing }: RecordedNotes,
+): void {
+  const arch = ARCHES.x86_64;
+  for (const f of openFiles(pid, missing))
+    notes.push({
+      owner: CORESHOT_OWNER,
+      type: NT_CORESHOT_FD,
+      desc: encodeCoreshotFd(arch, f),
+    });
   const mem = new ProcMem(pid, true);
   try {
     const maps = readMaps(pid, false);
     const found = gadgets ?? findGadgets(X86_64, mem, maps);
     let proc: (Omit<RecordedProcess, 'mm' | 'rlimits'> & { brk: bigint }) | undefined;
+    // Only caught signals (and SIGCHLD, whose flags matter at SIG_DFL too) are asked for: the
+    // others are SIG_IGN or SIG_DFL as /proc says, with no flags that matter.
+    const status = readStatus(`/proc/${pid}/status`);
+    const mask = (key: string) => BigInt(`0x${status.get(key) ?? '0'}`);
+    const signals = { ask: mask('SigCgt') | (1n << BigInt(SIGCHLD - 1)), ignored: mask('SigIgn') };
     for (const r of registers) {
       const held = tp.threads.get(r.tid);
       // Only a thread in coreshot's own interrupt stop runs calls (not one in a group stop).
       const injected =
         found && held?.stop === 'event' && held.stopSignal === SIGTRAP
-          ? inject(tp, r, found, mem, maps, r.tid === pid)
+          ? inject(tp, r, found, mem, maps, r.tid === pid ? signals : undefined)
           : 'it is not held in an interrupt stop';
       if (typeof injected === 'string') {
         missing.push(`thread ${r.tid}: sigaltstack, robust list, clear-child-tid (${injected})`);
@@ -100,7 +137,6 @@ export function recordState(
   } finally {
     mem.close();
   }
-  return { notes, threads, missing };
 }
 
 /** Runs the calls that read a thread's state (and with `main` the process's) in the thread. */
@@ -110,7 +146,7 @@ function inject(
   gadgets: Gadgets,
   mem: ProcMem,
   maps: readonly ProcMapping[],
-  main: boolean,
+  main: { ask: bigint; ignored: bigint } | undefined,
 ): { thread: RecordedThread; process?: { sigactions: Sigaction[]; brk: bigint } } | string {
   const saved = { regs: r.gpRegs, xstate: r.xstate, sigmask: getSigMask(r.tid) };
   const remote = RemoteThread.open(tp, r.tid, saved, { arch: X86_64, gadgets, mem, maps });
@@ -120,13 +156,15 @@ function inject(
   const original = room ? mem.read(out, OUT.size) : undefined;
   try {
     if (!original || original.length !== OUT.size) return `no room below its stack pointer`;
+    mem.write(out, Buffer.alloc(OUT.size)); // what is not asked for reads as 0
     remote.syscall('sigaltstack', 0n, out + BigInt(OUT.stack));
     remote.syscall('prctl', BigInt(PR_GET_TID_ADDRESS), out + BigInt(OUT.tidAddress), 0n, 0n, 0n);
     remote.syscall('get_robust_list', 0n, out + BigInt(OUT.robustHead), out + BigInt(OUT.robustLen));
     let brk = 0n;
     if (main) {
       for (let sig = 1; sig <= NSIG; sig++)
-        remote.syscall('rt_sigaction', BigInt(sig), 0n, out + BigInt(OUT.sigactions + (sig - 1) * 32), 8n);
+        if ((main.ask >> BigInt(sig - 1)) & 1n)
+          remote.syscall('rt_sigaction', BigInt(sig), 0n, out + BigInt(OUT.sigactions + (sig - 1) * 32), 8n);
       brk = remote.syscall('brk', 0n);
     }
     const b = mem.read(out, OUT.size);
@@ -144,8 +182,9 @@ function inject(
     if (!main) return { thread };
     const sigactions = Array.from({ length: NSIG }, (_, i) => {
       const o = OUT.sigactions + i * 32;
+      const ignored = !((main.ask >> BigInt(i)) & 1n) && (main.ignored >> BigInt(i)) & 1n;
       return {
-        handler: b.readBigUInt64LE(o),
+        handler: ignored ? SIG_IGN : b.readBigUInt64LE(o),
         flags: b.readBigUInt64LE(o + 8),
         restorer: b.readBigUInt64LE(o + 16),
         mask: b.readBigUInt64LE(o + 24),
