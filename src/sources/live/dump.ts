@@ -286,6 +286,7 @@ export async function captureProcess<T>(
     const registers = held.map((t) => readRegisters(pid, t));
     const processStat = readProc(`/proc/${pid}/stat`);
     const state = recordState(pid, tp, registers, gadgets);
+    if (state.gone) throw new CaptureError(`process ${pid} exited during the dump`);
 
     let maps: ProcMapping[];
     let source = target;

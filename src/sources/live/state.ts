@@ -37,6 +37,8 @@ export interface RecordedNotes {
   threads: Map<number, RegSet>;
   /** What could not be recorded, in a few words each. */
   missing: string[];
+  /** The process exited meanwhile (the capture fails: its memory is gone too). */
+  gone?: boolean;
 }
 
 /** The handler value of an ignored signal. */
@@ -61,10 +63,10 @@ export function recordState(
   try {
     record(pid, tp, registers, gadgets, { notes, threads, missing });
   } catch (err) {
-    // A process that exits meanwhile is the capture's to report (its memory cannot be read).
+    // A process that exits meanwhile: the capture says so.
     const esrch = isGone(err) || (err as NodeJS.ErrnoException | undefined)?.code === 'ESRCH';
     if (!esrch && alive(pid)) throw err;
-    missing.push(`the process exited while its state was recorded`);
+    return { notes, threads, missing, gone: true };
   }
   return { notes, threads, missing };
 }
