@@ -7,6 +7,7 @@ const ERRNOS = [
   ['ESRCH', 3, 'no such process'],
   ['EINTR', 4, 'interrupted system call'],
   ['EIO', 5, 'input/output error'],
+  ['ENXIO', 6, 'no such device or address'],
   ['ECHILD', 10, 'no child processes'],
   ['EAGAIN', 11, 'resource temporarily unavailable'],
   ['ENOMEM', 12, 'cannot allocate memory'],
@@ -21,6 +22,7 @@ const ERRNOS = [
 ] as const;
 
 export const EPERM = 1;
+export const ENXIO = 6;
 export const ENOENT = 2;
 export const ESRCH = 3;
 export const EINTR = 4;

@@ -47,3 +47,11 @@ export const NT_GNU_BUILD_ID = 3;
 export const NT_GDB_TDESC = 0xff000000;
 /** VMCOREINFO (owner "VMCOREINFO", type 0). */
 export const NT_VMCOREINFO = 0;
+// Owner "CORESHOT" (coreshot's own, elf/notes/coreshot.ts): the process state a restore needs that
+// a core lacks. The numbers stay clear of every type binutils' BFD decodes whatever the owner.
+/** Process-wide: mm bounds, rlimits, signal dispositions. */
+export const NT_CORESHOT_PROCESS = 0x43530001;
+/** One open file (or the working directory): number, flags, offset, type, path. */
+export const NT_CORESHOT_FD = 0x43530002;
+/** Per thread (follows its NT_PRSTATUS): sigaltstack, rseq, robust list, clear-child-tid. */
+export const NT_CORESHOT_THREAD = 0x43530003;

@@ -3,6 +3,7 @@
 export const PR_SET_NAME = 15;
 export const PR_SET_MM = 35;
 export const PR_SET_MM_MAP = 14;
+export const PR_GET_TID_ADDRESS = 40;
 
 /** struct prctl_mm_map: eleven u64 bounds, the auxv pointer, then auxv_size and exe_fd (u32). */
 export const PRCTL_MM_MAP_FIELDS = [

@@ -3,6 +3,7 @@
 
 export type SyscallName =
   | 'read'
+  | 'pread64'
   | 'write'
   | 'close'
   | 'lseek'
@@ -32,16 +33,21 @@ export type SyscallName =
   | 'close_range'
   | 'mremap'
   | 'chdir'
-  | 'sigaltstack';
+  | 'sigaltstack'
+  | 'brk'
+  | 'dup3'
+  | 'get_robust_list';
 
 export const SYSCALLS: Readonly<Record<'x86_64', Readonly<Record<SyscallName, number>>>> = {
   x86_64: {
     read: 0,
+    pread64: 17,
     write: 1,
     close: 3,
     lseek: 8,
     mmap: 9,
     mprotect: 10,
+    brk: 12,
     munmap: 11,
     mremap: 25,
     rt_sigaction: 13,
@@ -63,6 +69,8 @@ export const SYSCALLS: Readonly<Record<'x86_64', Readonly<Record<SyscallName, nu
     tgkill: 234,
     openat: 257,
     set_robust_list: 273,
+    get_robust_list: 274,
+    dup3: 292,
     prlimit64: 302,
     rseq: 334,
     clone3: 435,

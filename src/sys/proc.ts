@@ -59,6 +59,19 @@ export interface ProcStat {
   cutime: bigint;
   cstime: bigint;
   nice: number;
+  /** The mm bounds /proc shows (0 without ptrace access); brk itself is not among them. */
+  mm: {
+    start_code: bigint;
+    end_code: bigint;
+    start_data: bigint;
+    end_data: bigint;
+    start_brk: bigint;
+    start_stack: bigint;
+    arg_start: bigint;
+    arg_end: bigint;
+    env_start: bigint;
+    env_end: bigint;
+  };
 }
 
 /** Parses the text of /proc/PID/stat (or task/TID/stat). */
@@ -86,6 +99,18 @@ export function parseStat(text: string): ProcStat {
     cutime: big(16),
     cstime: big(17),
     nice: num(19),
+    mm: {
+      start_code: big(26),
+      end_code: big(27),
+      start_stack: big(28),
+      start_data: big(45),
+      end_data: big(46),
+      start_brk: big(47),
+      arg_start: big(48),
+      arg_end: big(49),
+      env_start: big(50),
+      env_end: big(51),
+    },
   };
 }
 

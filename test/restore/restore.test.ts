@@ -1,7 +1,7 @@
 // coreshot restore: a multi-threaded program that counts in every thread and checks its general
 // and vector registers and a heap buffer on every round is dumped, killed and restored (copied,
-// then --lazy): every thread goes on from the count the core holds, no check fails, the process
-// is no child of coreshot. Then what must be refused is refused with one line and nothing left
+// then --lazy): every thread goes on from the count the core holds, no check fails, the threads
+// have their recorded ids, the process is no child of coreshot. Then what must be refused is refused with one line and nothing left
 // running, and coreshot SIGKILLed at every step of a restore leaves nothing of the new process.
 import assert from 'node:assert/strict';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
@@ -93,6 +93,13 @@ async function dumpKillRestore(name: string, extra: string[]): Promise<void> {
     assert.ok(isAlive(restored), 'the restored process is not running');
     assert.notEqual(ppid(restored), process.pid, 'the restored process is a child of the test');
     assert.equal(readdirSync(`/proc/${restored}/task`).length, THREADS);
+    // The threads but the first have their recorded ids (clone3 set_tid: the old ones are free).
+    const workers = (out.threads as { was: number; tid: number }[]).slice(1);
+    assert.deepEqual(
+      workers.map((t) => t.tid),
+      workers.map((t) => t.was),
+    );
+    for (const t of workers) assert.ok(existsSync(`/proc/${restored}/task/${t.tid}`));
     // Every thread counts on from what the core holds, well past it.
     const seen = await eventually(
       () => counts(dir),

@@ -1,4 +1,5 @@
-import { statSync } from 'node:fs';
+import { closeSync, openSync, readSync, realpathSync, statSync } from 'node:fs';
+import { ELFMAG } from '../../elf/constants.js';
 import { RestoreError, type RestoreOptions, restoreProcess } from '../../sinks/process/restore.js';
 import { Checkpoint } from '../../sources/criu/checkpoint.js';
 import { openCore } from '../../sources/elfcore/open.js';
@@ -32,14 +33,20 @@ export async function restore(path: string, opts: RestoreCliOptions): Promise<vo
     } else {
       const core = openCore(path, { root: opts.root });
       try {
-        const lazy = opts.lazy
+        // An uncompressed core: the new process reads (or with --lazy maps) its segment data.
+        const imageFile = isPlainElf(path)
           ? {
-              path,
+              path: realpathSync(path),
               offsetOf: (m: { start: bigint }) =>
                 core.loads.find((p) => p.p_vaddr === m.start && p.p_filesz > 0n)?.p_offset,
             }
           : undefined;
-        result = await restoreProcess(core.image, { ...common, ...(lazy ? { lazy } : {}) });
+        if (opts.lazy && !imageFile) throw new UserError('--lazy needs an uncompressed ELF core file');
+        result = await restoreProcess(core.image, {
+          ...common,
+          lazy: opts.lazy === true,
+          ...(imageFile ? { imageFile } : {}),
+        });
       } finally {
         core.close();
       }
@@ -58,4 +65,17 @@ export async function restore(path: string, opts: RestoreCliOptions): Promise<vo
     `restored ${path} as process ${result.pid} with ${result.threads.length} thread(s)${moved.length ? ` (new ids: ${moved.join(', ')})` : ''}${opts.stopped ? ', stopped' : ''}\n`,
   );
   for (const n of result.notRestored) process.stderr.write(`coreshot: not restored: ${n}\n`);
+}
+
+/** Whether `path` is a file starting with the ELF magic (not compressed, not standard input). */
+function isPlainElf(path: string): boolean {
+  if (path === '-') return false;
+  const fd = openSync(path, 'r');
+  try {
+    const magic = Buffer.alloc(ELFMAG.length);
+    readSync(fd, magic, 0, magic.length, 0);
+    return magic.equals(ELFMAG);
+  } finally {
+    closeSync(fd);
+  }
 }

@@ -21,6 +21,7 @@ import type { ElfLayout } from '../layout.js';
 import { decodeRegisters, registerTableOf } from '../regs/index.js';
 import { layoutOfArea, type XsaveLayout, xsaveVectors } from '../xsave.js';
 import { decodeAuxv, encodeAuxv } from './auxv.js';
+import { CORESHOT_OWNER, decodeCoreshotFd, decodeCoreshotProcess, decodeCoreshotThread } from './coreshot.js';
 import { decodeNtFile, encodeNtFile, type FileMapping } from './file.js';
 import type { ElfNote } from './note.js';
 import { decodePrPsInfo, encodePrPsInfo } from './prpsinfo.js';
@@ -316,6 +317,18 @@ const BUILT_IN: NoteRow[] = [
     show: onArches({ x86_64: (ctx, desc) => decodeQemuCpuState(ctx.layout.codec, desc) }),
   },
   { owner: 'VMCOREINFO', name: 'VMCOREINFO', place: 'carried', show: (_ctx, desc) => parseVmcoreInfo(desc) },
+  {
+    ...named(CORESHOT_OWNER, NT.NT_CORESHOT_PROCESS, 'CORESHOT_PROCESS', 'carried'),
+    show: (ctx, desc, base) => decodeCoreshotProcess(ctx.arch, desc, base),
+  },
+  {
+    ...named(CORESHOT_OWNER, NT.NT_CORESHOT_FD, 'CORESHOT_FD', 'carried'),
+    show: (ctx, desc, base) => decodeCoreshotFd(ctx.arch, desc, base),
+  },
+  {
+    ...named(CORESHOT_OWNER, NT.NT_CORESHOT_THREAD, 'CORESHOT_THREAD'),
+    show: (ctx, desc, base) => decodeCoreshotThread(ctx.arch, desc, base),
+  },
 ];
 for (const row of BUILT_IN) defineNote(row);
 

@@ -11,7 +11,8 @@
 
 import { readFileSync } from 'node:fs';
 import { AT } from '../../abi/auxv.js';
-import { AT_FDCWD, O_RDONLY, O_RDWR } from '../../abi/fcntl.js';
+import { EEXIST, ENXIO } from '../../abi/errno.js';
+import { AT_FDCWD, O_RDONLY, O_RDWR, SEEK_DATA, SEEK_HOLE } from '../../abi/fcntl.js';
 import {
   MAP_ANONYMOUS,
   MAP_FIXED,
@@ -44,6 +45,7 @@ import {
   type SyscallName,
 } from '../../abi/syscalls.js';
 import { PT_LOAD } from '../../elf/constants.js';
+import { type RecordedState, recordedState } from '../../elf/notes/coreshot.js';
 import { XSAVE_HEADER_OFFSET, XSAVE_XCR0_OFFSET } from '../../elf/notes/x86.js';
 import { ElfFile } from '../../elf/reader.js';
 import { decodeRegisters } from '../../elf/regs/index.js';
@@ -59,10 +61,11 @@ import type { Mapping, ProcessImage, ThreadState } from '../../model/process-ima
 import type { LongRunOptions } from '../../model/progress.js';
 import { SysError } from '../../sys/libc.js';
 import { ProcMem } from '../../sys/mem.js';
-import { type ProcMapping, readMaps } from '../../sys/proc.js';
+import { type ProcMapping, readMaps, readStatus } from '../../sys/proc.js';
 import { getRegSet, getRseqConfig, getSigMask } from '../../sys/ptrace.js';
 import { type BorrowedThread, type SavedState, TracedProcess } from '../../sys/tracee.js';
 import { type Husk, startHusk } from './husk.js';
+import { restoreFiles, restoreProcessState, restoreThreadState } from './state.js';
 
 /** A restore that cannot be done, worded for the user; nothing was left running. */
 export class RestoreError extends Error {
@@ -78,10 +81,13 @@ export interface RestoreOptions extends LongRunOptions {
   /** Leave the restored process stopped (SIGSTOP), for a debugger. */
   stopped?: boolean;
   /**
-   * Map the image file's segment data instead of copying it: the file an ELF core was read from
-   * and where each mapping's dumped bytes start in it (page-aligned offsets only).
+   * The uncompressed ELF core the image was read from, and where each mapping's dumped bytes
+   * start in it: the new process reads them itself (pread, holes of anonymous memory skipped),
+   * where the offset is page-aligned.
    */
-  lazy?: { path: string; offsetOf: (m: Mapping) => bigint | undefined };
+  imageFile?: { path: string; offsetOf: (m: Mapping) => bigint | undefined };
+  /** Map the image file's segment data instead of copying it (needs `imageFile`). */
+  lazy?: boolean;
 }
 
 export interface RestoredThread {
@@ -464,18 +470,16 @@ function build(
   faultPoint('memory-mapped');
   writeAll(image, b, opts, special);
   faultPoint('memory-written');
-  setMm(image, b, notRestored);
-  // The standard descriptors on /dev/null (the image's open files are not known).
-  const devNull = b.data(Buffer.from('/dev/null\0'));
-  b.call('openat', BigInt(AT_FDCWD), devNull, BigInt(O_RDWR), 0n);
-  b.call('dup2', 0n, 1n);
-  b.call('dup2', 0n, 2n);
-  notRestored.push('open files: not in the image; 0, 1 and 2 are /dev/null');
-  // Every signal back to its default action (the husk may ignore some), the image's unknown.
-  const dfl = b.data(Buffer.alloc(32));
-  for (let sig = 1n; sig <= 64n; sig++)
-    if (sig !== BigInt(SIGKILL) && sig !== BigInt(SIGSTOP)) b.call('rt_sigaction', sig, dfl, 0n, 8n);
-  notRestored.push('signal dispositions: not in the image; every signal has its default action');
+  const recorded = recordedState(
+    image.arch,
+    image.extraNotes,
+    image.threads.map((t) => t.regsets),
+  );
+  setMm(image, b, recorded, notRestored);
+  restoreFiles(b, recorded, opts.root);
+  const husk = readStatus(`/proc/${pid}/status`);
+  const mask = (key: string) => BigInt(`0x${husk.get(key) ?? '0'}`);
+  restoreProcessState(b, recorded, opts.root, mask('SigIgn') | mask('SigCgt'));
   b.call(
     'prctl',
     BigInt(PR_SET_NAME),
@@ -488,19 +492,32 @@ function build(
   // Threads: the image's first is the husk's main thread; the others are cloned from it.
   const off = tidOffset(image, (a, n) => image.memory.read(a, n).data);
   const tps = image.threads.map((t) => decodeRegisters(image.arch, t.gpRegs).get('fs.base') ?? 0n);
+  const clearTid = (i: number) =>
+    recorded.threads[i]?.clear_child_tid ?? (off === undefined ? 0n : tps[i]! + off);
   const tids = [pid];
   const flags = CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD | CLONE_SYSVSEM;
+  const taken: string[] = [];
   for (let i = 1; i < image.threads.length; i++) {
-    const ctid = off === undefined ? 0n : tps[i]! + off;
-    b.call('clone', BigInt(flags | (off === undefined ? 0 : CLONE_CHILD_CLEARTID)), 0n, 0n, ctid, 0n);
+    const ctid = clearTid(i);
+    const cloneFlags = BigInt(flags | (ctid === 0n ? 0 : CLONE_CHILD_CLEARTID));
+    const why = cloneWithTid(b, cloneFlags, ctid, image.threads[i]!.tid);
+    if (why) {
+      taken.push(`${image.threads[i]!.tid} (${why})`);
+      b.call('clone', cloneFlags, 0n, 0n, ctid, 0n);
+    }
     const child = b.child;
     if (child === undefined || tids.includes(child)) throw new Error('the cloned thread was not reported');
     b.tp.adopt(child);
     b.borrow(child);
     tids.push(child);
   }
+  if (pid !== image.threads[0]!.tid)
+    notRestored.push(
+      `process id ${image.threads[0]!.tid}: the process is built in a husk that has its own pid (${pid}); only threads get their recorded ids`,
+    );
+  if (taken.length > 0) notRestored.push(`thread ids, new ones instead of: ${taken.join(', ')}`);
+  b.call('set_tid_address', clearTid(0));
   if (off !== undefined) {
-    b.call('set_tid_address', tps[0]! + off);
     image.threads.forEach((_, i) => {
       const t = Buffer.alloc(4);
       t.writeInt32LE(tids[i]!);
@@ -510,11 +527,20 @@ function build(
     notRestored.push("thread ids: new ones, and the C library's record of them was not found");
   }
   const rseq = glibcRseq(image, files);
-  if (rseq === undefined) notRestored.push('rseq: no C library registration found in the image');
-  else
-    for (const [i, tid] of tids.entries())
+  for (const [i, tid] of tids.entries()) {
+    const rec = recorded.threads[i];
+    if (rec) restoreThreadState(b, tid, rec);
+    if (rec && rec.rseq.size > 0)
+      b.callIn(tid, 'rseq', rec.rseq.address, BigInt(rec.rseq.size), 0n, BigInt(rec.rseq.signature));
+    else if (!rec && rseq !== undefined)
       b.callIn(tid, 'rseq', tps[i]! + rseq, BigInt(RSEQ_LEN), 0n, BigInt(RSEQ_SIG));
-  notRestored.push('robust futex lists: not registered again');
+  }
+  const unrecorded = recorded.threads.filter((t) => !t).length;
+  if (unrecorded > 0) {
+    notRestored.push(
+      `${unrecorded} thread(s) without their recorded state: no sigaltstack, no robust futex list${rseq === undefined ? ', no rseq (no C library registration found in the image)' : ''}`,
+    );
+  }
   tids.forEach((tid, i) => {
     b.finish(tid, states[i]!);
   });
@@ -524,6 +550,33 @@ function build(
   b.tp.detach();
   mem.close();
   return { pid, threads: image.threads.map((t, i) => ({ was: t.tid, tid: tids[i]! })), notRestored };
+}
+
+/** struct clone_args up to set_tid_size (CLONE_ARGS_SIZE_VER1): eleven u64 but cgroup. */
+const CLONE_ARGS_SIZE = 80;
+
+/**
+ * Clones a thread of the new process with thread id `tid` (clone3 with set_tid: root, or
+ * CAP_CHECKPOINT_RESTORE in the PID namespace). Returns why not (the id is taken, no
+ * privilege); the caller then clones one with a new id.
+ */
+function cloneWithTid(b: Builder, flags: bigint, ctid: bigint, tid: number): string | undefined {
+  const want = Buffer.alloc(4);
+  want.writeInt32LE(tid);
+  const args = Buffer.alloc(CLONE_ARGS_SIZE);
+  args.writeBigUInt64LE(flags, 0);
+  args.writeBigUInt64LE(ctid, 16); // child_tid
+  args.writeBigUInt64LE(b.data(want), 64); // set_tid
+  args.writeBigUInt64LE(1n, 72); // set_tid_size
+  try {
+    b.call('clone3', b.data(args), BigInt(CLONE_ARGS_SIZE));
+    return undefined;
+  } catch (err) {
+    if (!(err instanceof SysError)) throw err;
+    return err.errno === EEXIST ? 'taken' : err.code;
+  } finally {
+    b.clearData();
+  }
 }
 
 /**
@@ -607,9 +660,9 @@ function mapAll(
       if (m.shared) sharedAnon++;
       b.call('mmap', m.start, len, p, BigInt(share | MAP_ANONYMOUS | MAP_FIXED), -1n, 0n);
     }
-    const at = opts.lazy?.offsetOf(m);
-    if (opts.lazy && at !== undefined && m.dumped > 0n && at % PAGE === 0n && !m.shared) {
-      const fd = open(opts.lazy.path, false);
+    const at = opts.imageFile?.offsetOf(m);
+    if (opts.lazy && opts.imageFile && at !== undefined && m.dumped > 0n && at % PAGE === 0n && !m.shared) {
+      const fd = open(opts.imageFile.path, false);
       b.call(
         'mmap',
         m.start,
@@ -641,11 +694,21 @@ function writeAll(
   special: readonly { start: bigint; end: bigint }[],
 ): void {
   const buf = Buffer.allocUnsafe(CHUNK);
+  const file = opts.imageFile;
+  let fd: bigint | undefined;
   for (const m of restorable(image, special)) {
     if (m.dumped === 0n || (m.shared && fileBacked(m))) continue;
-    const at = opts.lazy?.offsetOf(m);
-    if (opts.lazy && at !== undefined && at % PAGE === 0n && !m.shared) continue;
+    const at = file?.offsetOf(m);
+    const direct = file !== undefined && at !== undefined && at % PAGE === 0n && !m.shared;
+    if (direct && opts.lazy) continue;
     const anon = !fileBacked(m);
+    if (direct) {
+      fd ??= b.call('openat', BigInt(AT_FDCWD), b.data(Buffer.from(`${file.path}\0`)), BigInt(O_RDONLY), 0n);
+      b.clearData();
+      readIn(b, fd, m, at, anon);
+      opts.signal?.throwIfAborted();
+      continue;
+    }
     const end = m.start + m.dumped;
     for (let addr = m.start; addr < end; addr += BigInt(CHUNK)) {
       const n = Number(end - addr < BigInt(CHUNK) ? end - addr : BigInt(CHUNK));
@@ -668,16 +731,53 @@ function writeAll(
       opts.signal?.throwIfAborted();
     }
   }
+  if (fd !== undefined) b.call('close', fd);
 }
 
+/**
+ * The new process reads a mapping's dumped bytes from the image file itself (one copy, in the
+ * kernel): pread64 from offset `at`, in anonymous memory only the file's data runs (its holes are
+ * zero pages, which fresh anonymous memory already is). A mapping without write permission is
+ * made writable for the while.
+ */
+function readIn(b: Builder, fd: bigint, m: Mapping, at: bigint, anon: boolean): void {
+  const len = m.end - m.start;
+  if (!m.write) b.call('mprotect', m.start, len, BigInt(prot(m) | PROT_WRITE));
+  const end = at + m.dumped;
+  for (let off = at; off < end; ) {
+    let data = off;
+    let hole = end;
+    if (anon) {
+      try {
+        data = b.call('lseek', fd, off, BigInt(SEEK_DATA));
+      } catch (err) {
+        if (err instanceof SysError && err.errno === ENXIO) break; // no data after off
+        throw err;
+      }
+      if (data >= end) break;
+      hole = b.call('lseek', fd, data, BigInt(SEEK_HOLE));
+      if (hole > end) hole = end;
+    }
+    for (let o = data; o < hole; ) {
+      const n = b.call('pread64', fd, m.start + (o - at), hole - o, o);
+      if (n === 0n) break; // the file ends early: the rest stays zero
+      o += n;
+    }
+    off = hole;
+  }
+  if (!m.write) b.call('mprotect', m.start, len, BigInt(prot(m)));
+}
+
+const ZERO_PAGE = Buffer.alloc(Number(PAGE));
+
+/** Whether bytes `from` to `to` (at most a page) are all zero (a native compare). */
 function isZero(b: Buffer, from: number, to: number): boolean {
-  for (let i = from; i < to; i += 8) if (b.readBigUInt64LE(i) !== 0n) return false;
-  return true;
+  return b.subarray(from, to).equals(ZERO_PAGE.subarray(0, to - from));
 }
 
 /** The mm bounds, auxv and executable of the new process (PR_SET_MM_MAP). */
-function setMm(image: ProcessImage, b: Builder, notRestored: string[]): void {
-  const bounds = mmBounds(image);
+function setMm(image: ProcessImage, b: Builder, recorded: RecordedState, notRestored: string[]): void {
+  const bounds = recorded.process?.mm ?? mmBounds(image);
   const auxv = Buffer.alloc(image.auxv.length * 16);
   image.auxv.forEach((a, i) => {
     auxv.writeBigUInt64LE(a.type, i * 16);

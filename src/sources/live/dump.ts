@@ -22,6 +22,7 @@ import {
 import { TracedProcess, warmUp } from '../../sys/tracee.js';
 import { type DumpContext, dumpSize, PAGE_SIZE } from './filter.js';
 import { type ForkFlagArea, forkSnapshot, type Snapshot } from './snapshot.js';
+import { recordState, withState } from './state.js';
 import { readProcessInfo, readRegisters, threadState } from './threads.js';
 import { xstateRegset } from './xstate.js';
 import type { SnapshotCopy } from './zombie.js';
@@ -284,6 +285,8 @@ export async function captureProcess<T>(
     const held = [...tp.threads.values()];
     const registers = held.map((t) => readRegisters(pid, t));
     const processStat = readProc(`/proc/${pid}/stat`);
+    const state = recordState(pid, tp, registers, gadgets);
+    if (state.gone) throw new CaptureError(`process ${pid} exited during the dump`);
 
     let maps: ProcMapping[];
     let source = target;
@@ -349,7 +352,7 @@ export async function captureProcess<T>(
       maps = readMaps(pid, true);
     }
 
-    const threads = registers.map((r) => threadState(r, processStat));
+    const threads = registers.map((r) => withState(threadState(r, processStat), state));
     const layout = registers[0] && xstateRegset(registers[0].xstate).layout;
     const ctx = {
       fileMode: (m: ProcMapping) => mappedFileMode(source.pid, m),
@@ -403,7 +406,7 @@ export async function captureProcess<T>(
       mappings,
       auxv,
       memory: new SplicedAddressSpace([regions]),
-      extraNotes: layout ? [layout] : [],
+      extraNotes: [...(layout ? [layout] : []), ...state.notes],
     };
     const result = await consume(image);
     resume();
