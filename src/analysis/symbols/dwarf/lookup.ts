@@ -145,12 +145,12 @@ export class DwarfIndex {
     let u: Unit | undefined = unit;
     let d: Die | undefined = die;
     for (let hop = 0; u && d && hop <= MAX_ORIGIN_HOPS; hop++) {
-      // gdb's choice for C: an unmangled linkage name (glibc's __GI_raise for raise), else the name.
+      // The linkage name (glibc's __GI_raise for raise, like gdb; a C++ function's mangled name,
+      // which says its scope, template arguments and parameters), else the name.
       const linkage = this.dwarf.string(u, attr(d, DW_AT_linkage_name) ?? attr(d, DW_AT_MIPS_linkage_name));
-      if (linkage !== undefined && !linkage.startsWith('_Z')) return linkage;
+      if (linkage !== undefined) return linkage;
       const name = this.dwarf.string(u, attr(d, DW_AT_name));
       if (name !== undefined) return name;
-      if (linkage !== undefined) return linkage;
       const ref: AttrValue | undefined = attr(d, DW_AT_abstract_origin) ?? attr(d, DW_AT_specification);
       if (ref?.k !== 'ref') return null;
       u = this.dwarf.unitAt(ref.off);
