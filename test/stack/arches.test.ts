@@ -4,7 +4,9 @@
 // core's memory. aarch64 QEMU user-mode cores (static -O2 program, --exe placing it): every
 // thread against gdb-multiarch; and a crash in a signal handler, which gdb-multiarch 13 does not
 // finish unwinding (it spins on QEMU's trampoline page), checked against the truth instead.
-// ppc64le and s390x QEMU user-mode cores: every thread against gdb-multiarch.
+// arm QEMU user-mode cores, unwound through the EHABI tables (.ARM.exidx, .ARM.extab) and, under
+// EXIDX_CANTUNWIND, Thumb prologues: every thread against gdb-multiarch. ppc64le and s390x QEMU user-mode cores: every thread against
+// gdb-multiarch.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, describe, it } from 'node:test';
@@ -82,6 +84,29 @@ describe('aarch64 QEMU user-mode cores', () => {
       'main',
     ]);
   });
+});
+
+describe('arm QEMU user-mode cores (.ARM.exidx) against gdb-multiarch', () => {
+  for (const tables of [false, true]) {
+    const what = tables ? 'the program built with -funwind-tables' : 'the program described by .debug_frame';
+    it(`every thread: static glibc unwound through .ARM.exidx/.ARM.extab, ${what}`, () => {
+      const flags = ['-O2', '-g', '-pthread', ...(tables ? ['-funwind-tables'] : [])];
+      const m = qemuUserCore('arm', { source: PROGRAM, flags, args: ['crash'] });
+      cleanups.push(m.cleanup);
+      const ours = stackJson([m.core, '--exe', m.exe]);
+      assertSameFrames(gdbFrames({ exe: m.exe, core: m.core, gdb: 'gdb-multiarch' }), ours);
+      assert.equal(ours.threads.length, 4);
+      const how = (fn: string) =>
+        ours.threads.flatMap((t) =>
+          t.frames.filter((_f, i) => t.frames[i - 1]?.function === fn).map((f) => f.how),
+        );
+      // The caller of a program function: from its .ARM.exidx entry or from .debug_frame; of
+      // glibc's start_thread (under EXIDX_CANTUNWIND: nptl is built without unwind tables) from
+      // its prologue, as gdb does.
+      assert.deepEqual([...new Set(how('main_level2'))], [tables ? 'arm-exidx' : 'cfi']);
+      assert.deepEqual([...new Set(how('start_thread'))], ['prologue']);
+    });
+  }
 });
 
 describe('ppc64le and s390x QEMU user-mode cores against gdb-multiarch', () => {

@@ -179,8 +179,21 @@ const S390X: UnwindArch = {
   spKeeps: true,
 };
 
+/** arm (EABI): r13 is the stack pointer, r14 the link register; Thumb pcs have bit 0 set. */
+const ARM: UnwindArch = {
+  name: 'arm',
+  addressSize: 4,
+  regs: 16,
+  sp: 13,
+  ra: 14,
+  leaf: { register: 14 },
+  trampolines: [],
+  pcAlign: 1n,
+};
+
 const TABLES: Partial<Record<ArchName, UnwindArch>> = {
   x86_64: X86_64,
+  arm: ARM,
   i386: I386,
   aarch64: AARCH64,
   ppc64le: PPC64LE,
