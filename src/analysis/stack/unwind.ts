@@ -166,7 +166,7 @@ function step(
     const row = table.row(fde, linkPc, arch.regs);
     return fromRow(arch, words, table, row, fde.cie.raRegister, fde.cie.signal, s, options);
   }
-  if (info?.exidx) return fromExidx(arch, words, info, s, options);
+  if (info?.exidx) return fromExidx(arch, words, info, s, first, options);
   // Without CFI: a PLT stub, or the innermost frame of a function without a frame pointer, has
   // its return address where the call left it; other frames follow the frame-pointer chain.
   // A pc outside every module in frame 0 is a call through a bad pointer: its caller's return
@@ -249,13 +249,15 @@ function fromRow(
 
 /**
  * arm: the caller's registers from the function's EHABI unwind instructions, or for a function
- * under EXIDX_CANTUNWIND from its Thumb prologue (none that saves lr: an outermost function).
+ * under EXIDX_CANTUNWIND from its Thumb prologue (none that saves lr: a leaf in the innermost
+ * frame, else an outermost function).
  */
 function fromExidx(
   arch: UnwindArch,
   words: MemoryWords,
   info: FrameInfo,
   s: State,
+  first: boolean,
   options: UnwindOptions,
 ): Step {
   let ops: Uint8Array | undefined;
@@ -264,6 +266,8 @@ function fromExidx(
     const p = info.prologue;
     if (p && p.start <= s.pc) ops = thumbPrologue(p.code, Number(s.pc - p.start), words.codec);
     how = 'prologue';
+    // No push of lr before the pc in the innermost frame: a leaf, returning through lr.
+    if (!ops && (first || !s.callSite)) return leaf(arch, words, s, options);
   } else ops = info.exidx?.ops;
   if (!ops) return { kind: 'end' };
   const res = armStep(ops, s.regs, (addr) => words.read(addr, 4));
