@@ -136,7 +136,7 @@ function build(
   const t = tempDir('coreshot-core-');
   try {
     const source = prog.source ?? join(C_DIR, defaultSource);
-    const exe = join(t.path, basename(source).replace(/\.c$/, ''));
+    const exe = join(t.path, basename(source).replace(/\.(c|cc)$/, ''));
     compileC(source, exe, ['-O1', ...flags, ...(prog.flags ?? [])], compiler);
     prog.prepare?.(exe);
     return { exe, dir: t.path, cleanup: t.cleanup };

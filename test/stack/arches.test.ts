@@ -4,12 +4,26 @@
 // core's memory. aarch64 QEMU user-mode cores (static -O2 program, --exe placing it): every
 // thread against gdb-multiarch; and a crash in a signal handler, which gdb-multiarch 13 does not
 // finish unwinding (it spins on QEMU's trampoline page), checked against the truth instead.
-// ppc64le and s390x QEMU user-mode cores: every thread against gdb-multiarch.
+// arm QEMU user-mode cores, unwound through the EHABI tables (.ARM.exidx, .ARM.extab) and, under
+// EXIDX_CANTUNWIND, Thumb prologues: every thread against gdb-multiarch. ppc64le and s390x QEMU
+// user-mode cores: every thread against gdb-multiarch, and a crash in a signal handler (s390x
+// against gdb-multiarch; ppc64le, where gdb-multiarch stops at QEMU's trampoline, against the
+// true chain).
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, describe, it } from 'node:test';
 import { kernelCore, type MadeCore, qemuUserCore } from '../helpers/cores.js';
-import { assertSameFrames, baseName, gdbFrames, PROGRAM, programFlags, stackJson } from './helpers.js';
+import { runOk } from '../helpers/proc.js';
+import {
+  assertSameFrames,
+  baseName,
+  gdbFrames,
+  gdbPcs,
+  ourPcs,
+  PROGRAM,
+  programFlags,
+  stackJson,
+} from './helpers.js';
 
 const cleanups: (() => void)[] = [];
 after(() => {
@@ -74,6 +88,76 @@ describe('aarch64 QEMU user-mode cores', () => {
     const exe = readFileSync(m.exe);
     const text = BigInt(interrupted.pc) - 4n - 0x400000n;
     assert.equal(exe.readUInt32LE(Number(text)), 0xd4000001, 'svc #0 before the interrupted pc');
+    assert.deepEqual(names.slice(i + 1, i + 6), [
+      'raise',
+      'main_level3',
+      'main_level2',
+      'main_level1',
+      'main',
+    ]);
+  });
+});
+
+describe('arm QEMU user-mode cores (.ARM.exidx) against gdb-multiarch', () => {
+  for (const tables of [false, true]) {
+    const what = tables ? 'the program built with -funwind-tables' : 'the program described by .debug_frame';
+    it(`every thread: static glibc unwound through .ARM.exidx/.ARM.extab, ${what}`, () => {
+      const flags = ['-O2', '-g', '-pthread', ...(tables ? ['-funwind-tables'] : [])];
+      const m = qemuUserCore('arm', { source: PROGRAM, flags, args: ['crash'] });
+      cleanups.push(m.cleanup);
+      const ours = stackJson([m.core, '--exe', m.exe]);
+      assertSameFrames(gdbFrames({ exe: m.exe, core: m.core, gdb: 'gdb-multiarch' }), ours);
+      assert.equal(ours.threads.length, 4);
+      const how = (fn: string) =>
+        ours.threads.flatMap((t) =>
+          t.frames.filter((_f, i) => t.frames[i - 1]?.function === fn).map((f) => f.how),
+        );
+      // The caller of a program function: from its .ARM.exidx entry or from .debug_frame; of
+      // glibc's start_thread (under EXIDX_CANTUNWIND: nptl is built without unwind tables) from
+      // its prologue, as gdb does.
+      assert.deepEqual([...new Set(how('main_level2'))], [tables ? 'arm-exidx' : 'cfi']);
+      assert.deepEqual([...new Set(how('start_thread'))], ['prologue']);
+    });
+  }
+});
+
+describe('ppc64le and s390x: a crash in a signal handler', () => {
+  const signalCore = (arch: 'ppc64le' | 's390x') => {
+    const m = qemuUserCore(arch, { source: PROGRAM, flags: ['-O2', '-g', '-pthread'], args: ['signal'] });
+    cleanups.push(m.cleanup);
+    return m;
+  };
+
+  it('s390x: the interrupted frame comes from the sigframe (svc 119), as gdb-multiarch finds it', () => {
+    const m = signalCore('s390x');
+    const ours = stackJson([m.core, '--exe', m.exe]);
+    assertSameFrames(gdbFrames({ exe: m.exe, core: m.core, gdb: 'gdb-multiarch' }), ours);
+    assert.ok(ours.threads[0]!.frames.some((f) => f.how === 'signal-frame'));
+  });
+
+  it('ppc64le: the interrupted frame comes from the rt_sigframe (gdb-multiarch 13 stops there)', () => {
+    const m = signalCore('ppc64le');
+    const ours = stackJson([m.core, '--exe', m.exe]).threads[0]!;
+    const crashed = ours.frames.filter((f) => !f.inline);
+    const names = crashed.map((f) => (f.function ? baseName(f.function) : null));
+    assert.deepEqual(names.slice(0, 3), ['crash_here', 'on_signal_inner', 'on_signal']);
+    // gdb shows QEMU's trampoline (li r0, 172; sc) as "??", then a zero pc.
+    const gdb = gdbPcs(
+      gdbFrames({ exe: m.exe, core: m.core, gdb: 'gdb-multiarch' }).find((t) => t.tid === ours.tid)!,
+    );
+    assert.deepEqual(ourPcs(ours).slice(0, 4), gdb.slice(0, 4), 'up to the trampoline, where gdb stops');
+    const i = crashed.findIndex((f) => f.how === 'signal-frame');
+    assert.equal(i, 4);
+    // The interrupted pc is right after the tgkill `sc` in __pthread_kill_implementation.
+    const interrupted = crashed[i]!;
+    assert.match(interrupted.function ?? '', /^__pthread_kill_implementation/);
+    const dis = runOk('powerpc64le-linux-gnu-objdump', [
+      '-d',
+      `--start-address=${BigInt(interrupted.pc) - 4n}`,
+      `--stop-address=${interrupted.pc}`,
+      m.exe,
+    ]).stdout;
+    assert.match(dis, /\bsc\b/, 'sc before the interrupted pc');
     assert.deepEqual(names.slice(i + 1, i + 6), [
       'raise',
       'main_level3',

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FrameOut } from '../../src/cli/views/stack.js';
-import { type MadeCore, runToCrash } from '../helpers/cores.js';
+import { type MadeCore, requireTool, runToCrash } from '../helpers/cores.js';
 import { coreshot, ROOT, runOk, tempDir } from '../helpers/proc.js';
 
 export const STACK_C = join(ROOT, 'test/stack/c');
@@ -48,6 +48,14 @@ export function gdbFrames(t: GdbTarget): GdbThread[] {
   const line = res.stdout.split('\n').find((l) => l.startsWith('FRAMES-JSON'));
   if (!line) throw new Error(`gdb printed no frames:\n${res.stdout}\n${res.stderr}`);
   return JSON.parse(line.slice('FRAMES-JSON'.length)) as GdbThread[];
+}
+
+/** c++filt's reading of each name (one process for all of them): the judge of demangled names. */
+export function cxxfilt(names: string[]): string[] {
+  requireTool('c++filt');
+  const out = runOk('c++filt', [], { input: `${names.join('\n')}\n` }).stdout.split('\n');
+  assert.equal(out.length, names.length + 1, 'c++filt printed one line per name');
+  return out.slice(0, names.length);
 }
 
 /** One frame of `coreshot stack --json` (the CLI's own type of its JSON contract). */

@@ -3,8 +3,9 @@
  * general register is in src/elf/regs): how many DWARF registers it tracks, the stack pointer, the default
  * return-address column, how a frame is unwound without CFI (frame-pointer chain, s390x/ppc
  * back chain, a leaf whose return address is still in the link register or on top of the
- * stack), and the kernel's signal trampolines: their instruction bytes and where the
- * interrupted registers lie in the signal frame.
+ * stack), and the kernel's signal trampolines (QEMU user mode's too, which follow the kernel's
+ * frame layouts): their instruction bytes and where the interrupted registers lie in the
+ * signal frame.
  */
 import type { ArchName } from '../../model/process-image.js';
 
@@ -162,7 +163,24 @@ const PPC64LE: UnwindArch = {
   sp: 1,
   ra: 65,
   leaf: { register: 65 },
-  trampolines: [],
+  // The rt_sigreturn trampoline: li r0, 172; sc. The stack pointer is 144 bytes below the
+  // rt_sigframe, whose ucontext's sigcontext (at 168) holds gp_regs at 64: r0-r31, then nip
+  // (32) and the link register (36).
+  trampolines: [
+    {
+      code: hex('ac000038 02000044'),
+      context: 144 + 168 + 64,
+      regs: [
+        ...slots(
+          Array.from({ length: 32 }, (_, i) => i),
+          0,
+          8,
+        ),
+        { reg: 65, offset: 36 * 8 },
+      ],
+      pc: 32 * 8,
+    },
+  ],
   pcAlign: 0n,
 };
 
@@ -174,13 +192,40 @@ const S390X: UnwindArch = {
   sp: 15,
   ra: 14,
   leaf: { register: 14 },
-  trampolines: [],
+  // The sigreturn trampoline of a handler without SA_SIGINFO: svc 119. The stack pointer is at
+  // the sigframe: 160 bytes the callee may use, the sigcontext (16), then _sigregs: the PSW
+  // (mask, address) and r0-r15.
+  trampolines: [
+    {
+      code: hex('0a77'),
+      context: 160 + 16 + 16,
+      regs: slots(
+        Array.from({ length: 16 }, (_, i) => i),
+        0,
+        8,
+      ),
+      pc: -8,
+    },
+  ],
   pcAlign: 0n,
   spKeeps: true,
 };
 
+/** arm (EABI): r13 is the stack pointer, r14 the link register; Thumb pcs have bit 0 set. */
+const ARM: UnwindArch = {
+  name: 'arm',
+  addressSize: 4,
+  regs: 16,
+  sp: 13,
+  ra: 14,
+  leaf: { register: 14 },
+  trampolines: [],
+  pcAlign: 1n,
+};
+
 const TABLES: Partial<Record<ArchName, UnwindArch>> = {
   x86_64: X86_64,
+  arm: ARM,
   i386: I386,
   aarch64: AARCH64,
   ppc64le: PPC64LE,

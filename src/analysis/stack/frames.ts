@@ -1,7 +1,8 @@
 /**
  * The call-frame tables of each loaded module, built on first use and kept for the whole run:
- * `.eh_frame` with `.eh_frame_hdr`'s search table, then `.debug_frame` (from the file or its
- * separate debug file, read only when .eh_frame has no FDE for a pc), and the PLT sections.
+ * `.eh_frame` with `.eh_frame_hdr`'s search table, on arm `.ARM.exidx` (the EHABI table), then
+ * `.debug_frame` (from the file or its separate debug file, read only when the others have no
+ * entry for a pc), and the PLT sections.
  * Bad CFI in one module is remembered as a problem and that module is unwound without it.
  */
 import { codecFor } from '../../bytes/endian.js';
@@ -9,7 +10,9 @@ import { FormatError } from '../../bytes/errors.js';
 import { findSection } from '../../elf/sections.js';
 import { ARCHES } from '../../model/process-image.js';
 import type { Module, ModuleSet } from '../modules.js';
+import { symbolIndex } from '../symbols/symtab.js';
 import type { UnwindArch } from './arches.js';
+import { ArmExidx, PROLOGUE_BYTES } from './arm-exidx.js';
 import { CallFrameTable } from './cfi.js';
 import type { FrameInfo, FrameInfoLookup } from './unwind.js';
 
@@ -20,6 +23,7 @@ const PLT_SECTIONS = ['.plt', '.plt.sec', '.plt.got', '.iplt'];
 
 interface ModuleFrames {
   eh?: CallFrameTable;
+  exidx?: ArmExidx;
   debug?: CallFrameTable | null;
   plt: { start: bigint; end: bigint }[];
 }
@@ -75,10 +79,29 @@ export function frameInfoLookup(
         if (!(err instanceof FormatError)) throw err;
         problems.set(m.path, `.eh_frame_hdr: ${err.message}`);
       }
-      f = { eh, plt };
+      f = { eh, plt, ...(arch.name === 'arm' ? { exidx: armTable(m) } : {}) };
       cache.set(m, f);
     }
     return f;
+  };
+  const armTable = (m: Module): ArmExidx | undefined => {
+    const data = m.section('.ARM.exidx');
+    const addr = m.sectionAddress('.ARM.exidx');
+    if (!data || addr === undefined) return undefined;
+    const tab = m.section('.ARM.extab');
+    const tabAddr = m.sectionAddress('.ARM.extab');
+    const extab = tab && tabAddr !== undefined ? { data: tab, addr: tabAddr } : undefined;
+    return new ArmExidx({ data, addr }, extab, codec);
+  };
+  const armSearch = (m: Module, t: ArmExidx | undefined, linkPc: bigint): FrameInfo['exidx'] => {
+    if (!t) return undefined;
+    try {
+      return t.find(linkPc);
+    } catch (err) {
+      if (!(err instanceof FormatError)) throw err;
+      problems.set(m.path, `.ARM.exidx: ${err.message}`);
+      return undefined;
+    }
   };
   const search = (m: Module, t: CallFrameTable | undefined, linkPc: bigint): FrameInfo['fde'] => {
     if (!t) return undefined;
@@ -98,10 +121,20 @@ export function frameInfoLookup(
     const linkPc = pc - m.bias;
     const plt = f.plt.some((r) => r.start <= pc && pc < r.end);
     let fde = search(m, f.eh, linkPc);
+    const exidx = fde ? undefined : armSearch(m, f.exidx, linkPc);
+    if (exidx && exidx !== 'cantunwind') return { exidx, plt };
     if (!fde) {
       if (f.debug === undefined)
         f.debug = m.section('.debug_frame') ? (table(m, 'debug_frame') ?? null) : null;
       fde = search(m, f.debug ?? undefined, linkPc);
+    }
+    // The linker marks code built without unwind tables EXIDX_CANTUNWIND: .debug_frame may
+    // still describe it; else the function is an outermost one.
+    if (!fde && exidx) {
+      // Where its prologue is (gdb's prologue analysis goes on from there).
+      const sym = symbolIndex(m).lookup(linkPc);
+      const code = sym && m.loadedBytes(sym.start, PROLOGUE_BYTES);
+      return sym && code ? { exidx, plt, prologue: { start: sym.start + m.bias, code } } : { exidx, plt };
     }
     return { fde, plt };
   };

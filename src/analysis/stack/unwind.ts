@@ -1,7 +1,7 @@
 /**
  * The unwind loop: from a thread's registers to its chain of frames. Each step uses, in order,
  * a kernel signal trampoline recognised by its instructions (registers from the signal frame),
- * the module's DWARF CFI, and without CFI the arch's leaf rule (frame 0, after a signal frame,
+ * the module's DWARF CFI or ARM EHABI entry, and without either the arch's leaf rule (frame 0, after a signal frame,
  * PLT stubs) or its frame-pointer chain. Memory is read only through the image's AddressSpace.
  * Unwinding stops at an undefined return address (the outermost frame), a zero pc, a step that
  * does not move outwards, a repeated frame, or the frame limit; anything else is named.
@@ -11,11 +11,20 @@ import { FormatError } from '../../bytes/errors.js';
 import type { AddressSpace } from '../../model/address-space.js';
 import { ARCHES } from '../../model/process-image.js';
 import type { UnwindArch } from './arches.js';
+import { armStep, type ExidxEntry, thumbPrologue } from './arm-exidx.js';
 import { type CallFrameTable, type Fde, type Row, RULE } from './cfi.js';
 import { evaluate, UnwindError } from './expression.js';
 import { FrameReader } from './pointer.js';
 
-export type FrameHow = 'initial' | 'cfi' | 'frame-pointer' | 'back-chain' | 'signal-frame' | 'leaf';
+export type FrameHow =
+  | 'initial'
+  | 'cfi'
+  | 'arm-exidx'
+  | 'prologue'
+  | 'frame-pointer'
+  | 'back-chain'
+  | 'signal-frame'
+  | 'leaf';
 
 export interface RawFrame {
   pc: bigint;
@@ -37,6 +46,10 @@ export interface UnwoundThread {
 export interface FrameInfo {
   /** The FDE covering the pc and the table it is in (.eh_frame first, then .debug_frame). */
   fde?: { table: CallFrameTable; fde: Fde; linkPc: bigint };
+  /** arm: the function's .ARM.exidx entry, when no FDE covers the pc. */
+  exidx?: ExidxEntry;
+  /** arm, under EXIDX_CANTUNWIND: the function's start and first bytes (from its file). */
+  prologue?: { start: bigint; code: Buffer };
   /** The pc is in a PLT section (a stub that has not touched the stack). */
   plt: boolean;
 }
@@ -153,6 +166,7 @@ function step(
     const row = table.row(fde, linkPc, arch.regs);
     return fromRow(arch, words, table, row, fde.cie.raRegister, fde.cie.signal, s, options);
   }
+  if (info?.exidx) return fromExidx(arch, words, info, s, first, options);
   // Without CFI: a PLT stub, or the innermost frame of a function without a frame pointer, has
   // its return address where the call left it; other frames follow the frame-pointer chain.
   // A pc outside every module in frame 0 is a call through a bad pointer: its caller's return
@@ -230,6 +244,40 @@ function fromRow(
     state: { pc, regs, callSite: !signal },
     how: signal ? 'signal-frame' : 'cfi',
     signal,
+  };
+}
+
+/**
+ * arm: the caller's registers from the function's EHABI unwind instructions, or for a function
+ * under EXIDX_CANTUNWIND from its Thumb prologue (none that saves lr: a leaf in the innermost
+ * frame, else an outermost function).
+ */
+function fromExidx(
+  arch: UnwindArch,
+  words: MemoryWords,
+  info: FrameInfo,
+  s: State,
+  first: boolean,
+  options: UnwindOptions,
+): Step {
+  let ops: Uint8Array | undefined;
+  let how: FrameHow = 'arm-exidx';
+  if (info.exidx === 'cantunwind') {
+    const p = info.prologue;
+    if (p && p.start <= s.pc) ops = thumbPrologue(p.code, Number(s.pc - p.start), words.codec);
+    how = 'prologue';
+    // No push of lr before the pc in the innermost frame: a leaf, returning through lr.
+    if (!ops && (first || !s.callSite)) return leaf(arch, words, s, options);
+  } else ops = info.exidx?.ops;
+  if (!ops) return { kind: 'end' };
+  const res = armStep(ops, s.regs, (addr) => words.read(addr, 4));
+  if (!res) return { kind: 'end' };
+  if (res.pc === undefined) return { kind: 'end', reason: 'the return address is unknown' };
+  return {
+    kind: 'frame',
+    state: { pc: clean(arch, res.pc, options), regs: res.regs, callSite: true },
+    how,
+    signal: false,
   };
 }
 

@@ -8,16 +8,20 @@
  * by a signal): the call instruction before it is what is looked up, as gdb does (pc - 1).
  * A Symbolized stands for gdb's frames at that pc: `inlined` (innermost first) are the functions
  * inlined there, each shown by gdb as a frame of its own; then the physical frame: `function`,
- * `file`, `line` (for an inlined call, the line of the call site in the caller). Never throws:
+ * `file`, `line` (for an inlined call, the line of the call site in the caller). C++ names are
+ * demangled, the mangled one kept beside (`mangled`). Never throws:
  * missing or malformed symbols and debug info give a `reason` and fewer fields.
  */
 import type { Module, ModuleSet } from '../modules.js';
+import { demangle } from './demangle.js';
 import { moduleDwarf } from './dwarf/for-module.js';
 import type { DwarfAnswer } from './dwarf/lookup.js';
 import { symbolIndex } from './symtab.js';
 
 export interface SourceFrame {
   function: string | null;
+  /** The Itanium-mangled name `function` was demangled from. */
+  mangled?: string;
   file?: string;
   line?: number;
 }
@@ -68,6 +72,8 @@ export function symbolize(modules: ModuleSet, pc: bigint, opts: SymbolizeOptions
   if (module.buildId) out.buildId = module.buildId;
   if (dwarf) place(out, dwarf, link);
   if (!out.function) reasons.push('no symbol names this address');
+  readable(out);
+  for (const f of out.inlined) readable(f);
   if (reasons.length > 0) out.reason = reasons.join('; ');
   return out;
 }
@@ -75,7 +81,10 @@ export function symbolize(modules: ModuleSet, pc: bigint, opts: SymbolizeOptions
 /** Fills function, file:line and the inlined frames from DWARF. */
 function place(out: Symbolized, dwarf: DwarfAnswer, link: bigint): void {
   const [outer, ...inner] = dwarf.scopes;
-  if (outer?.name) {
+  // The symbol's mangled name says more than a DWARF name without a linkage name (g++ gives
+  // none to lambdas and to functions in anonymous namespaces) when both start there.
+  const mangledSymbol = out.function?.startsWith('_Z') && outer && link - out.offset === outer.low;
+  if (outer?.name && !(mangledSymbol && !outer.name.startsWith('_Z'))) {
     if (!out.function) out.offset = link - outer.low;
     out.function = outer.name;
   }
@@ -91,6 +100,15 @@ function place(out: Symbolized, dwarf: DwarfAnswer, link: bigint): void {
   }
   if (file !== undefined) out.file = file;
   if (line !== undefined) out.line = line;
+}
+
+/** Demangles a frame's function name in place, keeping the mangled one. */
+function readable(f: SourceFrame): void {
+  const name = f.function;
+  const plain = name === null ? null : demangle(name);
+  if (name === null || plain === null) return;
+  f.mangled = name;
+  f.function = plain;
 }
 
 function frame(fn: string | null, file: string | undefined, line: number | undefined): SourceFrame {

@@ -106,7 +106,7 @@ export function symbolIndex(module: Module): SymbolIndex {
 function buildIndex(module: Module): SymbolIndex {
   const problems: string[] = [];
   const out: IndexedSymbol[] = [];
-  const seen = new Set<string>();
+  // A symbol found in two tables is kept twice: the copies give the same answer.
   const add = (elf: ElfFile | undefined, which: 'symtab' | 'dynsym', what: string) => {
     if (!elf) return;
     let entries: ElfSymbolEntry[];
@@ -121,9 +121,6 @@ function buildIndex(module: Module): SymbolIndex {
       if (!usable(e)) continue;
       // Thumb functions have the low bit set in st_value.
       const start = arm && e.type === STT_FUNC ? e.value & ~1n : e.value;
-      const key = `${e.name}@${start}`;
-      if (seen.has(key)) continue;
-      seen.add(key);
       out.push({ name: e.name, start, size: e.size, rank: rank(e) });
     }
   };

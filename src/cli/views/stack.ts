@@ -26,6 +26,8 @@ export interface StackViewOptions {
 export interface FrameOut {
   pc: string;
   function: string | null;
+  /** The Itanium-mangled name of a C++ function (`function` is its demangled form). */
+  mangled: string | null;
   /** From the function's start, or from the module's link-time address 0 when no symbol names it. */
   offset: number | null;
   module: string | null;
@@ -129,6 +131,7 @@ function describe(modules: ModuleSet, f: RawFrame): FrameOut[] {
   const inlined = s.inlined.map((i) => ({
     ...common,
     function: i.function,
+    mangled: i.mangled ?? null,
     offset: null,
     file: i.file ?? null,
     line: i.line ?? null,
@@ -137,6 +140,7 @@ function describe(modules: ModuleSet, f: RawFrame): FrameOut[] {
   const outer = {
     ...common,
     function: s.function,
+    mangled: s.mangled ?? null,
     offset: Number(s.offset),
     file: s.file ?? null,
     line: s.line ?? null,

@@ -5,6 +5,10 @@ export const DW_TAG_partial_unit = 0x3c;
 export const DW_TAG_skeleton_unit = 0x4a;
 export const DW_TAG_subprogram = 0x2e;
 export const DW_TAG_inlined_subroutine = 0x1d;
+export const DW_TAG_structure_type = 0x13;
+export const DW_TAG_union_type = 0x17;
+export const DW_TAG_enumeration_type = 0x04;
+export const DW_TAG_subroutine_type = 0x15;
 
 export const DW_AT_sibling = 0x01;
 export const DW_AT_name = 0x03;

@@ -14,9 +14,14 @@ import {
   DW_AT_linkage_name,
   DW_AT_MIPS_linkage_name,
   DW_AT_name,
+  DW_AT_sibling,
   DW_AT_specification,
+  DW_TAG_enumeration_type,
   DW_TAG_inlined_subroutine,
+  DW_TAG_structure_type,
   DW_TAG_subprogram,
+  DW_TAG_subroutine_type,
+  DW_TAG_union_type,
 } from './constants.js';
 import { type LineRow, type LineTable, readLineTable } from './lines.js';
 import { dieRanges, type PcRange } from './ranges.js';
@@ -39,15 +44,19 @@ export interface DwarfAnswer {
 }
 
 interface ScopeDie {
-  depth: number;
   die: Die;
   ranges: PcRange[];
+  /** Where the DIE's children start. */
+  next: number;
 }
 
-interface UnitData {
-  scopes: ScopeDie[];
-  lines?: LineTable;
-}
+/** Tags whose subtrees hold no code: skipped on the way to a pc. */
+const SKIPPED = new Set([
+  DW_TAG_structure_type,
+  DW_TAG_union_type,
+  DW_TAG_enumeration_type,
+  DW_TAG_subroutine_type,
+]);
 
 /** Name chains through DW_AT_abstract_origin / DW_AT_specification are followed this far. */
 const MAX_ORIGIN_HOPS = 8;
@@ -58,7 +67,10 @@ export class DwarfIndex {
   readonly dwarf: Dwarf;
   private aranges?: { start: bigint; end: bigint; unit: number }[];
   private unitRanges?: { start: bigint; end: bigint; unit: Unit }[];
-  private readonly units = new Map<number, UnitData>();
+  /** Each unit's line table, read on first use (undefined: the unit has none). */
+  private readonly lines = new Map<number, LineTable | undefined>();
+  /** Each unit's subprograms, read on first use. */
+  private readonly subprograms = new Map<number, ScopeDie[]>();
 
   constructor(sections: DwarfSections) {
     this.dwarf = new Dwarf(sections);
@@ -67,20 +79,19 @@ export class DwarfIndex {
   lookup(pc: bigint): DwarfAnswer {
     const unit = this.unitFor(pc);
     if (!unit) return { scopes: [] };
-    const data = this.unitData(unit);
-    const chain = containing(data.scopes, pc);
-    const scopes: Scope[] = chain.map((s) => {
+    const lines = this.linesOf(unit);
+    const scopes: Scope[] = this.scopesAt(unit, pc).map((s) => {
       const scope: Scope = { name: this.nameOf(unit, s.die), low: minStart(s.ranges) };
       if (s.die.tag === DW_TAG_inlined_subroutine) {
         const file = attr(s.die, DW_AT_call_file);
         const line = attr(s.die, DW_AT_call_line);
-        const name = file?.k === 'const' ? data.lines?.files[Number(file.v)] : undefined;
+        const name = file?.k === 'const' ? lines?.files[Number(file.v)] : undefined;
         if (name !== undefined) scope.callFile = name;
         if (line?.k === 'const') scope.callLine = Number(line.v);
       }
       return scope;
     });
-    const row = data.lines?.lookup(pc);
+    const row = lines?.lookup(pc);
     return row ? { scopes, row } : { scopes };
   }
 
@@ -107,19 +118,50 @@ export class DwarfIndex {
     return this.aranges.find((r) => r.start <= pc && pc < r.end)?.unit;
   }
 
-  private unitData(unit: Unit): UnitData {
-    let data = this.units.get(unit.offset);
-    if (!data) {
+  private linesOf(unit: Unit): LineTable | undefined {
+    if (!this.lines.has(unit.offset)) {
       this.dwarf.rootOf(unit);
-      const lines = readLineTable(this.dwarf, unit);
-      data = { scopes: this.scopeDies(unit), ...(lines && { lines }) };
-      this.units.set(unit.offset, data);
+      this.lines.set(unit.offset, readLineTable(this.dwarf, unit));
     }
-    return data;
+    return this.lines.get(unit.offset);
   }
 
-  /** Every subprogram and inlined subroutine of a unit that covers some address, in DIE order. */
-  private scopeDies(unit: Unit): ScopeDie[] {
+  /**
+   * The subprogram holding pc and the inlined subroutines nested in it, outermost first. Only
+   * the way to pc is read: the unit's subprograms once (their subtrees, and those of types,
+   * skipped through DW_AT_sibling), then the subtree of the one holding pc.
+   */
+  private scopesAt(unit: Unit, pc: bigint): ScopeDie[] {
+    const top = this.subprogramsOf(unit).find((t) => holds(t.ranges, pc));
+    if (!top) return [];
+    const chain: ScopeDie[] = [top];
+    if (!top.die.children) return chain;
+    let depth = 1;
+    let pos = top.next;
+    for (let n = 0; pos < unit.end; n++) {
+      if (n > MAX_DIES) throw new FormatError(pos, 'unit has too many DIEs');
+      const { die, next } = this.dwarf.die(unit, pos);
+      pos = next;
+      if (!die) {
+        if (--depth <= 0) break;
+        continue;
+      }
+      let enter = die.children;
+      if (die.tag === DW_TAG_subprogram || die.tag === DW_TAG_inlined_subroutine) {
+        const ranges = dieRanges(this.dwarf, unit, die);
+        if (holds(ranges, pc)) chain.push({ die, ranges, next });
+        else enter = false;
+      } else if (SKIPPED.has(die.tag)) enter = false;
+      if (die.children && !enter) pos = this.skipChildren(unit, die, pos);
+      else if (die.children) depth++;
+    }
+    return chain;
+  }
+
+  /** The subprograms of a unit that cover some address (outside other subprograms), read once. */
+  private subprogramsOf(unit: Unit): ScopeDie[] {
+    const known = this.subprograms.get(unit.offset);
+    if (known) return known;
     const out: ScopeDie[] = [];
     let depth = 0;
     let pos = unit.dieOffset;
@@ -131,26 +173,46 @@ export class DwarfIndex {
         if (--depth <= 0) break;
         continue;
       }
-      if (die.tag === DW_TAG_subprogram || die.tag === DW_TAG_inlined_subroutine) {
+      let enter = die.children;
+      if (die.tag === DW_TAG_subprogram) {
         const ranges = dieRanges(this.dwarf, unit, die);
-        if (ranges.length > 0) out.push({ depth, die, ranges });
-      }
-      if (die.children) depth++;
+        if (ranges.length > 0) out.push({ die, ranges, next });
+        enter = false;
+      } else if (SKIPPED.has(die.tag)) enter = false;
+      if (die.children && !enter) pos = this.skipChildren(unit, die, pos);
+      else if (die.children) depth++;
       else if (depth === 0) break;
     }
+    this.subprograms.set(unit.offset, out);
     return out;
+  }
+
+  /** The offset past a DIE's children (`pos` is where they start). */
+  private skipChildren(unit: Unit, die: Die, pos: number): number {
+    const sibling = attr(die, DW_AT_sibling);
+    if (sibling?.k === 'ref' && sibling.off > die.offset && sibling.off <= unit.end) return sibling.off;
+    let depth = 1;
+    let at = pos;
+    for (let n = 0; depth > 0 && at < unit.end; n++) {
+      if (n > MAX_DIES) throw new FormatError(at, 'unit has too many DIEs');
+      const { die: child, next } = this.dwarf.die(unit, at);
+      at = next;
+      if (!child) depth--;
+      else if (child.children) depth++;
+    }
+    return at;
   }
 
   private nameOf(unit: Unit, die: Die): string | null {
     let u: Unit | undefined = unit;
     let d: Die | undefined = die;
     for (let hop = 0; u && d && hop <= MAX_ORIGIN_HOPS; hop++) {
-      // gdb's choice for C: an unmangled linkage name (glibc's __GI_raise for raise), else the name.
+      // The linkage name (glibc's __GI_raise for raise, like gdb; a C++ function's mangled name,
+      // which says its scope, template arguments and parameters), else the name.
       const linkage = this.dwarf.string(u, attr(d, DW_AT_linkage_name) ?? attr(d, DW_AT_MIPS_linkage_name));
-      if (linkage !== undefined && !linkage.startsWith('_Z')) return linkage;
+      if (linkage !== undefined) return linkage;
       const name = this.dwarf.string(u, attr(d, DW_AT_name));
       if (name !== undefined) return name;
-      if (linkage !== undefined) return linkage;
       const ref: AttrValue | undefined = attr(d, DW_AT_abstract_origin) ?? attr(d, DW_AT_specification);
       if (ref?.k !== 'ref') return null;
       u = this.dwarf.unitAt(ref.off);
@@ -161,21 +223,8 @@ export class DwarfIndex {
   }
 }
 
-/** The innermost chain of nested scopes holding pc. */
-function containing(scopes: readonly ScopeDie[], pc: bigint): ScopeDie[] {
-  const chain: ScopeDie[] = [];
-  let best: ScopeDie[] = [];
-  for (const s of scopes) {
-    const outer = best[0];
-    // Past the subtree of the subprogram found: nothing later can nest in it.
-    if (outer && s.depth <= outer.depth) break;
-    while (chain.length > 0 && chain[chain.length - 1]!.depth >= s.depth) chain.pop();
-    if (!s.ranges.some((r) => r.start <= pc && pc < r.end)) continue;
-    if (chain.length === 0 && s.die.tag !== DW_TAG_subprogram) continue;
-    chain.push(s);
-    best = chain.slice();
-  }
-  return best;
+function holds(ranges: readonly PcRange[], pc: bigint): boolean {
+  return ranges.some((r) => r.start <= pc && pc < r.end);
 }
 
 function minStart(ranges: readonly PcRange[]): bigint {
