@@ -54,11 +54,11 @@ test('open files, cwd, rlimits, sigaltstack and a signal handler are restored fr
     assert.equal(notes.status, 0, notes.stderr);
     assert.match(
       notes.stdout,
-      /CORESHOT CORESHOT_FD .*\n {4}fd=3 flags=\d+ pos=0x3e8 mode=\d+ path=.*\/data\n/,
+      /CORESHOT CORESHOT_FD .*\n {4}fd: 3\n {4}flags: \d+\n {4}pos: 0x3e8\n {4}mode: \d+\n {4}path: .*\/data\n/,
     );
     assert.match(
       notes.stdout,
-      /CORESHOT CORESHOT_THREAD .*\n {4}sigaltstack: sp=0x[0-9a-f]+ flags=0 size=0x10000/,
+      /CORESHOT CORESHOT_THREAD .*\n {4}sigaltstack\.sp: 0x[0-9a-f]+\n {4}sigaltstack\.flags: 0\n {4}sigaltstack\.size: 0x10000\n/,
     );
 
     const res = coreshot(['restore', core]);
