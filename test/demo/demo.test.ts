@@ -7,8 +7,11 @@ import { coreshot, isAlive, tempDir } from '../helpers/proc.js';
 
 /** Runs the demo in `dir` and checks what it says against the core it wrote; returns the pid. */
 function demoRun(dir: string): number {
-  const res = coreshot(['demo', '--dir', dir], { timeoutMs: 60_000 });
+  const res = coreshot(['demo', '--dir', dir], { timeoutMs: 180_000 });
   assert.equal(res.status, 0, res.stderr);
+  // Step 4 is the info view itself, printed in its place.
+  assert.match(res.stdout, /\n4\. what the core holds \(coreshot info\):\ncore {8}\S+core\.\d+ \(/);
+  assert.match(res.stdout, /\nproblems +.*\n5\. searched its memory/);
   const started = /started a demo process: pid (\d+) \(node with a worker thread: (\d+) threads;/.exec(
     res.stdout,
   );

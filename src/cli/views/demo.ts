@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { searchMemory } from '../../analysis/find.js';
 import { openSink } from '../../io/sink.js';
 import { dumpProcess } from '../../pipelines/dump.js';
 import { openCore } from '../../sources/elfcore/open.js';
@@ -101,11 +102,11 @@ export async function demo(opts: { dir?: string }): Promise<void> {
     say(`3. the process ran on undisturbed: alive=${alive(pid)}, heartbeat ${before} → ${after}`);
 
     say('4. what the core holds (coreshot info):');
-    info(corePath, {});
+    await info(corePath, {});
     const core = openCore(corePath);
     try {
       const needle = Buffer.from(`coreshot-demo-secret:${secret}`);
-      const found = findInMemory(core.image, needle);
+      const found = searchMemory(core.image, { kind: 'bytes', bytes: needle }, { maxHits: 1 })[0]?.address;
       say(
         `5. searched its memory for the secret ${secret}: ${found === undefined ? 'not found' : `found at ${hex(found)}`}`,
       );
@@ -123,20 +124,4 @@ export async function demo(opts: { dir?: string }): Promise<void> {
     }
     for (let i = 0; i < 100 && alive(pid); i++) await sleep(20);
   }
-}
-
-/** The first address at which `needle` occurs in the memory the core holds. */
-function findInMemory(image: ReturnType<typeof openCore>['image'], needle: Buffer): bigint | undefined {
-  const chunk = 1 << 20;
-  const buf = Buffer.alloc(chunk + needle.length);
-  for (const m of image.mappings) {
-    const end = m.start + m.dumped;
-    for (let at = m.start; at < end; at += BigInt(chunk)) {
-      const n = Number(end - at < BigInt(buf.length) ? end - at : BigInt(buf.length));
-      image.memory.readInto(at, buf.subarray(0, n));
-      const i = buf.subarray(0, n).indexOf(needle);
-      if (i >= 0) return at + BigInt(i);
-    }
-  }
-  return undefined;
 }
