@@ -1,7 +1,7 @@
-// Fuzz worker for compressed inputs (run by compressed.test.ts in a child process, so that a hang
-// is caught from outside): mutates compressed forms of a real core (truncation, byte runs, bit
-// flips), opens each through openCore and reads all its memory. Every case must end in a
-// FormatError or a successful read, and leave no cache file. Prints one JSON summary line.
+// Fuzz worker for compressed inputs (run by compressed.test.ts through runFuzzWorker, in a child
+// process, so that a hang is caught from outside): mutates compressed forms of a real core
+// (truncation, byte runs, bit flips), opens each through openCore and reads all its memory. Every
+// case must end in a FormatError or a successful read, and leave no cache file.
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,15 +9,20 @@ import { FormatError } from '../../src/bytes/errors.js';
 import { openCore } from '../../src/sources/elfcore/open.js';
 import { type FuzzBudget, fuzzSeeds, prng } from '../helpers/prng.js';
 
-interface Job extends FuzzBudget {
+export interface CompressedFuzzJob extends FuzzBudget {
   inputs: string[];
   cacheDir: string;
 }
 
-const job = JSON.parse(process.argv[2] ?? '{}') as Job;
-process.env.XDG_CACHE_HOME = job.cacheDir;
-const inputs = job.inputs.map((path) => ({ path, data: readFileSync(path) }));
-const scratch = mkdtempSync(join(tmpdir(), 'coreshot-fuzz-z-'));
+export type CompressedFuzzMessage =
+  | { type: 'case'; seed: number }
+  | { type: 'fail'; seed: number; error: string }
+  | { type: 'done'; cases: number; opened: number };
+
+interface Input {
+  path: string;
+  data: Buffer;
+}
 
 function mutate(data: Buffer, rand: () => number): Buffer {
   const out = Buffer.from(data);
@@ -36,9 +41,14 @@ function mutate(data: Buffer, rand: () => number): Buffer {
   return out;
 }
 
-function runCase(seed: number): 'opened' | 'format-error' {
+function runCase(
+  job: CompressedFuzzJob,
+  inputs: Input[],
+  scratch: string,
+  seed: number,
+): 'opened' | 'format-error' {
   const rand = prng(seed);
-  const input = inputs[Math.floor(rand() * inputs.length)] as (typeof inputs)[number];
+  const input = inputs[Math.floor(rand() * inputs.length)]!;
   const file = join(scratch, `case${input.path.slice(input.path.lastIndexOf('.'))}`);
   writeFileSync(file, mutate(input.data, rand));
   const outcome = openAndRead(file);
@@ -68,18 +78,25 @@ function openAndRead(file: string): 'opened' | 'format-error' {
   }
 }
 
-const failures: string[] = [];
-let cases = 0;
-let opened = 0;
-for (const seed of fuzzSeeds(job)) {
-  cases++;
-  if (process.env.FUZZ_TRACE) process.stderr.write(`case ${seed}\n`);
-  try {
-    if (runCase(seed) === 'opened') opened++;
-  } catch (err) {
-    failures.push(`seed ${seed}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
-    if (failures.length >= 10) break;
+function main(job: CompressedFuzzJob): void {
+  const send = (m: CompressedFuzzMessage) => process.send!(m);
+  process.env.XDG_CACHE_HOME = job.cacheDir;
+  const inputs = job.inputs.map((path) => ({ path, data: readFileSync(path) }));
+  const scratch = mkdtempSync(join(tmpdir(), 'coreshot-fuzz-z-'));
+  let cases = 0;
+  let opened = 0;
+  for (const seed of fuzzSeeds(job)) {
+    send({ type: 'case', seed });
+    try {
+      if (runCase(job, inputs, scratch, seed) === 'opened') opened++;
+    } catch (err) {
+      send({ type: 'fail', seed, error: err instanceof Error ? (err.stack ?? err.message) : String(err) });
+    }
+    cases++;
   }
+  rmSync(scratch, { recursive: true, force: true });
+  send({ type: 'done', cases, opened });
 }
-rmSync(scratch, { recursive: true, force: true });
-process.stdout.write(`${JSON.stringify({ cases, opened, failures })}\n`);
+
+// The parent disconnects after 'done'; the worker then exits.
+process.once('message', (job: CompressedFuzzJob) => void main(job));
