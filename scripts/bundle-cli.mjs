@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// Bundles the CLI into dist/bin/ with esbuild: one CommonJS file, coreshot.cjs. Node's start-up is
+// Bundles the CLI into dist/bin/ with esbuild: one CommonJS file, main.cjs, which the entry
+// coreshot.cjs (scripts/cli-launcher.cjs) runs from a V8 code cache. Node's start-up is
 // most of a command's time, and what coreshot adds to it is mostly loading code: as CommonJS the
 // bundle needs none of Node's ES module loader (about 20 internal modules), and `require('node:fs')`
 // none of the stream modules the ES facade of node:fs pulls in; one file is one read and one
@@ -9,7 +10,7 @@
 // The decode worker stays an ES module beside it (loaded by path from io/compressed). The native
 // addons (koffi, @napi-rs/lzma), cli-progress and zstd-wasm (it reads its .wasm file beside its
 // own module) stay external. The typed library API is tsc's dist/.
-import { copyFileSync, rmSync } from 'node:fs';
+import { chmodSync, copyFileSync, rmSync } from 'node:fs';
 import { build } from 'esbuild';
 
 const external = ['koffi', '@napi-rs/lzma', 'cli-progress', '@bokuweb/zstd-wasm'];
@@ -17,7 +18,7 @@ const external = ['koffi', '@napi-rs/lzma', 'cli-progress', '@bokuweb/zstd-wasm'
 rmSync('dist/bin', { recursive: true, force: true });
 
 await build({
-  entryPoints: { coreshot: 'src/cli/main.ts' },
+  entryPoints: { main: 'src/cli/main.ts' },
   outdir: 'dist/bin',
   outExtension: { '.js': '.cjs' },
   bundle: true,
@@ -30,6 +31,9 @@ await build({
   inject: ['scripts/import-meta-url.mjs'],
   logLevel: 'warning',
 });
+
+copyFileSync('scripts/cli-launcher.cjs', 'dist/bin/coreshot.cjs');
+chmodSync('dist/bin/coreshot.cjs', 0o755);
 
 await build({
   entryPoints: { 'decode-worker': 'src/io/compressed/decode-worker.ts' },

@@ -38,10 +38,11 @@ function coreshotOn(input: string, viaPipe: boolean, args: string[]) {
 /** Output with the input's name (info's first line) left out. */
 const unnamed = (out: string) => out.replace(/^core +\S+ /, 'core ');
 
+/** The decompression scratch files in the cache directory (v8-code is the CLI's code cache). */
 function cacheFiles(): string[] {
   const dir = join(cache.path, 'coreshot');
   try {
-    return readdirSync(dir);
+    return readdirSync(dir).filter((f) => f !== 'v8-code');
   } catch {
     return [];
   }
