@@ -55,9 +55,12 @@ test(`fuzz: mutated compressed cores end in FormatError or a correct read (${SEC
     maxCases: 0,
     cacheDir: cache.path,
   };
+  // A case reads a whole 24 MiB core through a decoder: seed 24329 (a mutated stream) takes 7-9 s
+  // at a load of 6 on the 2 cores, so a hang is judged after 2 minutes without a case ending.
   const done = await runFuzzWorker<Extract<CompressedFuzzMessage, { type: 'done' }>>(
     new URL('./compressed-worker.ts', import.meta.url).pathname,
     job,
+    120_000,
   );
   console.log(`fuzz (compressed): ${done.cases} cases, ${done.opened} opened and read`);
 });

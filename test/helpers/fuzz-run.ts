@@ -1,7 +1,8 @@
 /**
  * Runs a seeded fuzz worker in a child process (bounded heap) and collects what it reports: each
  * case's seed, failures (at most 20), and its final `done` message. A worker that makes no
- * progress for 30 s is killed and reported as a hang; one that dies is reported with its seed.
+ * progress for `hangMs` (default 30 s) is killed and reported as a hang; one that dies is reported
+ * with its seed.
  * Shared by the fuzzers of cores, symbols and stacks.
  */
 import assert from 'node:assert/strict';
@@ -22,6 +23,7 @@ export type FuzzReport<D> =
 export async function runFuzzWorker<D extends { type: 'done' }>(
   workerPath: string,
   job: unknown,
+  hangMs = HANG_MS,
 ): Promise<D> {
   const child = fork(workerPath, [], {
     execArgv: ['--import', 'tsx', '--max-old-space-size=256'],
@@ -32,8 +34,8 @@ export async function runFuzzWorker<D extends { type: 'done' }>(
   let done: D | undefined;
   let lastProgress = Date.now();
   const watchdog = setInterval(() => {
-    if (Date.now() - lastProgress > HANG_MS) {
-      failures.push(`seed ${current}: no progress for ${HANG_MS} ms (hang)`);
+    if (Date.now() - lastProgress > hangMs) {
+      failures.push(`seed ${current}: no progress for ${hangMs} ms (hang)`);
       child.kill('SIGKILL');
     }
   }, 500);
