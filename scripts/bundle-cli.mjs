@@ -8,8 +8,8 @@
 // lazily: esbuild turns each `await import()` into a call that evaluates the module on first use.
 // (Measured with `npm run bench -- startup`: `threads --json` 1.87x -> 1.54x the CPU of `node -e 0`.)
 // The decode worker stays an ES module beside it (loaded by path from io/compressed). The native
-// addons (koffi, @napi-rs/lzma), cli-progress and zstd-wasm (it reads its .wasm file beside its
-// own module) stay external. The typed library API is tsc's dist/.
+// addons (koffi, @napi-rs/lzma) and zstd-wasm (it reads its .wasm file beside its own module)
+// stay external. The typed library API is tsc's dist/.
 import { chmodSync, copyFileSync, rmSync } from 'node:fs';
 import { build } from 'esbuild';
 
@@ -25,7 +25,10 @@ await build({
   format: 'cjs',
   platform: 'node',
   target: 'node20',
-  external,
+  // cli-progress is bundled: an import() of an external package is the one call that would need
+  // the ES loader from a script compiled by the launcher, whose callback for it Node 20 does not
+  // keep when the script comes from the code cache ("A dynamic import callback was not specified").
+  external: external.filter((p) => p !== 'cli-progress'),
   // import.meta.url (files found beside the bundle, createRequire) as CommonJS knows it.
   define: { 'import.meta.url': 'importMetaUrl' },
   inject: ['scripts/import-meta-url.mjs'],
