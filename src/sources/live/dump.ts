@@ -218,10 +218,16 @@ function readAuxv(pid: number): AuxvEntry[] {
   return out;
 }
 
+/**
+ * Whether the process still has its memory. A killed process gives its memory up (the kernel's
+ * exit_mm: status shows no Vm* lines from then on) well before it is a zombie, and on a loaded
+ * machine reads can fail for a long while in between: they must not pass for unreadable pages.
+ */
 function isAlive(pid: number): boolean {
   try {
-    const state = readStatus(`/proc/${pid}/status`).get('State') ?? '';
-    return !state.startsWith('Z') && !state.startsWith('X');
+    const status = readStatus(`/proc/${pid}/status`);
+    const state = status.get('State') ?? '';
+    return !state.startsWith('Z') && !state.startsWith('X') && status.has('VmSize');
   } catch {
     return false;
   }
