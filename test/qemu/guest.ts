@@ -97,8 +97,9 @@ export async function startGuest(dir: string, opts: StartOptions): Promise<Guest
   const line = `${opts.kernelCore ? 'ulimit -c unlimited; ' : ''}exec ${[QEMU, ...args].map(q).join(' ')}`;
   const pid = startDetached('sh', ['-c', line], { cwd: dir, stderr: join(dir, 'qemu.log') });
   const guest = { pid, dir, qmpPath, serial };
+  // Ready when its QMP socket accepts a connection: the file appears at bind(), before listen().
   const end = Date.now() + 20_000;
-  while (!existsSync(qmpPath)) {
+  while (!(existsSync(qmpPath) && (await accepts(qmpPath)))) {
     if (!isAlive(pid) || Date.now() > end) {
       const log = run('cat', [join(dir, 'qemu.log')]).stdout;
       throw new Error(`QEMU did not start: ${log}`);
@@ -106,6 +107,18 @@ export async function startGuest(dir: string, opts: StartOptions): Promise<Guest
     await sleep(50);
   }
   return guest;
+}
+
+/** Whether a unix socket accepts a connection now (closed at once). */
+function accepts(path: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const sock = connect(path);
+    sock.once('connect', () => {
+      sock.destroy();
+      resolve(true);
+    });
+    sock.once('error', () => resolve(false));
+  });
 }
 
 export function sleep(ms: number): Promise<void> {
