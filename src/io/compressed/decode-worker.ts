@@ -3,7 +3,7 @@
 // furthest offset the main thread asked for. Shared counters say how far it got.
 import { createReadStream, ftruncateSync, writeSync } from 'node:fs';
 import { type MessagePort, workerData } from 'node:worker_threads';
-import { DECODERS, each } from './decoders.js';
+import { DECODERS } from './decoders.js';
 import { detectFormat, MAGIC_BYTES } from './formats.js';
 import { Progress, type WorkerFailure } from './protocol.js';
 
@@ -39,10 +39,7 @@ async function* withHead(head: Buffer, rest: AsyncIterator<Buffer>): AsyncGenera
   for (let n = await rest.next(); !n.done; n = await rest.next()) yield n.value;
 }
 
-async function detect(): Promise<{
-  format: string;
-  decode: (emit: (chunk: Buffer) => void) => Promise<void>;
-}> {
+async function detect(): Promise<{ format: string; chunks: AsyncIterable<Buffer> }> {
   const it = source();
   const parts: Buffer[] = [];
   let have = 0;
@@ -55,9 +52,7 @@ async function detect(): Promise<{
   const head = Buffer.concat(parts);
   const format = detectFormat(head);
   const raw = withHead(head, it);
-  return format
-    ? { format, decode: (emit) => DECODERS[format](raw, emit) }
-    : { format: 'input', decode: (emit) => each(raw, emit) };
+  return format ? { format, chunks: DECODERS[format](raw) } : { format: 'input', chunks: raw };
 }
 
 /** Writes `data` at `at`, leaving whole zero pages (aligned in the file) as holes. */
@@ -78,14 +73,13 @@ function writeSparse(data: Buffer, at: bigint): void {
 }
 
 async function main(): Promise<void> {
-  const { format, decode } = await detect();
+  const { format, chunks } = await detect();
   try {
-    // Written at once (the decoder may reuse the chunk's memory), then paused while far ahead.
-    await decode((chunk) => {
+    for await (const chunk of chunks) {
       writeSparse(chunk, progress.produced);
       progress.advance(BigInt(chunk.length));
       progress.waitWhileAhead();
-    });
+    }
     progress.finish();
   } catch (err) {
     const truncated = sourceEnded || (err as Error).name === 'TruncatedInput';
