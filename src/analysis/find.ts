@@ -1,5 +1,5 @@
 // Searching a process image's memory: byte strings, text in UTF-8 and UTF-16LE, or a regular
-// expression, mapping by mapping, in large chunks that overlap by the longest possible match.
+// expression, over the bytes each mapping holds, in large chunks that overlap by the longest possible match.
 // A match that touches bytes the image cannot supply (read as zeros) is not reported.
 
 import type { Range } from '../model/address-space.js';
@@ -93,9 +93,43 @@ export function parseHexBytes(text: string): Buffer | undefined {
   return Buffer.from(digits, 'hex');
 }
 
+/** A stretch of one mapping whose bytes the image holds. */
+export interface SearchSpan extends Range {
+  mapping: Mapping;
+}
+
 /**
- * Every match of `pattern` in the image's mappings, in address order per form. Reads each mapping
- * in chunks of 8 MiB that overlap by the longest match, so a match across two chunks is found once.
+ * The parts of each mapping the image holds bytes for (from the core, a mapped file or the live
+ * process), adjacent regions merged. Areas it knows only as zero, or not at all, are not searched:
+ * a mapping may reserve terabytes it never touched (a sanitizer's shadow, a corrupt header).
+ */
+export function searchSpans(image: ProcessImage): SearchSpan[] {
+  const held = image.memory.regions().filter((r) => r.kind !== 'zero' && r.kind !== 'missing');
+  const spans: SearchSpan[] = [];
+  for (const mapping of image.mappings) {
+    let lo = 0;
+    let hi = held.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if ((held[mid] as Range).end <= mapping.start) lo = mid + 1;
+      else hi = mid;
+    }
+    for (let i = lo; i < held.length && (held[i] as Range).start < mapping.end; i++) {
+      const r = held[i] as Range;
+      const start = r.start > mapping.start ? r.start : mapping.start;
+      const end = r.end < mapping.end ? r.end : mapping.end;
+      const last = spans[spans.length - 1];
+      if (last?.mapping === mapping && last.end === start) last.end = end;
+      else spans.push({ mapping, start, end });
+    }
+  }
+  return spans;
+}
+
+/**
+ * Every match of `pattern` in the bytes the image holds (searchSpans), in address order per form.
+ * Reads each span in chunks of 8 MiB that overlap by the longest match, so a match across two
+ * chunks is found once.
  */
 export function searchMemory(
   image: ProcessImage,
@@ -107,13 +141,14 @@ export function searchMemory(
   const span = Math.max(...list.map((m) => m.span));
   const maxHits = options.maxHits ?? Number.POSITIVE_INFINITY;
   const hits: SearchHit[] = [];
-  const bytesTotal = image.mappings.reduce((n, m) => n + (m.end - m.start), 0n);
+  const spans = searchSpans(image);
+  const bytesTotal = spans.reduce((n, s) => n + (s.end - s.start), 0n);
   let bytesDone = 0n;
   const buf = Buffer.allocUnsafe(CHUNK + span);
-  for (const mapping of image.mappings) {
-    for (let at = mapping.start; at < mapping.end && hits.length < maxHits; at += BigInt(CHUNK)) {
+  for (const { mapping, start, end: spanEnd } of spans) {
+    for (let at = start; at < spanEnd && hits.length < maxHits; at += BigInt(CHUNK)) {
       options.signal?.throwIfAborted();
-      const end = at + BigInt(CHUNK + span) < mapping.end ? at + BigInt(CHUNK + span) : mapping.end;
+      const end = at + BigInt(CHUNK + span) < spanEnd ? at + BigInt(CHUNK + span) : spanEnd;
       const view = buf.subarray(0, Number(end - at));
       const missing = image.memory.readInto(at, view);
       const limit = Math.min(CHUNK, view.length);

@@ -1,6 +1,7 @@
 // `coreshot find` on a kernel core of a program that planted markers at addresses it wrote down:
 // text as UTF-8 and UTF-16LE, hex bytes and a regular expression are each found exactly there,
-// `read` confirms the bytes, and bad patterns are usage errors.
+// `read` confirms the bytes, bad patterns are usage errors, and a 16 TiB mapping the core holds
+// no bytes of is not read.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -88,6 +89,21 @@ describe('coreshot find', () => {
       new RegExp(`^0x${addrs.text!.toString(16)}  utf-8  21 bytes  in ${made.exe} `, 'm'),
     );
     assert.match(res.stdout, /^\d+ hits?$/m);
+  });
+
+  test('a 16 TiB reservation the core holds no bytes of is listed but not searched', () => {
+    const maps = coreshot(['maps', '--json', made.core]);
+    assert.equal(maps.status, 0, maps.stderr);
+    const reserve = JSON.parse(maps.stdout).mappings.find(
+      (m: { start: string }) => BigInt(m.start) === addrs.reserve,
+    );
+    assert.ok(reserve, 'the reservation is a mapping');
+    assert.equal(BigInt(reserve.end) - BigInt(reserve.start), 16n << 40n);
+    // Reading it in 8 MiB chunks would take hours; the bytes held are a few MiB. The limit is
+    // generous for a loaded machine; the search itself takes well under a second.
+    const res = coreshot(['find', made.core, 'FIND-UTF8-MARKER-7f3a', '--json'], { timeoutMs: 90_000 });
+    assert.equal(res.status, 0, res.stderr);
+    assert.ok(JSON.parse(res.stdout).hits.some((h: Hit) => BigInt(h.address) === addrs.text));
   });
 
   test('bad patterns are one-line usage errors', () => {

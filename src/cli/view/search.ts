@@ -1,7 +1,8 @@
-// Searching from the page: analysis/find's searchMemory run over pieces of the mappings, with
-// a turn of the event loop between pieces, so the server keeps answering (hex pages, progress)
-// while it searches and a closed page stops the search. Pieces overlap by the longest match.
-import { type SearchHit, type SearchPattern, searchMemory } from '../../analysis/find.js';
+// Searching from the page: analysis/find's searchMemory run over pieces of the bytes the image
+// holds (searchSpans), with a turn of the event loop between pieces, so the server keeps answering
+// (hex pages, progress) while it searches and a closed page stops the search. Pieces overlap by
+// the longest match.
+import { type SearchHit, type SearchPattern, searchMemory, searchSpans } from '../../analysis/find.js';
 import type { Mapping, ProcessImage } from '../../model/process-image.js';
 
 /** Bytes searched between two turns of the event loop. */
@@ -28,15 +29,16 @@ export async function searchInPieces(
     onProgress: (p: PieceProgress) => void;
   },
 ): Promise<boolean> {
-  const bytesTotal = image.mappings.reduce((n, m) => n + (m.end - m.start), 0n);
+  const spans = searchSpans(image);
+  const bytesTotal = spans.reduce((n, s) => n + (s.end - s.start), 0n);
   let bytesDone = 0n;
   let found = 0;
-  for (const mapping of image.mappings) {
-    for (let at = mapping.start; at < mapping.end; at += PIECE) {
+  for (const span of spans) {
+    for (let at = span.start; at < span.end; at += PIECE) {
       if (opts.signal.aborted) return false;
-      const end = at + PIECE < mapping.end ? at + PIECE : mapping.end;
-      const reach = end + BigInt(MAX_MATCH) < mapping.end ? end + BigInt(MAX_MATCH) : mapping.end;
-      const piece: Mapping = { ...mapping, start: at, end: reach };
+      const end = at + PIECE < span.end ? at + PIECE : span.end;
+      const reach = end + BigInt(MAX_MATCH) < span.end ? end + BigInt(MAX_MATCH) : span.end;
+      const piece: Mapping = { ...span.mapping, start: at, end: reach };
       const hits = searchMemory({ ...image, mappings: [piece] }, pattern, {
         maxHits: opts.maxHits - found,
         maxMatch: MAX_MATCH,
@@ -44,7 +46,7 @@ export async function searchInPieces(
       for (const h of hits) {
         // A match starting in the overlap belongs to the next piece.
         if (h.address >= end) continue;
-        opts.onHit({ ...h, mapping });
+        opts.onHit({ ...h, mapping: span.mapping });
         if (++found >= opts.maxHits) return true;
       }
       bytesDone += end - at;
