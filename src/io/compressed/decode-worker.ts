@@ -3,7 +3,7 @@
 // furthest offset the main thread asked for. Shared counters say how far it got.
 import { createReadStream, ftruncateSync, writeSync } from 'node:fs';
 import { type MessagePort, workerData } from 'node:worker_threads';
-import { DECODERS } from './decoders.js';
+import { DECODERS, each } from './decoders.js';
 import { detectFormat, MAGIC_BYTES } from './formats.js';
 import { Progress, type WorkerFailure } from './protocol.js';
 
@@ -39,7 +39,10 @@ async function* withHead(head: Buffer, rest: AsyncIterator<Buffer>): AsyncGenera
   for (let n = await rest.next(); !n.done; n = await rest.next()) yield n.value;
 }
 
-async function detect(): Promise<{ format: string; chunks: AsyncIterable<Buffer> }> {
+async function detect(): Promise<{
+  format: string;
+  decode: (emit: (chunk: Buffer) => void) => Promise<void>;
+}> {
   const it = source();
   const parts: Buffer[] = [];
   let have = 0;
@@ -52,7 +55,9 @@ async function detect(): Promise<{ format: string; chunks: AsyncIterable<Buffer>
   const head = Buffer.concat(parts);
   const format = detectFormat(head);
   const raw = withHead(head, it);
-  return format ? { format, chunks: DECODERS[format](raw) } : { format: 'input', chunks: raw };
+  return format
+    ? { format, decode: (emit) => DECODERS[format](raw, emit) }
+    : { format: 'input', decode: (emit) => each(raw, emit) };
 }
 
 /** Writes `data` at `at`, leaving whole zero pages (aligned in the file) as holes. */
@@ -73,13 +78,14 @@ function writeSparse(data: Buffer, at: bigint): void {
 }
 
 async function main(): Promise<void> {
-  const { format, chunks } = await detect();
+  const { format, decode } = await detect();
   try {
-    for await (const chunk of chunks) {
+    // Written at once (the decoder may reuse the chunk's memory), then paused while far ahead.
+    await decode((chunk) => {
       writeSparse(chunk, progress.produced);
       progress.advance(BigInt(chunk.length));
       progress.waitWhileAhead();
-    }
+    });
     progress.finish();
   } catch (err) {
     const truncated = sourceEnded || (err as Error).name === 'TruncatedInput';

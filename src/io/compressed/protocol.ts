@@ -22,8 +22,14 @@ const WANTED = 1;
 /** A worker that has not run its first line after this long failed to load (a broken install). */
 const START_TIMEOUT_MS = 60_000;
 
-/** How far past the furthest offset asked for the worker decodes before it pauses. */
+/**
+ * How far past the furthest offset asked for the worker decodes before it pauses: as far again as
+ * that offset, up to 8 MiB. Opening a core asks for its first few KiB (headers and notes), so the
+ * worker stops after a block or two instead of spending CPU on megabytes nobody reads; a long
+ * read in order soon has the whole 8 MiB decoded ahead of it.
+ */
 const READ_AHEAD = 8n << 20n;
+const aheadOf = (wanted: bigint) => wanted + (wanted < READ_AHEAD ? wanted : READ_AHEAD);
 
 export const RUNNING = 0;
 export const DONE = 1;
@@ -67,14 +73,14 @@ export class Progress {
     this.changed();
   }
   /**
-   * Blocks the worker until it is less than READ_AHEAD past the furthest offset asked for. A
+   * Blocks the worker until it is less than its read-ahead past the furthest offset asked for. A
    * blocking wait, not Atomics.waitAsync: Node 20 can leave an idle worker's waitAsync unresolved
    * after a notify (seen as a rare hang).
    */
   waitWhileAhead(): void {
     for (;;) {
       const seen = Atomics.load(this.flags, REQUEST);
-      if (this.produced < this.wanted + READ_AHEAD) return;
+      if (this.produced < aheadOf(this.wanted)) return;
       Atomics.wait(this.flags, REQUEST, seen);
     }
   }
