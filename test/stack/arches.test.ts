@@ -10,10 +10,11 @@
 // against gdb-multiarch; ppc64le, where gdb-multiarch stops at QEMU's trampoline, against the
 // true chain).
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { closeSync, copyFileSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { kernelCore, type MadeCore, qemuUserCore } from '../helpers/cores.js';
-import { runOk } from '../helpers/proc.js';
+import { coreshot, runOk } from '../helpers/proc.js';
 import {
   assertSameFrames,
   baseName,
@@ -26,6 +27,13 @@ import {
 } from './helpers.js';
 
 const cleanups: (() => void)[] = [];
+
+/** `coreshot notes --json`: each note's file offset, type and decoded fields. */
+function notesJson(core: string): { offset: number; typeName: string; decoded: { pid?: number } }[] {
+  const res = coreshot(['notes', '--json', core]);
+  assert.equal(res.status, 0, res.stderr);
+  return JSON.parse(res.stdout).notes;
+}
 after(() => {
   for (const c of cleanups) c();
 });
@@ -119,6 +127,68 @@ describe('arm QEMU user-mode cores (.ARM.exidx) against gdb-multiarch', () => {
       assert.deepEqual([...new Set(how('start_thread'))], ['prologue']);
     });
   }
+
+  it('a thread on the first instruction of a glibc function (its .ARM.exidx entry holds only at call sites) unwinds from the prologue', () => {
+    // QEMU can dump a thread anywhere, e.g. at a function's entry, before the pushes its EHABI
+    // entry undoes. Made deterministic: the crashed thread is put back to the entry of
+    // __libc_start_call_main as __libc_start_main called it (pc, lr and sp in its PRSTATUS).
+    const m = qemuUserCore('arm', { source: PROGRAM, flags: ['-O2', '-g', '-pthread'], args: ['crash'] });
+    cleanups.push(m.cleanup);
+    const crashed = stackJson([m.core, '--exe', m.exe]).threads.find((t) =>
+      t.frames.some((f) => f.function === 'crash_here'),
+    )!;
+    const level = crashed.frames.findIndex((f) => f.function === '__libc_start_main');
+    const caller = crashed.frames[level]!;
+    const gdb = runOk('gdb-multiarch', [
+      ...[
+        '-batch',
+        '-nx',
+        '-ex',
+        'set backtrace past-main on',
+        '-ex',
+        `file ${m.exe}`,
+        '-ex',
+        `core-file ${m.core}`,
+      ],
+      ...['-ex', `frame ${level}`, '-ex', 'printf "CALLER %#x %#x\\n", $pc, $sp'],
+    ]).stdout;
+    const [, pc, sp] = /^CALLER (0x[0-9a-f]+) (0x[0-9a-f]+)$/m.exec(gdb) ?? [];
+    assert.equal(pc, caller.pc, gdb);
+    const sym = /^([0-9a-f]+) t __libc_start_call_main$/m.exec(
+      runOk('arm-linux-gnueabihf-nm', [m.exe]).stdout,
+    );
+    assert.ok(sym, 'nm lists __libc_start_call_main');
+    const entry = Number.parseInt(sym[1]!, 16) & ~1; // Thumb functions have bit 0 set
+    const note = notesJson(m.core).find((n) => n.typeName === 'PRSTATUS' && n.decoded.pid === crashed.tid)!;
+    const patched = join(m.dir, 'entry.core');
+    copyFileSync(m.core, patched);
+    const regs = note.offset + 20 + 72; // header and "CORE\0" padded, then pr_reg after 72 bytes
+    const fd = openSync(patched, 'r+');
+    for (const [reg, value] of [
+      [13, Number(sp)],
+      [14, Number(pc) | 1],
+      [15, entry],
+    ] as const) {
+      const word = Buffer.alloc(4);
+      word.writeUInt32LE(value);
+      writeSync(fd, word, 0, 4, regs + reg * 4);
+    }
+    closeSync(fd);
+    const ours = stackJson([patched, '--exe', m.exe]);
+    const thread = ours.threads.find((t) => t.tid === crashed.tid)!;
+    assert.deepEqual(
+      thread.frames.map((f) => [f.function, f.how]),
+      [
+        ['__libc_start_call_main', 'initial'],
+        ['__libc_start_main', 'leaf'],
+        ['_start', 'arm-exidx'],
+      ],
+    );
+    const judge = gdbFrames({ exe: m.exe, core: patched, gdb: 'gdb-multiarch' }).filter(
+      (t) => t.tid === crashed.tid,
+    );
+    assertSameFrames(judge, { threads: [thread] });
+  });
 });
 
 describe('ppc64le and s390x: a crash in a signal handler', () => {

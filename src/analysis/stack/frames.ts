@@ -122,7 +122,13 @@ export function frameInfoLookup(
     const plt = f.plt.some((r) => r.start <= pc && pc < r.end);
     let fde = search(m, f.eh, linkPc);
     const exidx = fde ? undefined : armSearch(m, f.exidx, linkPc);
-    if (exidx && exidx !== 'cantunwind') return { exidx, plt };
+    // Where the function's prologue is (gdb's prologue analysis goes on from there).
+    const prologue = () => {
+      const sym = symbolIndex(m).lookup(linkPc);
+      const code = sym && m.loadedBytes(sym.start, PROLOGUE_BYTES);
+      return sym && code ? { prologue: { start: sym.start + m.bias, code } } : {};
+    };
+    if (exidx && exidx !== 'cantunwind') return { exidx, plt, ...prologue() };
     if (!fde) {
       if (f.debug === undefined)
         f.debug = m.section('.debug_frame') ? (table(m, 'debug_frame') ?? null) : null;
@@ -130,12 +136,7 @@ export function frameInfoLookup(
     }
     // The linker marks code built without unwind tables EXIDX_CANTUNWIND: .debug_frame may
     // still describe it; else the function is an outermost one.
-    if (!fde && exidx) {
-      // Where its prologue is (gdb's prologue analysis goes on from there).
-      const sym = symbolIndex(m).lookup(linkPc);
-      const code = sym && m.loadedBytes(sym.start, PROLOGUE_BYTES);
-      return sym && code ? { exidx, plt, prologue: { start: sym.start + m.bias, code } } : { exidx, plt };
-    }
+    if (!fde && exidx) return { exidx, plt, ...prologue() };
     return { fde, plt };
   };
 }

@@ -40,14 +40,16 @@ export function initialRegisters(
   image: ProcessImage,
   arch: UnwindArch,
   t: ThreadState,
-): { pc: bigint; regs: (bigint | undefined)[] } {
+): { pc: bigint; regs: (bigint | undefined)[]; thumb: boolean } {
   const named = decodeRegisters(image.arch, t.gpRegs);
   const table = registerTableOf(image.arch);
   if (!table) throw new StackError(`no register table for ${archLabel(image.arch)}`);
   const regs: (bigint | undefined)[] = new Array(arch.regs).fill(undefined);
   for (const f of table.fields)
     if (f.dwarf !== undefined && f.dwarf < arch.regs) regs[f.dwarf] = named.get(f.name);
-  return { pc: named.get(table.pc) ?? 0n, regs };
+  // arm: the CPSR's T bit (the register table names the slot as eu-readelf does, spsr).
+  const thumb = image.arch.name === 'arm' && ((named.get('spsr') ?? 0n) & 0x20n) !== 0n;
+  return { pc: named.get(table.pc) ?? 0n, regs, thumb };
 }
 
 /** aarch64 pointer authentication: the insn_mask of NT_ARM_PAC_MASK, when the thread has one. */
@@ -71,10 +73,11 @@ export function unwindImage(
   return image.threads
     .filter((t) => !wanted || wanted.has(t.tid))
     .map((t) => {
-      const { pc, regs } = initialRegisters(image, arch, t);
+      const { pc, regs, thumb } = initialRegisters(image, arch, t);
       const mask = pacMask(image, t);
       const res = unwindThread(arch, image.memory, lookup, pc, regs, {
         maxFrames: options.maxFrames,
+        thumb,
         ...(mask !== undefined ? { pacMask: mask } : {}),
       });
       return { tid: t.tid, ...res };

@@ -48,7 +48,10 @@ export interface FrameInfo {
   fde?: { table: CallFrameTable; fde: Fde; linkPc: bigint };
   /** arm: the function's .ARM.exidx entry, when no FDE covers the pc. */
   exidx?: ExidxEntry;
-  /** arm, under EXIDX_CANTUNWIND: the function's start and first bytes (from its file). */
+  /**
+   * arm: the function's start and first bytes (from its file), for prologue analysis: under
+   * EXIDX_CANTUNWIND, and in the innermost frame, where an .ARM.exidx entry cannot be trusted.
+   */
   prologue?: { start: bigint; code: Buffer };
   /** The pc is in a PLT section (a stub that has not touched the stack). */
   plt: boolean;
@@ -61,6 +64,8 @@ export interface UnwindOptions {
   maxFrames?: number;
   /** aarch64 NT_ARM_PAC_MASK insn_mask: bits of signed return addresses to clear. */
   pacMask?: bigint;
+  /** arm: the thread runs Thumb code (the CPSR's T bit): the instruction set of frame 0. */
+  thumb?: boolean;
 }
 
 /** Registers of one frame: DWARF number → value (undefined: unknown). */
@@ -248,9 +253,11 @@ function fromRow(
 }
 
 /**
- * arm: the caller's registers from the function's EHABI unwind instructions, or for a function
- * under EXIDX_CANTUNWIND from its Thumb prologue (none that saves lr: a leaf in the innermost
- * frame, else an outermost function).
+ * arm: the caller's registers from the function's EHABI unwind instructions, or from its Thumb
+ * prologue (none that saves lr: a leaf in the innermost frame, else an outermost function) for a
+ * function under EXIDX_CANTUNWIND, and in the innermost frame unless it is blocked in a system
+ * call: an EHABI entry holds only at call sites (and, by the C library's care, after `svc`), so a
+ * thread stopped in a prologue or epilogue is unwound from the prologue, as gdb does.
  */
 function fromExidx(
   arch: UnwindArch,
@@ -262,7 +269,8 @@ function fromExidx(
 ): Step {
   let ops: Uint8Array | undefined;
   let how: FrameHow = 'arm-exidx';
-  if (info.exidx === 'cantunwind') {
+  const inPrologue = first && options.thumb === true && !afterThumbSvc(words, s.pc);
+  if (info.exidx === 'cantunwind' || (inPrologue && info.prologue)) {
     const p = info.prologue;
     if (p && p.start <= s.pc) ops = thumbPrologue(p.code, Number(s.pc - p.start), words.codec);
     how = 'prologue';
@@ -279,6 +287,12 @@ function fromExidx(
     how,
     signal: false,
   };
+}
+
+/** Whether the Thumb instruction before `pc` is `svc` (a thread blocked in a system call). */
+function afterThumbSvc(words: MemoryWords, pc: bigint): boolean {
+  const code = words.bytes(pc - 2n, 2);
+  return code !== undefined && (words.codec.u16(code, 0) & 0xff00) === 0xdf00;
 }
 
 function ruleValue(
