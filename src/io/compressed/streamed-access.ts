@@ -5,7 +5,7 @@
 import { closeSync, readSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
-import { MessageChannel, type MessagePort, receiveMessageOnPort, Worker } from 'node:worker_threads';
+import type { MessagePort, Worker } from 'node:worker_threads';
 import { FormatError } from '../../bytes/errors.js';
 import type { RandomAccess } from '../random-access.js';
 import { openCacheFile } from './cache-file.js';
@@ -32,6 +32,7 @@ export class StreamedAccess implements RandomAccess {
     this.cacheFd = openCacheFile();
     const shared = new SharedArrayBuffer(Progress.BYTES);
     this.progress = new Progress(shared);
+    const { MessageChannel, Worker } = workerThreads();
     const { port1, port2 } = new MessageChannel();
     this.port = port1;
     try {
@@ -92,7 +93,7 @@ export class StreamedAccess implements RandomAccess {
   }
 
   private failed(): FormatError {
-    this.failure ??= receiveMessageOnPort(this.port)?.message as WorkerFailure | undefined;
+    this.failure ??= workerThreads().receiveMessageOnPort(this.port)?.message as WorkerFailure | undefined;
     const f = this.failure ?? { format: 'input', kind: 'corrupt', detail: 'decoder stopped', offset: 0 };
     const what =
       f.kind === 'truncated'
@@ -102,6 +103,14 @@ export class StreamedAccess implements RandomAccess {
           : `cannot read the input: ${f.detail}`;
     return new FormatError(f.offset, what);
   }
+}
+
+/**
+ * node:worker_threads, loaded when a stream is first opened: most commands read plain files, and
+ * loading it costs every start a few milliseconds.
+ */
+function workerThreads(): typeof import('node:worker_threads') {
+  return createRequire(import.meta.url)('node:worker_threads');
 }
 
 /**
