@@ -26,6 +26,8 @@ export interface ElfSymbolEntry extends ElfSymbol {
   type: number;
   bind: number;
   shndx: number;
+  /** The first byte of the name (0: it has none), known without reading the name. */
+  nameByte: number;
 }
 
 /** Symbol and string tables larger than this are refused (QEMU's are a few MiB). */
@@ -47,9 +49,10 @@ export function findDynamicSymbols(elf: ElfFile, names: readonly string[]): Map<
   const out = new Map<string, ElfSymbol>();
   if (!tables) return out;
   const want = new Set(names);
-  eachSymbol(elf, tables, (name, off) => {
+  eachSymbol(elf, tables, (nameOff, off) => {
+    const name = nameAt(tables.strs, nameOff);
     if (!want.has(name) || out.has(name)) return out.size < want.size;
-    const e = entryAt(elf, tables.syms, off, name);
+    const e = entryAt(elf, tables, off, nameOff);
     out.set(name, { name, value: e.value, size: e.size });
     return out.size < want.size;
   });
@@ -67,18 +70,18 @@ export function readSymbols(elf: ElfFile, which: 'symtab' | 'dynsym'): ElfSymbol
       : (tablesFromSections(elf, SHT_DYNSYM) ?? tablesFromDynamic(elf));
   const out: ElfSymbolEntry[] = [];
   if (!tables) return out;
-  eachSymbol(elf, tables, (name, off) => {
-    out.push(entryAt(elf, tables.syms, off, name));
+  eachSymbol(elf, tables, (nameOff, off) => {
+    out.push(entryAt(elf, tables, off, nameOff));
     return true;
   });
   return out;
 }
 
-/** Calls `visit` with the name and offset of each defined symbol until it returns false. */
+/** Calls `visit` with the name's and the entry's offset of each defined symbol until it returns false. */
 function eachSymbol(
   elf: ElfFile,
   { syms, strs }: { syms: Buffer; strs: Buffer },
-  visit: (name: string, off: number) => boolean,
+  visit: (nameOff: number, off: number) => boolean,
 ): void {
   const s = SYM[elf.layout.elfClass];
   const c = elf.layout.codec;
@@ -86,22 +89,64 @@ function eachSymbol(
     if (c.u16(syms, off + s.shndx) === SHN_UNDEF) continue;
     const nameOff = c.u32(syms, off + s.name);
     if (nameOff >= strs.length) continue;
-    const end = strs.indexOf(0, nameOff);
-    if (!visit(strs.toString('latin1', nameOff, end < 0 ? strs.length : end), off)) return;
+    if (!visit(nameOff, off)) return;
   }
 }
 
-function entryAt(elf: ElfFile, syms: Buffer, off: number, name: string): ElfSymbolEntry {
+function nameAt(strs: Buffer, nameOff: number): string {
+  const end = strs.indexOf(0, nameOff);
+  return strs.toString('latin1', nameOff, end < 0 ? strs.length : end);
+}
+
+/**
+ * An entry whose name is read from the string table when first asked for: a module's index holds
+ * every symbol, and a backtrace names a few of them.
+ */
+class TableSymbol implements ElfSymbolEntry {
+  readonly value: bigint;
+  readonly size: bigint;
+  readonly type: number;
+  readonly bind: number;
+  readonly shndx: number;
+  private readonly strs: Buffer;
+  private readonly nameOff: number;
+  private decoded: string | undefined;
+
+  constructor(strs: Buffer, nameOff: number, fields: Omit<ElfSymbolEntry, 'name' | 'nameByte'>) {
+    this.strs = strs;
+    this.nameOff = nameOff;
+    this.value = fields.value;
+    this.size = fields.size;
+    this.type = fields.type;
+    this.bind = fields.bind;
+    this.shndx = fields.shndx;
+  }
+
+  get name(): string {
+    this.decoded ??= nameAt(this.strs, this.nameOff);
+    return this.decoded;
+  }
+
+  get nameByte(): number {
+    return this.strs[this.nameOff]!;
+  }
+}
+
+function entryAt(
+  elf: ElfFile,
+  tables: { syms: Buffer; strs: Buffer },
+  off: number,
+  nameOff: number,
+): TableSymbol {
   const s = SYM[elf.layout.elfClass];
-  const info = syms[off + s.info]!;
-  return {
-    name,
-    value: elf.layout.word(syms, off + s.value),
-    size: elf.layout.word(syms, off + s.symSize),
+  const info = tables.syms[off + s.info]!;
+  return new TableSymbol(tables.strs, nameOff, {
+    value: elf.layout.word(tables.syms, off + s.value),
+    size: elf.layout.word(tables.syms, off + s.symSize),
     type: info & 0xf,
     bind: info >> 4,
-    shndx: elf.layout.codec.u16(syms, off + s.shndx),
-  };
+    shndx: elf.layout.codec.u16(tables.syms, off + s.shndx),
+  });
 }
 
 function readTable(elf: ElfFile, offset: bigint, size: bigint, what: string): Buffer {

@@ -27,7 +27,8 @@ const STB_GNU_UNIQUE = 10;
 const MAX_WALK = 4096;
 
 interface IndexedSymbol {
-  name: string;
+  /** Its name is read only when a lookup returns it. */
+  entry: ElfSymbolEntry;
   start: bigint;
   size: bigint;
   /** Lower is better: binding, then kind. */
@@ -89,7 +90,7 @@ export class SymbolIndex {
 }
 
 function hit(s: IndexedSymbol): SymbolHit {
-  return { name: s.name, start: s.start, size: s.size };
+  return { name: s.entry.name, start: s.start, size: s.size };
 }
 
 const indexes = new WeakMap<Module, { index: SymbolIndex; debug: ElfFile | undefined }>();
@@ -121,7 +122,7 @@ function buildIndex(module: Module): SymbolIndex {
       if (!usable(e)) continue;
       // Thumb functions have the low bit set in st_value.
       const start = arm && e.type === STT_FUNC ? e.value & ~1n : e.value;
-      out.push({ name: e.name, start, size: e.size, rank: rank(e) });
+      out.push({ entry: e, start, size: e.size, rank: rank(e) });
     }
   };
   add(module.elf, 'symtab', '.symtab');
@@ -139,9 +140,12 @@ function buildIndex(module: Module): SymbolIndex {
 
 const ARM_MAPPING = /^\$[atdx](\..*)?$/;
 
+/** The first byte of every ARM mapping symbol. */
+const DOLLAR = 0x24;
+
 function usable(e: ElfSymbolEntry): boolean {
-  if (e.name === '' || e.type === STT_SECTION || e.type === STT_FILE || e.type === STT_TLS) return false;
-  return !ARM_MAPPING.test(e.name);
+  if (e.nameByte === 0 || e.type === STT_SECTION || e.type === STT_FILE || e.type === STT_TLS) return false;
+  return e.nameByte !== DOLLAR || !ARM_MAPPING.test(e.name);
 }
 
 function rank(e: ElfSymbolEntry): number {
