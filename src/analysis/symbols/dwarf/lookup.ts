@@ -136,25 +136,13 @@ export class DwarfIndex {
     if (!top) return [];
     const chain: ScopeDie[] = [top];
     if (!top.die.children) return chain;
-    let depth = 1;
-    let pos = top.next;
-    for (let n = 0; pos < unit.end; n++) {
-      if (n > MAX_DIES) throw new FormatError(pos, 'unit has too many DIEs');
-      const { die, next } = this.dwarf.die(unit, pos);
-      pos = next;
-      if (!die) {
-        if (--depth <= 0) break;
-        continue;
-      }
-      let enter = die.children;
-      if (die.tag === DW_TAG_subprogram || die.tag === DW_TAG_inlined_subroutine) {
-        const ranges = dieRanges(this.dwarf, unit, die);
-        if (holds(ranges, pc)) chain.push({ die, ranges, next });
-        else enter = false;
-      } else if (SKIPPED.has(die.tag)) enter = false;
-      if (die.children && !enter) pos = this.skipChildren(unit, die, pos);
-      else if (die.children) depth++;
-    }
+    this.walk(unit, top.next, 1, (die, next) => {
+      if (die.tag !== DW_TAG_subprogram && die.tag !== DW_TAG_inlined_subroutine) return true;
+      const ranges = dieRanges(this.dwarf, unit, die);
+      if (!holds(ranges, pc)) return false;
+      chain.push({ die, ranges, next });
+      return true;
+    });
     return chain;
   }
 
@@ -163,28 +151,37 @@ export class DwarfIndex {
     const known = this.subprograms.get(unit.offset);
     if (known) return known;
     const out: ScopeDie[] = [];
-    let depth = 0;
-    let pos = unit.dieOffset;
-    for (let n = 0; pos < unit.end; n++) {
-      if (n > MAX_DIES) throw new FormatError(pos, 'unit has too many DIEs');
-      const { die, next } = this.dwarf.die(unit, pos);
-      pos = next;
-      if (!die) {
-        if (--depth <= 0) break;
-        continue;
-      }
-      let enter = die.children;
-      if (die.tag === DW_TAG_subprogram) {
-        const ranges = dieRanges(this.dwarf, unit, die);
-        if (ranges.length > 0) out.push({ die, ranges, next });
-        enter = false;
-      } else if (SKIPPED.has(die.tag)) enter = false;
-      if (die.children && !enter) pos = this.skipChildren(unit, die, pos);
-      else if (die.children) depth++;
-      else if (depth === 0) break;
-    }
+    this.walk(unit, unit.dieOffset, 0, (die, next) => {
+      if (die.tag !== DW_TAG_subprogram) return true;
+      const ranges = dieRanges(this.dwarf, unit, die);
+      if (ranges.length > 0) out.push({ die, ranges, next });
+      return false;
+    });
     this.subprograms.set(unit.offset, out);
     return out;
+  }
+
+  /**
+   * Walks the DIEs from `pos`, `depth` levels down (0: the unit's own DIE; 1: the first child of
+   * a DIE), to the end of that subtree. `visit` sees each DIE outside the SKIPPED kinds and says
+   * whether to go into its children; the subtrees not gone into are jumped over.
+   */
+  private walk(unit: Unit, pos: number, depth: number, visit: (die: Die, next: number) => boolean): void {
+    let at = pos;
+    let level = depth;
+    for (let n = 0; at < unit.end; n++) {
+      if (n > MAX_DIES) throw new FormatError(at, 'unit has too many DIEs');
+      const { die, next } = this.dwarf.die(unit, at);
+      at = next;
+      if (!die) {
+        if (--level <= 0) break;
+        continue;
+      }
+      const enter = !SKIPPED.has(die.tag) && visit(die, next) && die.children;
+      if (die.children && !enter) at = this.skipChildren(unit, die, at);
+      else if (die.children) level++;
+      else if (level === 0) break;
+    }
   }
 
   /** The offset past a DIE's children (`pos` is where they start). */
