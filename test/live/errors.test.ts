@@ -14,16 +14,7 @@ import {
   startDetached,
   tempDir,
 } from '../helpers/proc.js';
-import {
-  buildProg,
-  eventually,
-  isAlive,
-  sleep,
-  startTarget,
-  type Target,
-  tracees,
-  tracerOf,
-} from './helpers.js';
+import { buildProg, eventually, isAlive, startTarget, type Target, tracees, tracerOf } from './helpers.js';
 
 function oneLineError(stderr: string, pattern: RegExp): void {
   const lines = stderr.trim().split('\n');
@@ -160,14 +151,30 @@ describe('coreshot dump errors', () => {
 
   test('the target exits during a --no-snapshot dump', async () => {
     const t = await freshTarget('exits');
-    const dump = await stalledDump(t.pid, ['--no-snapshot']);
-    const done = new Promise<number | null>((r) => dump.child.once('exit', r));
+    const dir = emptyDir('exits');
+    const resume = join(dir, 'resume');
+    // Held before it reads any memory (a stalled pipe would not do: on a loaded machine coreshot
+    // can have read all of a small target into its write-behind buffer before the kill).
+    const held = await holdCoreshot(
+      ['dump', String(t.pid), '--no-snapshot', '-o', join(dir, 'core')],
+      'capture-ready',
+      { resume },
+    );
     process.kill(t.pid, 'SIGKILL');
-    await sleep(100);
-    dump.child.stdout!.resume();
-    const code = await done;
-    assert.notEqual(code, 0);
-    oneLineError(dump.stderr(), new RegExp(`process ${t.pid} exited during the dump`));
+    // The kill has taken the target's memory once status shows no VmSize (or it is a zombie).
+    const gone = await eventually(
+      () => readFileSync(`/proc/${t.pid}/status`, 'utf8'),
+      (status) => !/^VmSize:/m.test(status) || /^State:\s+Z/m.test(status),
+      10_000,
+    );
+    assert.ok(!/^VmSize:/m.test(gone) || /^State:\s+Z/m.test(gone), 'the target kept its memory');
+    writeFileSync(resume, '');
+    assert.notEqual(await held.exited, 0);
+    oneLineError(
+      held.stderr().replace('coreshot: holding at capture-ready\n', ''),
+      new RegExp(`process ${t.pid} exited during the dump`),
+    );
+    assert.deepEqual(readdirSync(dir), ['resume'], 'no partial core');
   });
 
   test('in snapshot mode the copy outlives a target that exits during the dump', async () => {

@@ -414,6 +414,7 @@ export async function captureProcess<T>(
       memory: new SplicedAddressSpace([regions]),
       extraNotes: [...(layout ? [layout] : []), ...state.notes],
     };
+    faultPoint('capture-ready');
     const result = await consume(image);
     resume();
     return {
