@@ -19,6 +19,7 @@
 // | fork-flag-restored  | snapshot: madvise set such an area's flag back, after the clone      |
 // | released            | snapshot mode: the target runs on, its copy is held                   |
 // | capture-ready       | live capture: the image is described, none of its memory read yet     |
+// | capture-done        | live capture: every byte of the image is read, nothing let go yet     |
 // | husk-held           | restore: the process to build is seized (EXITKILL), nothing changed   |
 // | husk-emptied        | restore: its own memory is unmapped, its files closed                 |
 // | memory-mapped       | restore: every mapping of the image is mapped                         |

@@ -239,6 +239,13 @@ export function mappedFileMode(pid: number, m: ProcMapping): number | undefined 
 /** /proc/PID/pagemap: one 64-bit entry per page; these bits say the page holds data. */
 const PM_PRESENT = 1n << 63n;
 const PM_SWAPPED = 1n << 62n;
+/** The same bits, and two more, in an entry's high 32-bit half. */
+const PM_HI_PRESENT = 1 << 31;
+const PM_HI_SWAPPED = 1 << 30;
+/** A page of a file (page cache) or of shared anonymous memory. */
+const PM_HI_FILE_OR_SHARED = 1 << 29;
+/** A page mapped once only (in this process, at this address). */
+const PM_HI_EXCLUSIVE = 1 << 24;
 /** Entries read at a time (512 KiB of pagemap: 256 MiB of memory). */
 const PAGEMAP_BATCH = 65536;
 
@@ -284,4 +291,57 @@ export function emptyPageRuns(
     closeSync(fd);
   }
   return out;
+}
+
+/** Opens /proc/PID/pagemap, or gives undefined where it cannot be read. */
+export function openPagemap(pid: number): number | undefined {
+  try {
+    return openSync(`/proc/${pid}/pagemap`, 'r');
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Whether the kernel would copy the page to let it be pinned for reading: an anonymous page that
+ * is present and mapped more than once (shared copy-on-write with a fork). Pinning such a page
+ * (process_vm_readv does) makes the process it belongs to take a private copy first, so reading a
+ * fork's memory that way would duplicate it. Not present pages (zero, or read in from the file)
+ * and pages of files or shared memory are never copied.
+ */
+function copiedWhenPinned(hi: number): boolean {
+  return (hi & PM_HI_PRESENT) !== 0 && (hi & (PM_HI_FILE_OR_SHARED | PM_HI_EXCLUSIVE)) === 0;
+}
+
+/**
+ * The run of pages from `addr` that agree on whether reading them by pinning makes the kernel
+ * copy them (copiedWhenPinned; swapped out pages count as copied, not knowing what comes back):
+ * its length in bytes from `addr`, at most `max`, and that answer. Reads the pagemap through
+ * `fd` into `scratch` (8 bytes a page; at most scratch.length / 8 pages are looked at).
+ */
+export function pinRun(
+  fd: number,
+  addr: bigint,
+  max: number,
+  pageSize: number,
+  scratch: Buffer,
+): { bytes: number; copied: boolean } {
+  const first = addr / BigInt(pageSize);
+  const lead = Number(addr % BigInt(pageSize));
+  const pages = Math.min(Math.ceil((lead + max) / pageSize), scratch.length >> 3);
+  let got = 0;
+  try {
+    got = readSync(fd, scratch, 0, pages * 8, first * 8n) >> 3;
+  } catch {
+    // a process gone meanwhile: /proc/PID/mem says so
+  }
+  if (got === 0) return { bytes: max, copied: true };
+  const kind = (i: number) => {
+    const hi = scratch.readUInt32LE(i * 8 + 4);
+    return copiedWhenPinned(hi) || (hi & PM_HI_SWAPPED) !== 0;
+  };
+  const copied = kind(0);
+  let i = 1;
+  while (i < got && kind(i) === copied) i++;
+  return { bytes: Math.min(max, i * pageSize - lead), copied };
 }

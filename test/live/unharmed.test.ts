@@ -2,7 +2,7 @@
 // when coreshot is SIGKILLed in the middle of a dump; no forked copy of it remains.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { CLI, coreshot, holdCoreshot, runOk, tempDir } from '../helpers/proc.js';
@@ -188,5 +188,79 @@ describe('coreshot dump leaves the target unharmed', () => {
     } finally {
       await t.stop();
     }
+  });
+
+  describe('reading memory shared copy-on-write makes no process copy it', () => {
+    const MIB = 64;
+    /**
+     * The memory only `pid` maps, in KiB (smaps_rollup Private_Clean + Private_Dirty: a page
+     * copied to be pinned for reading is clean).
+     */
+    const privateKiB = (pid: number) => {
+      const rollup = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
+      const kib = (key: string) => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(rollup)![1]);
+      return kib('Private_Clean') + kib('Private_Dirty');
+    };
+    /** The first byte of page `k` of the target's area, as the core holds it. */
+    const firstByte = (core: string, area: bigint, k: number) =>
+      Number.parseInt(
+        JSON.parse(
+          coreshot(['read', core, `0x${(area + BigInt(k * 4096)).toString(16)}`, '1', '--json']).stdout,
+        ).hex,
+        16,
+      );
+
+    async function start(dir: string) {
+      runOk('mkdir', ['-p', dir]);
+      const prog = buildProg('cowshared', dir);
+      const t = await startTarget(prog, [String(MIB)], dir);
+      const out = await eventually(
+        () => readFileSync(t.output, 'utf8'),
+        (o) => /^ready \d+ 0x[0-9a-f]+$/m.test(o),
+      );
+      const area = BigInt(/^ready \d+ (0x[0-9a-f]+)$/m.exec(out)![1]!);
+      return { t, area };
+    }
+
+    function checkCore(core: string, area: bigint) {
+      for (const k of [0, 1, 254, 255, MIB * 256 - 1]) assert.equal(firstByte(core, area, k), (k % 255) + 1);
+    }
+
+    test('--no-snapshot: the target keeps sharing its pages with its child', async () => {
+      const dir = join(tmp.path, 'cow-stopped');
+      const { t, area } = await start(dir);
+      try {
+        const before = privateKiB(t.pid);
+        assert.ok(before < (MIB * 1024) / 4, `the target starts with ${before} KiB of its own pages`);
+        const core = join(dir, 'core');
+        const res = coreshot(['dump', '--no-snapshot', String(t.pid), '-o', core]);
+        assert.equal(res.status, 0, res.stderr);
+        const after = privateKiB(t.pid);
+        assert.ok(after < (MIB * 1024) / 4, `after the dump the target has ${after} KiB of its own pages`);
+        checkCore(core, area);
+      } finally {
+        await t.stop();
+      }
+    });
+
+    test('snapshot: the copy keeps sharing its pages with the target', async () => {
+      const dir = join(tmp.path, 'cow-snapshot');
+      const { t, area } = await start(dir);
+      const core = join(dir, 'core');
+      const resume = join(dir, 'resume');
+      const held = await holdCoreshot(['dump', String(t.pid), '-o', core], 'capture-done', { resume });
+      try {
+        const copies = tracees(held.pid).filter((p) => p !== t.pid);
+        assert.equal(copies.length, 1, `coreshot traces ${copies.join(', ')}`);
+        const copy = privateKiB(copies[0]!);
+        assert.ok(copy < (MIB * 1024) / 4, `the snapshot copy holds ${copy} KiB of its own pages`);
+        writeFileSync(resume, '');
+        assert.equal(await held.exited, 0, held.stderr());
+        checkCore(core, area);
+      } finally {
+        await held.kill();
+        await t.stop();
+      }
+    });
   });
 });

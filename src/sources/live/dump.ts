@@ -416,6 +416,7 @@ export async function captureProcess<T>(
     };
     faultPoint('capture-ready');
     const result = await consume(image);
+    faultPoint('capture-done');
     resume();
     return {
       result,
