@@ -19,9 +19,13 @@ export interface WriteSummary {
   missingBytes: bigint;
 }
 
-const CHUNK = 4 << 20;
+/**
+ * Small enough that a chunk is still in the CPU's cache when it is written (with 4 MiB chunks a
+ * dump of 1 GiB took 1.3x the time and 1.13x the peak RSS: npm run bench -- dump).
+ */
+const CHUNK = 256 << 10;
 /** Chunks in flight: the next ones are read while the last are written. */
-const RING = 4;
+const RING = 8;
 
 function flagsOf(m: Mapping): number {
   return (m.read ? PF_R : 0) | (m.write ? PF_W : 0) | (m.exec ? PF_X : 0);
