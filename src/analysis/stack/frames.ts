@@ -126,9 +126,9 @@ export function frameInfoLookup(
     const prologue = () => {
       const sym = symbolIndex(m).lookup(linkPc);
       const code = sym && m.loadedBytes(sym.start, PROLOGUE_BYTES);
-      return sym && code ? { prologue: { start: sym.start + m.bias, code } } : {};
+      return sym && code ? { start: sym.start + m.bias, code } : undefined;
     };
-    if (exidx && exidx !== 'cantunwind') return { exidx, plt, ...prologue() };
+    if (exidx && exidx !== 'cantunwind') return { exidx, plt, prologue };
     if (!fde) {
       if (f.debug === undefined)
         f.debug = m.section('.debug_frame') ? (table(m, 'debug_frame') ?? null) : null;
@@ -136,7 +136,7 @@ export function frameInfoLookup(
     }
     // The linker marks code built without unwind tables EXIDX_CANTUNWIND: .debug_frame may
     // still describe it; else the function is an outermost one.
-    if (!fde && exidx) return { exidx, plt, ...prologue() };
+    if (!fde && exidx) return { exidx, plt, prologue };
     return { fde, plt };
   };
 }

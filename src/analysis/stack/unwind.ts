@@ -51,8 +51,9 @@ export interface FrameInfo {
   /**
    * arm: the function's start and first bytes (from its file), for prologue analysis: under
    * EXIDX_CANTUNWIND, and in the innermost frame, where an .ARM.exidx entry cannot be trusted.
+   * Looked up only when asked (a symbol lookup and a read; most frames never need it).
    */
-  prologue?: { start: bigint; code: Buffer };
+  prologue?: () => { start: bigint; code: Buffer } | undefined;
   /** The pc is in a PLT section (a stub that has not touched the stack). */
   plt: boolean;
 }
@@ -270,8 +271,8 @@ function fromExidx(
   let ops: Uint8Array | undefined;
   let how: FrameHow = 'arm-exidx';
   const inPrologue = first && options.thumb === true && !afterThumbSvc(words, s.pc);
-  if (info.exidx === 'cantunwind' || (inPrologue && info.prologue)) {
-    const p = info.prologue;
+  const p = info.exidx === 'cantunwind' || inPrologue ? info.prologue?.() : undefined;
+  if (info.exidx === 'cantunwind' || p) {
     if (p && p.start <= s.pc) ops = thumbPrologue(p.code, Number(s.pc - p.start), words.codec);
     how = 'prologue';
     // No push of lr before the pc in the innermost frame: a leaf, returning through lr.
