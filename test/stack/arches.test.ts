@@ -253,4 +253,29 @@ describe('ppc64le and s390x QEMU user-mode cores against gdb-multiarch', () => {
       assertSameFrames(gdb, ours);
     });
   }
+
+  it('ppc64le without unwind tables: the back chain, with the registers each prologue saved', () => {
+    // No .eh_frame entries and no -g (no .debug_frame) for the program's own functions: they are
+    // unwound through the back chain, and start_thread's CFA (r31 + 656) needs the r31 that
+    // worker_sleep's prologue saved below its caller's stack pointer.
+    const flags = ['-O2', '-pthread', '-fno-asynchronous-unwind-tables', '-fno-unwind-tables'];
+    const m = qemuUserCore('ppc64le', { source: PROGRAM, flags, args: ['crash'] });
+    cleanups.push(m.cleanup);
+    const ours = stackJson([m.core, '--exe', m.exe]);
+    const gdb = gdbFrames({ exe: m.exe, core: m.core, gdb: 'gdb-multiarch' }).map((t) => ({
+      ...t,
+      frames: t.frames.filter((f, i) => !(f.pc === '0x0' && i === t.frames.length - 1)),
+    }));
+    assertSameFrames(gdb, ours);
+    assert.equal(ours.threads.length, 4);
+    for (const t of ours.threads) {
+      const how = new Map(t.frames.map((f) => [f.function && baseName(f.function), f.how]));
+      if (t === ours.threads[0]) assert.equal(how.get('main_level2'), 'back-chain');
+      else {
+        assert.equal(how.get('worker_level2'), 'back-chain');
+        assert.equal(how.get('start_thread'), 'back-chain');
+        assert.match(baseName(t.frames.at(-1)!.function ?? ''), /clone/);
+      }
+    }
+  });
 });

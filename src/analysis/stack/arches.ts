@@ -17,16 +17,28 @@ export interface SavedSlot {
   offset: number;
 }
 
-/** Unwinding through a chain of saved frame pointers (or a back chain) when there is no CFI. */
-export interface FrameChain {
-  how: 'frame-pointer' | 'back-chain';
-  /** The callee's register holding the chain pointer (rbp, x29, r1, r15). */
+/** Unwinding through a chain of saved frame pointers when there is no CFI. */
+export interface FramePointerChain {
+  how: 'frame-pointer';
+  /** The callee's register holding the chain pointer (rbp, x29). */
   base: number;
   /** The caller's stack pointer relative to the chain pointer. */
   cfa: number;
   /** Words read relative to the chain pointer: the return address and the caller's registers. */
   saved: readonly SavedSlot[];
 }
+
+/**
+ * A back chain (ppc64): the word at the stack pointer of every function with a frame is its
+ * caller's stack pointer, and the return address into the caller is saved at `link` bytes above
+ * that (in the caller's frame, where the callee stores its link register).
+ */
+export interface BackChain {
+  how: 'back-chain';
+  link: number;
+}
+
+export type FrameChain = FramePointerChain | BackChain;
 
 /** A kernel signal trampoline: its code, and where the interrupted registers are. */
 export interface SignalTrampoline {
@@ -155,7 +167,10 @@ const AARCH64: UnwindArch = {
   pcAlign: 0n,
 };
 
-/** ppc64le (ELFv2): r1 is the stack pointer, the link register (65) the return-address column. */
+/**
+ * ppc64le (ELFv2): r1 is the stack pointer, the link register (65) the return-address column.
+ * The ABI makes every frame start with the back chain, and the LR save doubleword is at 16.
+ */
 const PPC64LE: UnwindArch = {
   name: 'ppc64le',
   addressSize: 8,
@@ -163,6 +178,7 @@ const PPC64LE: UnwindArch = {
   sp: 1,
   ra: 65,
   leaf: { register: 65 },
+  chain: { how: 'back-chain', link: 16 },
   // The rt_sigreturn trampoline: li r0, 172; sc. The stack pointer is 144 bytes below the
   // rt_sigframe, whose ucontext's sigcontext (at 168) holds gp_regs at 64: r0-r31, then nip
   // (32) and the link register (36).

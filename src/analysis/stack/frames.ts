@@ -12,7 +12,7 @@ import { ARCHES } from '../../model/process-image.js';
 import type { Module, ModuleSet } from '../modules.js';
 import { symbolIndex } from '../symbols/symtab.js';
 import type { UnwindArch } from './arches.js';
-import { ArmExidx, PROLOGUE_BYTES } from './arm-exidx.js';
+import { ArmExidx } from './arm-exidx.js';
 import { CallFrameTable } from './cfi.js';
 import type { FrameInfo, FrameInfoLookup } from './unwind.js';
 
@@ -123,9 +123,9 @@ export function frameInfoLookup(
     let fde = search(m, f.eh, linkPc);
     const exidx = fde ? undefined : armSearch(m, f.exidx, linkPc);
     // Where the function's prologue is (gdb's prologue analysis goes on from there).
-    const prologue = () => {
+    const prologue = (length: number) => {
       const sym = symbolIndex(m).lookup(linkPc);
-      const code = sym && m.loadedBytes(sym.start, PROLOGUE_BYTES);
+      const code = sym && m.loadedBytes(sym.start, length);
       return sym && code ? { start: sym.start + m.bias, code } : undefined;
     };
     if (exidx && exidx !== 'cantunwind') return { exidx, plt, prologue };
@@ -137,6 +137,6 @@ export function frameInfoLookup(
     // The linker marks code built without unwind tables EXIDX_CANTUNWIND: .debug_frame may
     // still describe it; else the function is an outermost one.
     if (!fde && exidx) return { exidx, plt, prologue };
-    return { fde, plt };
+    return fde ? { fde, plt } : { plt, prologue };
   };
 }

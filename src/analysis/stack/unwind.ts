@@ -10,11 +10,12 @@ import { codecFor, type IntCodec, readUint } from '../../bytes/endian.js';
 import { FormatError } from '../../bytes/errors.js';
 import type { AddressSpace } from '../../model/address-space.js';
 import { ARCHES } from '../../model/process-image.js';
-import type { UnwindArch } from './arches.js';
-import { armStep, type ExidxEntry, thumbPrologue } from './arm-exidx.js';
+import type { BackChain, UnwindArch } from './arches.js';
+import { armStep, type ExidxEntry, PROLOGUE_BYTES, thumbPrologue } from './arm-exidx.js';
 import { type CallFrameTable, type Fde, type Row, RULE } from './cfi.js';
 import { evaluate, UnwindError } from './expression.js';
 import { FrameReader } from './pointer.js';
+import { ppc64Saves } from './ppc64-prologue.js';
 
 export type FrameHow =
   | 'initial'
@@ -49,11 +50,12 @@ export interface FrameInfo {
   /** arm: the function's .ARM.exidx entry, when no FDE covers the pc. */
   exidx?: ExidxEntry;
   /**
-   * arm: the function's start and first bytes (from its file), for prologue analysis: under
-   * EXIDX_CANTUNWIND, and in the innermost frame, where an .ARM.exidx entry cannot be trusted.
-   * Looked up only when asked (a symbol lookup and a read; most frames never need it).
+   * The function's start and its first `length` bytes (from its file), for prologue analysis:
+   * arm under EXIDX_CANTUNWIND, and in the innermost frame, where an .ARM.exidx entry cannot be
+   * trusted; ppc64 frames unwound through the back chain. Looked up only when asked (a symbol
+   * lookup and a read; most frames never need it).
    */
-  prologue?: () => { start: bigint; code: Buffer } | undefined;
+  prologue?: (length: number) => { start: bigint; code: Buffer } | undefined;
   /** The pc is in a PLT section (a stub that has not touched the stack). */
   plt: boolean;
 }
@@ -176,9 +178,16 @@ function step(
   // Without CFI: a PLT stub, or the innermost frame of a function without a frame pointer, has
   // its return address where the call left it; other frames follow the frame-pointer chain.
   // A pc outside every module in frame 0 is a call through a bad pointer: its caller's return
-  // address is where the call left it.
-  if (info?.plt || (first && !info) || ((first || !s.callSite) && !chainUsable(arch, s)))
+  // address is where the call left it. A back chain says nothing of whether the innermost
+  // function has made its frame yet (a leaf never does): there the link register is taken.
+  const innermost = first || !s.callSite;
+  if (
+    info?.plt ||
+    (first && !info) ||
+    (innermost && (arch.chain?.how === 'back-chain' || !chainUsable(arch, s)))
+  )
     return leaf(arch, words, s, options);
+  if (arch.chain?.how === 'back-chain') return fromBackChain(arch, arch.chain, words, info, s, options);
   return fromChain(arch, words, s, options);
 }
 
@@ -271,7 +280,7 @@ function fromExidx(
   let ops: Uint8Array | undefined;
   let how: FrameHow = 'arm-exidx';
   const inPrologue = first && options.thumb === true && !afterThumbSvc(words, s.pc);
-  const p = info.exidx === 'cantunwind' || inPrologue ? info.prologue?.() : undefined;
+  const p = info.exidx === 'cantunwind' || inPrologue ? info.prologue?.(PROLOGUE_BYTES) : undefined;
   if (info.exidx === 'cantunwind' || p) {
     if (p && p.start <= s.pc) ops = thumbPrologue(p.code, Number(s.pc - p.start), words.codec);
     how = 'prologue';
@@ -336,7 +345,7 @@ function wrap(arch: UnwindArch, v: bigint): bigint {
 /** Whether the frame-pointer chain looks usable: the pointer lies above sp, aligned, not far. */
 function chainUsable(arch: UnwindArch, s: State): boolean {
   const chain = arch.chain;
-  if (!chain) return false;
+  if (chain?.how !== 'frame-pointer') return false;
   const base = s.regs[chain.base];
   const sp = s.regs[arch.sp];
   return (
@@ -368,8 +377,49 @@ function leaf(arch: UnwindArch, words: MemoryWords, s: State, options: UnwindOpt
   };
 }
 
+/** Bytes of a ppc64 function read for the registers its prologue saves (64 instructions). */
+const PPC64_PROLOGUE_BYTES = 256;
+
+/**
+ * The caller of a function without CFI through the back chain: its stack pointer is the word at
+ * the callee's, its pc the link register the callee saved in the caller's frame, its
+ * non-volatile registers where the callee's prologue saved them (the others as they are). A zero
+ * back chain ends the stack; one that does not lead up the stack (nor stay within 16 MiB) is
+ * broken.
+ */
+function fromBackChain(
+  arch: UnwindArch,
+  chain: BackChain,
+  words: MemoryWords,
+  info: FrameInfo | undefined,
+  s: State,
+  options: UnwindOptions,
+): Step {
+  const sp = s.regs[arch.sp];
+  if (sp === undefined) return { kind: 'end', reason: 'the stack pointer is unknown' };
+  const caller = words.read(sp, arch.addressSize);
+  if (caller === 0n) return { kind: 'end' };
+  if (caller <= sp || caller - sp >= 1n << 24n || caller % BigInt(arch.addressSize) !== 0n) {
+    return { kind: 'end', reason: `the back chain at 0x${sp.toString(16)} is broken` };
+  }
+  const regs = s.regs.slice();
+  const p = info?.prologue?.(PPC64_PROLOGUE_BYTES);
+  if (p && p.start <= s.pc) {
+    for (const save of ppc64Saves(p.code, Number(s.pc - p.start), words.codec))
+      regs[save.reg] = words.read(sp + BigInt(save.offset), arch.addressSize);
+  }
+  regs[arch.sp] = caller;
+  const ra = words.read(caller + BigInt(chain.link), arch.addressSize);
+  return {
+    kind: 'frame',
+    state: { pc: clean(arch, ra, options), regs, callSite: true },
+    how: 'back-chain',
+    signal: false,
+  };
+}
+
 function fromChain(arch: UnwindArch, words: MemoryWords, s: State, options: UnwindOptions): Step {
-  const chain = arch.chain;
+  const chain = arch.chain?.how === 'frame-pointer' ? arch.chain : undefined;
   // The outermost frames (_start, a thread's clone) clear the frame pointer.
   if (chain && s.regs[chain.base] === 0n) return { kind: 'end' };
   if (!chain || !chainUsable(arch, s))
