@@ -205,6 +205,39 @@ describe('ppc64le and s390x: a crash in a signal handler', () => {
     assert.ok(ours.threads[0]!.frames.some((f) => f.how === 'signal-frame'));
   });
 
+  it('s390x with SA_SIGINFO: the interrupted frame comes from the rt_sigframe (svc 173; gdb-multiarch 13 stops there)', () => {
+    const m = qemuUserCore('s390x', { source: PROGRAM, flags: ['-O2', '-g', '-pthread'], args: ['siginfo'] });
+    cleanups.push(m.cleanup);
+    const ours = stackJson([m.core, '--exe', m.exe]).threads[0]!;
+    const crashed = ours.frames.filter((f) => !f.inline);
+    const names = crashed.map((f) => (f.function ? baseName(f.function) : null));
+    assert.deepEqual(names.slice(0, 3), ['crash_here', 'on_signal_inner', 'on_signal']);
+    // gdb-multiarch 13 ends the backtrace after on_signal ("Cannot access memory").
+    const gdb = gdbPcs(
+      gdbFrames({ exe: m.exe, core: m.core, gdb: 'gdb-multiarch' }).find((t) => t.tid === ours.tid)!,
+    );
+    assert.deepEqual(ourPcs(ours).slice(0, gdb.length), gdb, 'up to where gdb stops');
+    const i = crashed.findIndex((f) => f.how === 'signal-frame');
+    assert.equal(i, 4);
+    // The interrupted pc is right after the tgkill `svc` in __pthread_kill_implementation.
+    const interrupted = crashed[i]!;
+    assert.match(interrupted.function ?? '', /^__pthread_kill_implementation/);
+    const dis = runOk('s390x-linux-gnu-objdump', [
+      '-d',
+      `--start-address=${BigInt(interrupted.pc) - 2n}`,
+      `--stop-address=${interrupted.pc}`,
+      m.exe,
+    ]).stdout;
+    assert.match(dis, /\bsvc\b/, 'svc before the interrupted pc');
+    assert.deepEqual(names.slice(i + 1, i + 6), [
+      'raise',
+      'main_level3',
+      'main_level2',
+      'main_level1',
+      'main',
+    ]);
+  });
+
   it('ppc64le: the interrupted frame comes from the rt_sigframe (gdb-multiarch 13 stops there)', () => {
     const m = signalCore('ppc64le');
     const ours = stackJson([m.core, '--exe', m.exe]).threads[0]!;

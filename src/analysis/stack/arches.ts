@@ -222,6 +222,19 @@ const S390X: UnwindArch = {
       ),
       pc: -8,
     },
+    // With SA_SIGINFO: svc 173 (rt_sigreturn). The rt_sigframe: the 160 bytes, the svc
+    // instruction's slot (8), the siginfo (128), then the ucontext: uc_flags, uc_link and the
+    // stack_t (40) before its _sigregs, whose PSW (16) precedes r0-r15.
+    {
+      code: hex('0aad'),
+      context: 160 + 8 + 128 + 40 + 16,
+      regs: slots(
+        Array.from({ length: 16 }, (_, i) => i),
+        0,
+        8,
+      ),
+      pc: -8,
+    },
   ],
   pcAlign: 0n,
   spKeeps: true,

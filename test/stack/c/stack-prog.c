@@ -3,6 +3,7 @@
  * functions (and one always_inline one) before it stops. argv[1] picks how the process ends:
  *   crash    the main thread dereferences a bad pointer while 3 workers sleep in libc
  *   signal   the main thread crashes inside a SIGUSR1 handler it raised itself
+ *   siginfo  the same with the handler installed with SA_SIGINFO (an rt signal frame)
  *   plt      the main thread crashes in a shared library it called through the PLT
  *            (libstack-lib.so, built from stack-lib.c; only when linked with -DWITH_LIB)
  *   null     the main thread calls through a null function pointer
@@ -63,7 +64,7 @@ NOINLINE void main_wait(void) {
 
 NOINLINE void main_level3(int n) {
   if (strcmp(mode, "crash") == 0) inlined_step(n);
-  else if (strcmp(mode, "signal") == 0) raise(SIGUSR1);
+  else if (strcmp(mode, "signal") == 0 || strcmp(mode, "siginfo") == 0) raise(SIGUSR1);
   else if (strcmp(mode, "null") == 0) null_call(n);
 #ifdef WITH_LIB
   else if (strcmp(mode, "plt") == 0) sink += lib_entry(lib_callback, n);
@@ -107,6 +108,8 @@ int main(int argc, char **argv) {
   struct sigaction sa;
   memset(&sa, 0, sizeof sa);
   sa.sa_handler = on_signal;
+  /* The handler ignores the two more arguments SA_SIGINFO passes. */
+  if (strcmp(mode, "siginfo") == 0) sa.sa_flags = SA_SIGINFO;
   sigaction(SIGUSR1, &sa, NULL);
   pthread_barrier_init(&ready, NULL, 4);
   pthread_t t[3];
