@@ -21,6 +21,7 @@
 // | capture-ready       | live capture: the image is described, none of its memory read yet     |
 // | capture-done        | live capture: every byte of the image is read, nothing let go yet     |
 // | husk-held           | restore: the process to build is seized (EXITKILL), nothing changed   |
+// | process-cloned      | restore: the husk forked the process with the image's pid (held)      |
 // | husk-emptied        | restore: its own memory is unmapped, its files closed                 |
 // | memory-mapped       | restore: every mapping of the image is mapped                         |
 // | memory-written      | restore: the image's bytes are in place                               |

@@ -205,6 +205,16 @@ export class TracedProcess {
   }
 
   /**
+   * A process a traced one forked (auto-attached by PTRACE_O_TRACEFORK, with the tracer's
+   * options): waits for its first stop and holds its one thread.
+   */
+  static adoptForked(pid: number, timeoutMs = 10_000): TracedProcess {
+    const tp = new TracedProcess(pid);
+    tp.adopt(pid, timeoutMs);
+    return tp;
+  }
+
+  /**
    * Takes in a thread that joined the process while it was traced (auto-attached by
    * PTRACE_O_TRACECLONE): waits for its first stop and holds it like the others.
    */

@@ -1,7 +1,7 @@
 // coreshot restore: a multi-threaded program that counts in every thread and checks its general
 // and vector registers and a heap buffer on every round is dumped, killed and restored (copied,
-// then --lazy): every thread goes on from the count the core holds, no check fails, the threads
-// have their recorded ids, the process is no child of coreshot. Then what must be refused is refused with one line and nothing left
+// then --lazy): every thread goes on from the count the core holds, no check fails, the process
+// and its threads have their recorded ids, the process is no child of coreshot. Then what must be refused is refused with one line and nothing left
 // running, and coreshot SIGKILLed at every step of a restore leaves nothing of the new process.
 import assert from 'node:assert/strict';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
@@ -93,13 +93,14 @@ async function dumpKillRestore(name: string, extra: string[]): Promise<void> {
     assert.ok(isAlive(restored), 'the restored process is not running');
     assert.notEqual(ppid(restored), process.pid, 'the restored process is a child of the test');
     assert.equal(readdirSync(`/proc/${restored}/task`).length, THREADS);
-    // The threads but the first have their recorded ids (clone3 set_tid: the old ones are free).
-    const workers = (out.threads as { was: number; tid: number }[]).slice(1);
+    // The process and its threads have their recorded ids (clone3 set_tid: the old ones are free).
+    const threads = out.threads as { was: number; tid: number }[];
+    assert.equal(restored, pid, 'the restored process has the pid it was dumped with');
     assert.deepEqual(
-      workers.map((t) => t.tid),
-      workers.map((t) => t.was),
+      threads.map((t) => t.tid),
+      threads.map((t) => t.was),
     );
-    for (const t of workers) assert.ok(existsSync(`/proc/${restored}/task/${t.tid}`));
+    for (const t of threads) assert.ok(existsSync(`/proc/${restored}/task/${t.tid}`));
     // Every thread counts on from what the core holds, well past it.
     const seen = await eventually(
       () => counts(dir),
@@ -216,6 +217,7 @@ describe('coreshot restore refuses cleanly', () => {
       'registers-set',
       'syscall-returned',
       'sigreturn-entered',
+      'process-cloned',
       'husk-emptied',
       'memory-mapped',
       'memory-written',
@@ -226,7 +228,10 @@ describe('coreshot restore refuses cleanly', () => {
       let building: number[] = [];
       try {
         building = tracedBy(held.pid);
-        assert.equal(building.length, 1, `the process being built at ${step}: ${building}`);
+        // Once the process with the image's pid is cloned, the husk it came from is traced too
+        // until it is ended.
+        const want = step === 'process-cloned' ? 2 : 1;
+        assert.equal(building.length, want, `the processes being built at ${step}: ${building}`);
       } finally {
         // Killed whatever happened: a coreshot left holding would keep its process for ever.
         await held.kill();

@@ -38,6 +38,7 @@ import {
   CLONE_CHILD_CLEARTID,
   CLONE_FILES,
   CLONE_FS,
+  CLONE_PARENT,
   CLONE_SIGHAND,
   CLONE_SYSVSEM,
   CLONE_THREAD,
@@ -62,7 +63,7 @@ import type { LongRunOptions } from '../../model/progress.js';
 import { SysError } from '../../sys/libc.js';
 import { ProcMem } from '../../sys/mem.js';
 import { type ProcMapping, readMaps, readStatus } from '../../sys/proc.js';
-import { getRegSet, getRseqConfig, getSigMask } from '../../sys/ptrace.js';
+import { getRegSet, getRseqConfig, getSigMask, waitThread } from '../../sys/ptrace.js';
 import { type BorrowedThread, type SavedState, TracedProcess } from '../../sys/tracee.js';
 import { type Husk, startHusk } from './husk.js';
 import { restoreFiles, restoreProcessState, restoreThreadState } from './state.js';
@@ -187,16 +188,18 @@ class Builder {
   readonly pid: number;
   readonly tp: TracedProcess;
   readonly mem: ProcMem;
-  readonly notRestored: string[] = [];
+  readonly notRestored: string[];
   readonly husk: SavedState;
   private readonly threads = new Map<number, BorrowedThread>();
   private codeAt: bigint;
   scratch = 0n;
   private dataUsed = 0n;
 
-  constructor(pid: number, tp: TracedProcess) {
+  /** `scratch`: the scratch page the process already has (it was forked from a husk that had it). */
+  constructor(pid: number, tp: TracedProcess, notRestored: string[] = [], scratch?: bigint) {
     this.pid = pid;
     this.tp = tp;
+    this.notRestored = notRestored;
     this.mem = new ProcMem(pid, true);
     this.husk = {
       regs: getRegSet(pid, NT_PRSTATUS),
@@ -204,6 +207,11 @@ class Builder {
       sigmask: getSigMask(pid),
     };
     this.borrow(pid);
+    if (scratch !== undefined) {
+      this.scratch = scratch;
+      this.codeAt = scratch;
+      return;
+    }
     // Until the scratch page exists, the code is written over the husk's own text (a private
     // copy: the husk is coreshot's to use up).
     const text = readMaps(pid, false).find((m) => m.perms.startsWith('r-x'));
@@ -218,6 +226,7 @@ class Builder {
       abi: X86_64,
       resume: this.husk.regs,
       traceClone: true,
+      traceFork: true,
       exitKill: true,
       onPhase: faultPoint,
     });
@@ -251,7 +260,7 @@ class Builder {
     return t;
   }
 
-  /** The thread the last clone of the main thread created. */
+  /** The thread (or process) the last clone of the main thread created. */
   get child(): number | undefined {
     return this.thread(this.pid).child;
   }
@@ -425,25 +434,84 @@ export async function restoreProcess(image: ProcessImage, opts: RestoreOptions =
   preflight(image);
   const files = resolveFiles(image, opts);
   const husk: Husk = await startHusk();
-  let tp: TracedProcess | undefined;
+  let building: number | undefined;
   let done = false;
   try {
-    tp = TracedProcess.seize(husk.pid);
-    const b = new Builder(husk.pid, tp);
+    let b = new Builder(husk.pid, TracedProcess.seize(husk.pid));
     faultPoint('husk-held');
+    b.mapScratch(image);
+    const forked = forkWithPid(b, image.threads[0]!.tid);
+    if (forked) {
+      building = forked.pid;
+      b = forked;
+      endHusk(husk.pid);
+    }
     const result = build(image, b, opts, files);
     done = true;
     return result;
   } finally {
     husk.close();
-    if (!done) {
-      try {
-        process.kill(husk.pid, SIGKILL);
-      } catch {
-        // already gone
-      }
+    if (!done) for (const pid of [husk.pid, building]) if (pid !== undefined) endHusk(pid);
+  }
+}
+
+/** SIGKILLs a process coreshot traces and collects its exit, so that its parent can reap it. */
+function endHusk(pid: number): void {
+  try {
+    process.kill(pid, SIGKILL);
+  } catch {
+    return; // already gone
+  }
+  for (;;) {
+    try {
+      const st = waitThread(pid, 10_000);
+      if (st === null || st.kind !== 'stopped') return;
+    } catch {
+      return; // collected
     }
   }
+}
+
+/** struct clone_args up to set_tid_size (CLONE_ARGS_SIZE_VER1): eleven u64 but cgroup. */
+const CLONE_ARGS_SIZE = 80;
+
+/** clone3's arguments: `flags`, `child_tid`, and the one id asked for (exit_signal 0). */
+function cloneArgs(b: Builder, flags: bigint, ctid: bigint, id: number): bigint {
+  const want = Buffer.alloc(4);
+  want.writeInt32LE(id);
+  const args = Buffer.alloc(CLONE_ARGS_SIZE);
+  args.writeBigUInt64LE(flags, 0);
+  args.writeBigUInt64LE(ctid, 16); // child_tid
+  args.writeBigUInt64LE(b.data(want), 64); // set_tid
+  args.writeBigUInt64LE(1n, 72); // set_tid_size
+  return b.data(args);
+}
+
+/**
+ * The process id of the image when it is free and permitted: the husk forks a copy of itself
+ * with that id (clone3 with set_tid; CLONE_PARENT, so that the copy, like the husk, is a child of
+ * the husk's parent, not of coreshot), which the restore goes on in; the copy is traced from its
+ * first instruction and dies with coreshot like the husk. Returns its builder, or undefined
+ * (with the reason in notRestored) when the husk itself must do: the id is taken, or no privilege.
+ */
+function forkWithPid(b: Builder, pid: number): Builder | undefined {
+  if (pid === b.pid) return undefined;
+  try {
+    // With CLONE_PARENT the exit signal is the husk's own (SIGCHLD): clone3 wants 0 here.
+    b.call('clone3', cloneArgs(b, BigInt(CLONE_PARENT), 0n, pid), BigInt(CLONE_ARGS_SIZE));
+  } catch (err) {
+    if (!(err instanceof SysError)) throw err;
+    const why = err.errno === EEXIST ? 'taken' : err.code;
+    b.notRestored.push(`process id ${pid} (${why}): the process has the husk's, ${b.pid}`);
+    return undefined;
+  } finally {
+    b.clearData();
+  }
+  const child = b.child;
+  if (child !== pid) throw new Error(`the process cloned with id ${pid} was reported as ${child}`);
+  const tp = TracedProcess.adoptForked(child);
+  faultPoint('process-cloned');
+  return new Builder(child, tp, b.notRestored, b.scratch);
 }
 
 function build(
@@ -455,7 +523,6 @@ function build(
   const { pid, mem } = b;
   const notRestored = b.notRestored;
   const states = image.threads.map((t) => finalState(t, image, b.husk));
-  b.mapScratch(image);
   // Take everything of the husk's but the kernel's special mappings and the scratch page.
   const own = getRseqConfig(pid);
   if (own.size > 0)
@@ -511,10 +578,6 @@ function build(
     b.borrow(child);
     tids.push(child);
   }
-  if (pid !== image.threads[0]!.tid)
-    notRestored.push(
-      `process id ${image.threads[0]!.tid}: the process is built in a husk that has its own pid (${pid}); only threads get their recorded ids`,
-    );
   if (taken.length > 0) notRestored.push(`thread ids, new ones instead of: ${taken.join(', ')}`);
   b.call('set_tid_address', clearTid(0));
   if (off !== undefined) {
@@ -552,24 +615,14 @@ function build(
   return { pid, threads: image.threads.map((t, i) => ({ was: t.tid, tid: tids[i]! })), notRestored };
 }
 
-/** struct clone_args up to set_tid_size (CLONE_ARGS_SIZE_VER1): eleven u64 but cgroup. */
-const CLONE_ARGS_SIZE = 80;
-
 /**
  * Clones a thread of the new process with thread id `tid` (clone3 with set_tid: root, or
  * CAP_CHECKPOINT_RESTORE in the PID namespace). Returns why not (the id is taken, no
  * privilege); the caller then clones one with a new id.
  */
 function cloneWithTid(b: Builder, flags: bigint, ctid: bigint, tid: number): string | undefined {
-  const want = Buffer.alloc(4);
-  want.writeInt32LE(tid);
-  const args = Buffer.alloc(CLONE_ARGS_SIZE);
-  args.writeBigUInt64LE(flags, 0);
-  args.writeBigUInt64LE(ctid, 16); // child_tid
-  args.writeBigUInt64LE(b.data(want), 64); // set_tid
-  args.writeBigUInt64LE(1n, 72); // set_tid_size
   try {
-    b.call('clone3', b.data(args), BigInt(CLONE_ARGS_SIZE));
+    b.call('clone3', cloneArgs(b, flags, ctid, tid), BigInt(CLONE_ARGS_SIZE));
     return undefined;
   } catch (err) {
     if (!(err instanceof SysError)) throw err;
