@@ -78,7 +78,9 @@ async function dumpKillRestore(name: string, extra: string[]): Promise<void> {
   const core = join(dir, 'core');
   const dumped = coreshot(['dump', String(pid), '-o', core]);
   assert.equal(dumped.status, 0, dumped.stderr);
-  await killAndWait(pid);
+  // Gone and reaped: only then is its pid free to be given back.
+  await killAndWait(pid, 30_000);
+  assert.ok(!isAlive(pid), `the dumped process ${pid} was not reaped`);
   const held = coreCounts(dir, core);
   assert.ok(
     held.every((n) => n > 0n),

@@ -11,7 +11,7 @@ import { recordedState } from '../../src/elf/notes/coreshot.js';
 import { X86_64 } from '../../src/inject/x86_64.js';
 import type { Mapping, ProcessImage } from '../../src/model/process-image.js';
 import { openCore } from '../../src/sources/elfcore/open.js';
-import { compileC, coreshot, killAndWait, ROOT, startDetached, tempDir } from '../helpers/proc.js';
+import { compileC, coreshot, isAlive, killAndWait, ROOT, startDetached, tempDir } from '../helpers/proc.js';
 import { eventually } from '../live/helpers.js';
 
 const THREADS = 3;
@@ -64,7 +64,9 @@ test('restore --stopped, then dump --no-snapshot: equal mappings, contents and r
     );
     const dumped = coreshot(['dump', String(pid), '-o', first]);
     assert.equal(dumped.status, 0, dumped.stderr);
-    await killAndWait(pid);
+    // Gone and reaped: only then is its pid free to be given back.
+    await killAndWait(pid, 30_000);
+    assert.ok(!isAlive(pid), `the dumped process ${pid} was not reaped`);
     const res = coreshot(['restore', first, '--stopped']);
     assert.equal(res.status, 0, res.stderr);
     restored = Number(res.stdout.split('\n')[0]);
