@@ -1,7 +1,6 @@
 import { closeSync, openSync, readSync, realpathSync, statSync } from 'node:fs';
 import { ELFMAG } from '../../elf/constants.js';
 import { RestoreError, type RestoreOptions, restoreProcess } from '../../sinks/process/restore.js';
-import { Checkpoint } from '../../sources/criu/checkpoint.js';
 import { openCore } from '../../sources/elfcore/open.js';
 import { abortOnSignals, UsageError, UserError } from '../errors.js';
 import { toJson } from '../json.js';
@@ -26,6 +25,8 @@ export async function restore(path: string, opts: RestoreCliOptions): Promise<vo
   try {
     if (statSync(path).isDirectory()) {
       if (opts.lazy) throw new UsageError('--lazy needs an ELF core, not a CRIU image directory');
+      // Loaded only for a directory: the CRIU source brings its protobuf schemas (~11 ms).
+      const { Checkpoint } = await import('../../sources/criu/checkpoint.js');
       const ckpt = Checkpoint.open(path, { root: opts.root ?? '/' });
       const pid = opts.pid ?? ckpt.processes[0]?.pid;
       if (pid === undefined) throw new UserError(`${path}: the checkpoint holds no process`);
