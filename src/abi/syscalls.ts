@@ -36,7 +36,10 @@ export type SyscallName =
   | 'sigaltstack'
   | 'brk'
   | 'dup3'
-  | 'get_robust_list';
+  | 'get_robust_list'
+  | 'userfaultfd'
+  | 'pidfd_open'
+  | 'pidfd_getfd';
 
 export const SYSCALLS: Readonly<Record<'x86_64', Readonly<Record<SyscallName, number>>>> = {
   x86_64: {
@@ -72,9 +75,12 @@ export const SYSCALLS: Readonly<Record<'x86_64', Readonly<Record<SyscallName, nu
     get_robust_list: 274,
     dup3: 292,
     prlimit64: 302,
+    userfaultfd: 323,
     rseq: 334,
+    pidfd_open: 434,
     clone3: 435,
     close_range: 436,
+    pidfd_getfd: 438,
   },
 };
 

@@ -40,6 +40,12 @@ interface Libc {
   ): number | bigint;
   linkat(olddirfd: number, oldpath: string, newdirfd: number, newpath: string, flags: number): number;
   pipe2(fds: number[], flags: number): number;
+  ioctl(fd: number, request: number, arg: Buffer): number;
+  mmap(addr: bigint, len: bigint, prot: number, flags: number, fd: number, offset: bigint): number | bigint;
+  munmap(addr: bigint, len: bigint): number;
+  lseek(fd: number, offset: bigint, whence: number): number | bigint;
+  /** A raw system call with up to three arguments: -1 and errno on failure. */
+  syscall(nr: number, a: number, b: number, c: number): number | bigint;
   errno(): number;
 }
 
@@ -65,6 +71,11 @@ export function sys(): Libc {
         'coreshot_remote_iovec *remote, unsigned long nremote, unsigned long flags)',
     ),
     pipe2: lib.func('int pipe2(_Out_ int *fds, int flags)'),
+    ioctl: lib.func('int ioctl(int fd, unsigned long request, _Inout_ uint8_t *arg)'),
+    mmap: lib.func('uintptr_t mmap(uintptr_t addr, size_t len, int prot, int flags, int fd, int64_t offset)'),
+    munmap: lib.func('int munmap(uintptr_t addr, size_t len)'),
+    lseek: lib.func('int64_t lseek(int fd, int64_t offset, int whence)'),
+    syscall: (nr, a, b, c) => syscall(nr, a, b, c),
     linkat: lib.func(
       'int linkat(int olddirfd, const char *oldpath, int newdirfd, const char *newpath, int flags)',
     ),

@@ -9,10 +9,10 @@
 // Until the final detach the husk is traced with PTRACE_O_EXITKILL and killed on any failure:
 // the new process is either complete or gone.
 
-import { readFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync } from 'node:fs';
 import { AT } from '../../abi/auxv.js';
 import { EEXIST, ENXIO } from '../../abi/errno.js';
-import { AT_FDCWD, O_RDONLY, O_RDWR, SEEK_DATA, SEEK_HOLE } from '../../abi/fcntl.js';
+import { AT_FDCWD, O_CLOEXEC, O_RDONLY, O_RDWR, SEEK_DATA, SEEK_HOLE } from '../../abi/fcntl.js';
 import {
   MAP_ANONYMOUS,
   MAP_FIXED,
@@ -65,6 +65,7 @@ import { ProcMem } from '../../sys/mem.js';
 import { type ProcMapping, readMaps, readStatus } from '../../sys/proc.js';
 import { getRegSet, getRseqConfig, getSigMask, waitThread } from '../../sys/ptrace.js';
 import { type BorrowedThread, type SavedState, TracedProcess } from '../../sys/tracee.js';
+import { dataRuns, MemoryFiller } from '../../sys/uffd.js';
 import { type Husk, startHusk } from './husk.js';
 import { restoreFiles, restoreProcessState, restoreThreadState } from './state.js';
 
@@ -749,42 +750,97 @@ function writeAll(
   const buf = Buffer.allocUnsafe(CHUNK);
   const file = opts.imageFile;
   let fd: bigint | undefined;
-  for (const m of restorable(image, special)) {
-    if (m.dumped === 0n || (m.shared && fileBacked(m))) continue;
-    const at = file?.offsetOf(m);
-    const direct = file !== undefined && at !== undefined && at % PAGE === 0n && !m.shared;
-    if (direct && opts.lazy) continue;
-    const anon = !fileBacked(m);
-    if (direct) {
-      fd ??= b.call('openat', BigInt(AT_FDCWD), b.data(Buffer.from(`${file.path}\0`)), BigInt(O_RDONLY), 0n);
-      b.clearData();
-      readIn(b, fd, m, at, anon);
-      opts.signal?.throwIfAborted();
-      continue;
-    }
-    const end = m.start + m.dumped;
-    for (let addr = m.start; addr < end; addr += BigInt(CHUNK)) {
-      const n = Number(end - addr < BigInt(CHUNK) ? end - addr : BigInt(CHUNK));
-      const view = buf.subarray(0, n);
-      const missing = image.memory.readInto(addr, view);
-      // Runs of pages worth writing: available, and (in anonymous memory) not all zero.
-      let run = -1;
-      for (let o = 0; o <= n; o += Number(PAGE)) {
-        const page = addr + BigInt(o);
-        const skip =
-          o === n ||
-          missing.some((r) => r.start < page + PAGE && page < r.end) ||
-          (anon && isZero(view, o, Math.min(o + Number(PAGE), n)));
-        if (!skip && run < 0) run = o;
-        if (skip && run >= 0) {
-          b.mem.write(addr + BigInt(run), view.subarray(run, o));
-          run = -1;
+  // Anonymous memory is filled from the image file by coreshot through the new process's
+  // userfaultfd (no page zeroed first); where that cannot be had, the process reads it.
+  let filler: { uffd: MemoryFiller; file: number } | null | undefined;
+  try {
+    for (const m of restorable(image, special)) {
+      if (m.dumped === 0n || (m.shared && fileBacked(m))) continue;
+      const at = file?.offsetOf(m);
+      const direct = file !== undefined && at !== undefined && at % PAGE === 0n && !m.shared;
+      if (direct && opts.lazy) continue;
+      const anon = !fileBacked(m);
+      if (direct && anon) {
+        filler ??= openFiller(b, file.path);
+        if (filler) {
+          for (const r of dataRuns(filler.file, at, at + m.dumped))
+            filler.uffd.fill(m.start, m.end, m.start + (r.start - at), filler.file, r.start, r.end);
+          opts.signal?.throwIfAborted();
+          continue;
         }
       }
-      opts.signal?.throwIfAborted();
+      if (direct) {
+        fd ??= b.call(
+          'openat',
+          BigInt(AT_FDCWD),
+          b.data(Buffer.from(`${file.path}\0`)),
+          BigInt(O_RDONLY),
+          0n,
+        );
+        b.clearData();
+        readIn(b, fd, m, at, anon);
+        opts.signal?.throwIfAborted();
+        continue;
+      }
+      const end = m.start + m.dumped;
+      for (let addr = m.start; addr < end; addr += BigInt(CHUNK)) {
+        const n = Number(end - addr < BigInt(CHUNK) ? end - addr : BigInt(CHUNK));
+        const view = buf.subarray(0, n);
+        const missing = image.memory.readInto(addr, view);
+        // Runs of pages worth writing: available, and (in anonymous memory) not all zero.
+        let run = -1;
+        for (let o = 0; o <= n; o += Number(PAGE)) {
+          const page = addr + BigInt(o);
+          const skip =
+            o === n ||
+            missing.some((r) => r.start < page + PAGE && page < r.end) ||
+            (anon && isZero(view, o, Math.min(o + Number(PAGE), n)));
+          if (!skip && run < 0) run = o;
+          if (skip && run >= 0) {
+            b.mem.write(addr + BigInt(run), view.subarray(run, o));
+            run = -1;
+          }
+        }
+        opts.signal?.throwIfAborted();
+      }
+    }
+  } finally {
+    if (filler) {
+      filler.uffd.close();
+      closeSync(filler.file);
     }
   }
   if (fd !== undefined) b.call('close', fd);
+}
+
+/**
+ * A userfaultfd of the new process, taken into coreshot (the process's own descriptor closed at
+ * once), and the image file opened: null when the kernel refuses one (the process then reads its
+ * anonymous memory from the file itself).
+ */
+function openFiller(b: Builder, path: string): { uffd: MemoryFiller; file: number } | null {
+  let remote: bigint;
+  try {
+    remote = b.call('userfaultfd', BigInt(O_CLOEXEC));
+  } catch (err) {
+    if (err instanceof SysError) return null;
+    throw err;
+  }
+  let uffd: MemoryFiller;
+  try {
+    uffd = new MemoryFiller(b.pid, Number(remote));
+  } catch (err) {
+    if (err instanceof SysError) return null;
+    throw err;
+  } finally {
+    b.call('close', remote);
+  }
+  try {
+    return { uffd, file: openSync(path, 'r') };
+  } catch (err) {
+    uffd.close();
+    throw err;
+  }
 }
 
 /**
