@@ -10,6 +10,7 @@ import { after, before, describe, test } from 'node:test';
 import { openCore } from '../../src/sources/elfcore/open.js';
 import { kernelCore } from '../helpers/cores.js';
 import {
+  CLI,
   cliForOtherUsers,
   compileC,
   coreshot,
@@ -71,7 +72,11 @@ function ppid(pid: number): number {
   return Number(/^PPid:\s*(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]);
 }
 
-async function dumpKillRestore(name: string, extra: string[]): Promise<void> {
+/**
+ * Dumps the counter, kills it, restores it (with `extra` arguments; through the command `via`
+ * when given) and checks that every thread counts on with its checks passing.
+ */
+async function dumpKillRestore(name: string, extra: string[], via?: string): Promise<void> {
   const dir = join(tmp.path, name);
   mkdirSync(dir, { recursive: true });
   const pid = await startCounter(dir);
@@ -86,7 +91,8 @@ async function dumpKillRestore(name: string, extra: string[]): Promise<void> {
     held.every((n) => n > 0n),
     `the core holds counts ${held}`,
   );
-  const res = coreshot(['restore', core, '--json', ...extra]);
+  const args = ['restore', core, '--json', ...extra];
+  const res = via ? run(via, [process.execPath, CLI, ...args]) : coreshot(args);
   assert.equal(res.status, 0, res.stderr);
   const out = JSON.parse(res.stdout);
   const restored: number = out.pid;
@@ -129,6 +135,15 @@ describe('coreshot restore', () => {
 
   test('the same with --lazy (the core file mapped instead of copied)', async () => {
     await dumpKillRestore('lazy', ['--lazy']);
+  });
+
+  test('the same where no userfaultfd can be had (a seccomp filter refuses it): the process reads its memory itself', async () => {
+    const via = compileC(
+      join(ROOT, 'test/restore/progs/no-userfaultfd.c'),
+      join(tmp.path, 'no-userfaultfd-bin'),
+      ['-O2'],
+    );
+    await dumpKillRestore('no-userfaultfd', [], via);
   });
 });
 
