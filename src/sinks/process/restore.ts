@@ -435,7 +435,9 @@ export async function restoreProcess(image: ProcessImage, opts: RestoreOptions =
   preflight(image);
   const files = resolveFiles(image, opts);
   const husk: Husk = await startHusk();
-  let building: number | undefined;
+  // The processes to end if the restore fails: the husk until it is ended (its pid may be
+  // someone else's after that), and the copy with the image's pid once there is one.
+  const ours = [husk.pid];
   let done = false;
   try {
     let b = new Builder(husk.pid, TracedProcess.seize(husk.pid));
@@ -443,21 +445,21 @@ export async function restoreProcess(image: ProcessImage, opts: RestoreOptions =
     b.mapScratch(image);
     const forked = forkWithPid(b, image.threads[0]!.tid);
     if (forked) {
-      building = forked.pid;
+      ours.push(forked.pid);
       b = forked;
-      endHusk(husk.pid);
+      endTraced(ours.shift()!);
     }
     const result = build(image, b, opts, files);
     done = true;
     return result;
   } finally {
     husk.close();
-    if (!done) for (const pid of [husk.pid, building]) if (pid !== undefined) endHusk(pid);
+    if (!done) for (const pid of ours) endTraced(pid);
   }
 }
 
 /** SIGKILLs a process coreshot traces and collects its exit, so that its parent can reap it. */
-function endHusk(pid: number): void {
+function endTraced(pid: number): void {
   try {
     process.kill(pid, SIGKILL);
   } catch {
@@ -510,9 +512,14 @@ function forkWithPid(b: Builder, pid: number): Builder | undefined {
   }
   const child = b.child;
   if (child !== pid) throw new Error(`the process cloned with id ${pid} was reported as ${child}`);
-  const tp = TracedProcess.adoptForked(child);
-  faultPoint('process-cloned');
-  return new Builder(child, tp, b.notRestored, b.scratch);
+  try {
+    const tp = TracedProcess.adoptForked(child);
+    faultPoint('process-cloned');
+    return new Builder(child, tp, b.notRestored, b.scratch);
+  } catch (err) {
+    endTraced(child);
+    throw err;
+  }
 }
 
 function build(
