@@ -182,7 +182,9 @@ describe('coreshot restore refuses cleanly', () => {
     core = join(dir, 'core');
     const dumped = coreshot(['dump', String(pid), '-o', core]);
     assert.equal(dumped.status, 0, dumped.stderr);
-    await killAndWait(pid);
+    // Reaped, so that its pid is free when the restores below ask for it (process-cloned).
+    await killAndWait(pid, 30_000);
+    assert.ok(!isAlive(pid), `the dumped process ${pid} was not reaped`);
   });
 
   test('a 32-bit image, a missing mapped file, a user without privilege: one line each, nothing started', () => {
