@@ -28,7 +28,7 @@ function check(call: string, r: number | bigint): bigint {
 }
 
 /** A duplicate in coreshot of descriptor `fd` of process `pid` (pidfd_open + pidfd_getfd). */
-export function takeDescriptor(pid: number, fd: number): number {
+function takeDescriptor(pid: number, fd: number): number {
   const nr = SYSCALLS.x86_64;
   const pidfd = Number(check('pidfd_open', sys().syscall(nr.pidfd_open, pid, 0, 0)));
   try {
@@ -38,9 +38,15 @@ export function takeDescriptor(pid: number, fd: number): number {
   }
 }
 
+/** Bytes [start, end) of a file. */
+export interface FileRun {
+  start: bigint;
+  end: bigint;
+}
+
 /** The runs of data of file `fd` in [from, to) (SEEK_DATA/SEEK_HOLE): holes read as zero. */
-export function dataRuns(fd: number, from: bigint, to: bigint): { start: bigint; end: bigint }[] {
-  const out: { start: bigint; end: bigint }[] = [];
+export function dataRuns(fd: number, from: bigint, to: bigint): FileRun[] {
+  const out: FileRun[] = [];
   for (let off = from; off < to; ) {
     const data = BigInt(sys().lseek(fd, off, SEEK_DATA));
     if (data === -1n) {
@@ -78,23 +84,25 @@ export class MemoryFiller {
   }
 
   /**
-   * Copies bytes [from, to) of file `file` (page-aligned, data only: see dataRuns) to `dst` in the
-   * process's anonymous mapping [start, end), registered for the while.
+   * Fills the process's anonymous mapping [start, end), registered for the while, with `runs`
+   * of file `file` (page-aligned), the mapping's first byte being at offset `at` of the file.
    */
-  fill(start: bigint, end: bigint, dst: bigint, file: number, from: bigint, to: bigint): void {
+  fill(start: bigint, end: bigint, file: number, at: bigint, runs: readonly FileRun[]): void {
     const range = Buffer.alloc(32);
     range.writeBigUInt64LE(start, 0);
     range.writeBigUInt64LE(end - start, 8);
     range.writeBigUInt64LE(UFFDIO_REGISTER_MODE_MISSING, 16);
     this.ioctl('UFFDIO_REGISTER', UFFDIO_REGISTER, range);
     try {
-      for (let at = from; at < to; at += WINDOW) {
-        const len = to - at < WINDOW ? to - at : WINDOW;
-        const src = check('mmap', sys().mmap(0n, len, PROT_READ, MAP_SHARED, file, at));
-        try {
-          this.copy(dst + (at - from), src, len);
-        } finally {
-          sys().munmap(src, len);
+      for (const r of runs) {
+        for (let off = r.start; off < r.end; off += WINDOW) {
+          const len = r.end - off < WINDOW ? r.end - off : WINDOW;
+          const src = check('mmap', sys().mmap(0n, len, PROT_READ, MAP_SHARED, file, off));
+          try {
+            this.copy(start + (off - at), src, len);
+          } finally {
+            sys().munmap(src, len);
+          }
         }
       }
     } finally {

@@ -6,13 +6,13 @@
 // `lazy`, the core file's own segment data) and filled with the image's bytes, mm bounds and
 // auxv set with PR_SET_MM_MAP, the other threads cloned, every thread given its registers,
 // extended state and signal mask, and the page of code unmapped through the image's own code.
-// Until the final detach the husk is traced with PTRACE_O_EXITKILL and killed on any failure:
-// the new process is either complete or gone.
+// Until the final detach the husk (or the copy of it that has the image's pid) is traced with
+// PTRACE_O_EXITKILL and killed on any failure: the new process is either complete or gone.
 
 import { closeSync, openSync, readFileSync } from 'node:fs';
 import { AT } from '../../abi/auxv.js';
-import { EEXIST, ENXIO } from '../../abi/errno.js';
-import { AT_FDCWD, O_CLOEXEC, O_RDONLY, O_RDWR, SEEK_DATA, SEEK_HOLE } from '../../abi/fcntl.js';
+import { EEXIST } from '../../abi/errno.js';
+import { AT_FDCWD, O_CLOEXEC, O_RDONLY, O_RDWR } from '../../abi/fcntl.js';
 import {
   MAP_ANONYMOUS,
   MAP_FIXED,
@@ -65,7 +65,7 @@ import { ProcMem } from '../../sys/mem.js';
 import { type ProcMapping, readMaps, readStatus } from '../../sys/proc.js';
 import { getRegSet, getRseqConfig, getSigMask, waitThread } from '../../sys/ptrace.js';
 import { type BorrowedThread, type SavedState, TracedProcess } from '../../sys/tracee.js';
-import { dataRuns, MemoryFiller } from '../../sys/uffd.js';
+import { dataRuns, type FileRun, MemoryFiller } from '../../sys/uffd.js';
 import { type Husk, startHusk } from './husk.js';
 import { restoreFiles, restoreProcessState, restoreThreadState } from './state.js';
 
@@ -747,7 +747,13 @@ function restorable(image: ProcessImage, special: readonly { start: bigint; end:
   return image.mappings.filter((m) => m.start < TASK_SIZE && !special.some((s) => overlaps(s, m)));
 }
 
-/** Copies the image's bytes into the new process (skipping zero pages of fresh anonymous memory). */
+/**
+ * Copies the image's bytes into the new process. From an uncompressed image file, where a
+ * mapping's data starts page-aligned: anonymous memory through the new process's userfaultfd
+ * (no page zeroed first), else read by the process itself; only the file's data runs of
+ * anonymous memory (its holes are zero pages, which fresh anonymous memory already is).
+ * Otherwise written through /proc/PID/mem, zero pages of fresh anonymous memory skipped.
+ */
 function writeAll(
   image: ProcessImage,
   b: Builder,
@@ -756,76 +762,79 @@ function writeAll(
 ): void {
   const buf = Buffer.allocUnsafe(CHUNK);
   const file = opts.imageFile;
-  let fd: bigint | undefined;
-  // Anonymous memory is filled from the image file by coreshot through the new process's
-  // userfaultfd (no page zeroed first); where that cannot be had, the process reads it.
-  let filler: { uffd: MemoryFiller; file: number } | null | undefined;
+  let local: number | undefined; // the image file, opened in coreshot
+  let remote: bigint | undefined; // the same, opened in the new process
+  let filler: MemoryFiller | null | undefined;
   try {
     for (const m of restorable(image, special)) {
       if (m.dumped === 0n || (m.shared && fileBacked(m))) continue;
       const at = file?.offsetOf(m);
-      const direct = file !== undefined && at !== undefined && at % PAGE === 0n && !m.shared;
-      if (direct && opts.lazy) continue;
       const anon = !fileBacked(m);
-      if (direct && anon) {
-        filler ??= openFiller(b, file.path);
-        if (filler) {
-          for (const r of dataRuns(filler.file, at, at + m.dumped))
-            filler.uffd.fill(m.start, m.end, m.start + (r.start - at), filler.file, r.start, r.end);
-          opts.signal?.throwIfAborted();
-          continue;
+      if (file === undefined || at === undefined || at % PAGE !== 0n || m.shared) {
+        writeThrough(image, b, m, anon, buf, opts.signal);
+      } else if (!opts.lazy) {
+        local ??= openSync(file.path, 'r');
+        const runs = anon ? dataRuns(local, at, at + m.dumped) : [{ start: at, end: at + m.dumped }];
+        if (anon) filler ??= openFiller(b);
+        if (anon && filler) filler.fill(m.start, m.end, local, at, runs);
+        else {
+          remote ??= b.call(
+            'openat',
+            BigInt(AT_FDCWD),
+            b.data(Buffer.from(`${file.path}\0`)),
+            BigInt(O_RDONLY),
+            0n,
+          );
+          b.clearData();
+          readIn(b, remote, m, at, runs);
         }
       }
-      if (direct) {
-        fd ??= b.call(
-          'openat',
-          BigInt(AT_FDCWD),
-          b.data(Buffer.from(`${file.path}\0`)),
-          BigInt(O_RDONLY),
-          0n,
-        );
-        b.clearData();
-        readIn(b, fd, m, at, anon);
-        opts.signal?.throwIfAborted();
-        continue;
-      }
-      const end = m.start + m.dumped;
-      for (let addr = m.start; addr < end; addr += BigInt(CHUNK)) {
-        const n = Number(end - addr < BigInt(CHUNK) ? end - addr : BigInt(CHUNK));
-        const view = buf.subarray(0, n);
-        const missing = image.memory.readInto(addr, view);
-        // Runs of pages worth writing: available, and (in anonymous memory) not all zero.
-        let run = -1;
-        for (let o = 0; o <= n; o += Number(PAGE)) {
-          const page = addr + BigInt(o);
-          const skip =
-            o === n ||
-            missing.some((r) => r.start < page + PAGE && page < r.end) ||
-            (anon && isZero(view, o, Math.min(o + Number(PAGE), n)));
-          if (!skip && run < 0) run = o;
-          if (skip && run >= 0) {
-            b.mem.write(addr + BigInt(run), view.subarray(run, o));
-            run = -1;
-          }
-        }
-        opts.signal?.throwIfAborted();
-      }
+      opts.signal?.throwIfAborted();
     }
   } finally {
-    if (filler) {
-      filler.uffd.close();
-      closeSync(filler.file);
-    }
+    filler?.close();
+    if (local !== undefined) closeSync(local);
   }
-  if (fd !== undefined) b.call('close', fd);
+  if (remote !== undefined) b.call('close', remote);
+}
+
+/** Writes a mapping's bytes through /proc/PID/mem: the pages the image holds, not zero ones. */
+function writeThrough(
+  image: ProcessImage,
+  b: Builder,
+  m: Mapping,
+  anon: boolean,
+  buf: Buffer,
+  signal: AbortSignal | undefined,
+): void {
+  const end = m.start + m.dumped;
+  for (let addr = m.start; addr < end; addr += BigInt(CHUNK)) {
+    const n = Number(end - addr < BigInt(CHUNK) ? end - addr : BigInt(CHUNK));
+    const view = buf.subarray(0, n);
+    const missing = image.memory.readInto(addr, view);
+    // Runs of pages worth writing: available, and (in anonymous memory) not all zero.
+    let run = -1;
+    for (let o = 0; o <= n; o += Number(PAGE)) {
+      const page = addr + BigInt(o);
+      const skip =
+        o === n ||
+        missing.some((r) => r.start < page + PAGE && page < r.end) ||
+        (anon && isZero(view, o, Math.min(o + Number(PAGE), n)));
+      if (!skip && run < 0) run = o;
+      if (skip && run >= 0) {
+        b.mem.write(addr + BigInt(run), view.subarray(run, o));
+        run = -1;
+      }
+    }
+    signal?.throwIfAborted();
+  }
 }
 
 /**
  * A userfaultfd of the new process, taken into coreshot (the process's own descriptor closed at
- * once), and the image file opened: null when the kernel refuses one (the process then reads its
- * anonymous memory from the file itself).
+ * once): null when the kernel refuses one (the process then reads its anonymous memory itself).
  */
-function openFiller(b: Builder, path: string): { uffd: MemoryFiller; file: number } | null {
+function openFiller(b: Builder): MemoryFiller | null {
   let remote: bigint;
   try {
     remote = b.call('userfaultfd', BigInt(O_CLOEXEC));
@@ -833,53 +842,30 @@ function openFiller(b: Builder, path: string): { uffd: MemoryFiller; file: numbe
     if (err instanceof SysError) return null;
     throw err;
   }
-  let uffd: MemoryFiller;
   try {
-    uffd = new MemoryFiller(b.pid, Number(remote));
+    return new MemoryFiller(b.pid, Number(remote));
   } catch (err) {
     if (err instanceof SysError) return null;
     throw err;
   } finally {
     b.call('close', remote);
   }
-  try {
-    return { uffd, file: openSync(path, 'r') };
-  } catch (err) {
-    uffd.close();
-    throw err;
-  }
 }
 
 /**
- * The new process reads a mapping's dumped bytes from the image file itself (one copy, in the
- * kernel): pread64 from offset `at`, in anonymous memory only the file's data runs (its holes are
- * zero pages, which fresh anonymous memory already is). A mapping without write permission is
- * made writable for the while.
+ * The new process reads runs `runs` of the image file (open in it as `fd`) into mapping `m`,
+ * whose dumped bytes start at offset `at`: pread64, one copy in the kernel. A mapping without
+ * write permission is made writable for the while.
  */
-function readIn(b: Builder, fd: bigint, m: Mapping, at: bigint, anon: boolean): void {
+function readIn(b: Builder, fd: bigint, m: Mapping, at: bigint, runs: readonly FileRun[]): void {
   const len = m.end - m.start;
   if (!m.write) b.call('mprotect', m.start, len, BigInt(prot(m) | PROT_WRITE));
-  const end = at + m.dumped;
-  for (let off = at; off < end; ) {
-    let data = off;
-    let hole = end;
-    if (anon) {
-      try {
-        data = b.call('lseek', fd, off, BigInt(SEEK_DATA));
-      } catch (err) {
-        if (err instanceof SysError && err.errno === ENXIO) break; // no data after off
-        throw err;
-      }
-      if (data >= end) break;
-      hole = b.call('lseek', fd, data, BigInt(SEEK_HOLE));
-      if (hole > end) hole = end;
-    }
-    for (let o = data; o < hole; ) {
-      const n = b.call('pread64', fd, m.start + (o - at), hole - o, o);
+  for (const r of runs) {
+    for (let o = r.start; o < r.end; ) {
+      const n = b.call('pread64', fd, m.start + (o - at), r.end - o, o);
       if (n === 0n) break; // the file ends early: the rest stays zero
       o += n;
     }
-    off = hole;
   }
   if (!m.write) b.call('mprotect', m.start, len, BigInt(prot(m)));
 }
