@@ -75,7 +75,7 @@ export function sys(): Libc {
     mmap: lib.func('uintptr_t mmap(uintptr_t addr, size_t len, int prot, int flags, int fd, int64_t offset)'),
     munmap: lib.func('int munmap(uintptr_t addr, size_t len)'),
     lseek: lib.func('int64_t lseek(int fd, int64_t offset, int whence)'),
-    syscall: (nr, a, b, c) => syscall(nr, a, b, c),
+    syscall,
     linkat: lib.func(
       'int linkat(int olddirfd, const char *oldpath, int newdirfd, const char *newpath, int flags)',
     ),

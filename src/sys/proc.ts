@@ -236,10 +236,10 @@ export function mappedFileMode(pid: number, m: ProcMapping): number | undefined 
   return undefined;
 }
 
-/** /proc/PID/pagemap: one 64-bit entry per page; these bits say the page holds data. */
-const PM_PRESENT = 1n << 63n;
-const PM_SWAPPED = 1n << 62n;
-/** The same bits, and two more, in an entry's high 32-bit half. */
+/**
+ * /proc/PID/pagemap: one 64-bit entry per page; its flags, as bits of the entry's high 32-bit
+ * half. Present or swapped: the page holds data.
+ */
 const PM_HI_PRESENT = 1 << 31;
 const PM_HI_SWAPPED = 1 << 30;
 /** A page of a file (page cache) or of shared anonymous memory. */
@@ -280,7 +280,7 @@ export function emptyPageRuns(
       const got = readSync(fd, buf, 0, want * 8, at) >> 3;
       if (got === 0) break;
       for (let i = 0; i < got; i++) {
-        const empty = (buf.readBigUInt64LE(i * 8) & (PM_PRESENT | PM_SWAPPED)) === 0n;
+        const empty = (buf.readUInt32LE(i * 8 + 4) & (PM_HI_PRESENT | PM_HI_SWAPPED)) === 0;
         if (empty && runStart < 0) runStart = done + i;
         else if (!empty) close(done + i);
       }
